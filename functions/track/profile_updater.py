@@ -1,0 +1,24 @@
+"""Events stream -> customer profiles. Partial batch failures are reported per record."""
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+)
+
+from polku.observability import logger, metrics, tracer
+from polku.tracking.profile_builder import apply_event
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    if record.event_name == DynamoDBRecordEventName.INSERT:
+        apply_event(record.dynamodb.new_image)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,32 @@
+"""Shared PynamoDB base: table names come from settings, never from literals."""
+
+from __future__ import annotations
+
+from pynamodb.models import Model
+
+from polku.settings import Settings, get_settings
+
+# Every model registers here so that tests and the twin can (re)bind them.
+MODELS: list[type["PolkuModel"]] = []
+
+
+class PolkuModel(Model):
+    """Base for Polku's models. Subclasses set ``settings_field`` to the settings
+    attribute holding their table name (e.g. ``"events_table"``)."""
+
+    settings_field: str = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.settings_field:
+            cls.Meta.table_name = getattr(get_settings(), cls.settings_field)
+            MODELS.append(cls)
+
+
+def bind_models(settings: Settings | None = None, host: str | None = None) -> None:
+    """Point every model at the tables named in ``settings`` (and an endpoint, for tests)."""
+    settings = settings or get_settings()
+    for model in MODELS:
+        model.Meta.table_name = getattr(settings, model.settings_field)
+        model.Meta.host = host
+        model._connection = None

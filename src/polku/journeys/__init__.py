@@ -1,0 +1,1 @@
+"""Journeys: registry, step logic, lint, graph and simulation."""

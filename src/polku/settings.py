@@ -1,0 +1,63 @@
+"""Typed settings, read once from the Lambda environment.
+
+Field names are the lower-cased ``Environment`` keys of template.yaml (a test
+checks that they agree). Nothing else in Polku reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from functools import lru_cache
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    stage: str = "local"
+    log_level: str = "INFO"
+    powertools_service_name: str = "polku"
+    powertools_metrics_namespace: str = "Polku"
+    events_table: str = "polku-local-events"
+    profiles_table: str = "polku-local-profiles"
+    identities_table: str = "polku-local-identities"
+    messages_table: str = "polku-local-messages"
+    journey_state_table: str = "polku-local-journey-state"
+    idempotency_table: str = "polku-local-idempotency"
+    catalog_table: str = "polku-local-catalog"
+    suppressions_table: str = "polku-local-suppressions"
+    enrollments_table: str = "polku-local-enrollments"
+    models_bucket: str = "polku-local-models-123456789012"
+    allowed_origins: str = ""
+    site_keys: str = ""
+    link_secret_arn: str = ""
+    enrollment_queue_url: str = ""
+    state_machine_prefix: str = ""
+    offers_bus_name: str = ""
+    sender_email: str = ""
+    ses_configuration_set: str = ""
+    public_base_url: str = ""
+    recommend_function_name: str = ""
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        values = {}
+        for f in dataclasses.fields(cls):
+            key = f.name.upper()
+            if key in env:
+                values[f.name] = env[key]
+        return cls(**values)
+
+    @property
+    def allowed_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+
+    @property
+    def site_key_list(self) -> list[str]:
+        return [k.strip() for k in self.site_keys.split(",") if k.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings (read once, like a warm Lambda container)."""
+    return Settings.from_env()

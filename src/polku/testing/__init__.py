@@ -1,0 +1,1 @@
+"""Helpers the test suite and benchmarks share (not shipped to Lambda)."""

@@ -1,0 +1,1 @@
+"""Tracking: event schema, validation, identity and the profile (segment of one)."""

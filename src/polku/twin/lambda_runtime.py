@@ -1,0 +1,128 @@
+"""Run the real Lambda handlers in-process inside the local twin.
+
+moto's Lambda needs Docker to run code. The twin registers every function of
+template.yaml here (its CodeUri folder and Handler) and patches moto's private
+``LambdaFunction._invoke_lambda`` so that an invocation — from ``lambda:Invoke``,
+a Step Functions Task, a DynamoDB stream mapping, SNS or S3 — imports the real
+handler module and calls it with the event and a Lambda context. Errors come
+back the way Lambda reports them (``errorType``/``errorMessage`` with the
+function-error flag), so Step Functions Retry/Catch see the real error names.
+
+Handler modules are loaded from their file under a name unique to their folder
+(``polku_fn.<folder>.<module>``), so two functions whose files share a name do
+not collide, and each module is imported once per process (a warm container).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+_lock = threading.Lock()
+_functions: dict[str, "FunctionSpec"] = {}
+_modules: dict[tuple[str, str], Any] = {}
+_applied = False
+
+
+@dataclass
+class FunctionSpec:
+    name: str  # the physical function name in the twin
+    logical_id: str
+    code_dir: Path
+    handler: str  # "module.attribute"
+    timeout: int = 30
+    memory_size: int = 256
+    arn: str = ""
+    environment: dict[str, str] = field(default_factory=dict)
+
+    def load(self) -> Callable[[Any, Any], Any]:
+        module_name, _, attr = self.handler.rpartition(".")
+        key = (str(self.code_dir.resolve()), module_name)
+        with _lock:
+            module = _modules.get(key)
+            if module is None:
+                path = self.code_dir / (module_name.replace(".", "/") + ".py")
+                if not path.is_file():
+                    raise FileNotFoundError(f"{self.logical_id}: handler file {path} does not exist")
+                unique = f"polku_fn.{self.code_dir.name}.{module_name}"
+                spec = importlib.util.spec_from_file_location(unique, path)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[unique] = module
+                spec.loader.exec_module(module)
+                _modules[key] = module
+        return getattr(module, attr)
+
+
+class LocalLambdaContext:
+    """The attributes of the Lambda context object that handlers and Powertools read."""
+
+    def __init__(self, spec: FunctionSpec):
+        self.function_name = spec.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = spec.arn
+        self.memory_limit_in_mb = spec.memory_size
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{spec.name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + spec.timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def register(spec: FunctionSpec) -> None:
+    with _lock:
+        _functions[spec.name] = spec
+
+
+def registered() -> dict[str, FunctionSpec]:
+    with _lock:
+        return dict(_functions)
+
+
+def clear() -> None:
+    with _lock:
+        _functions.clear()
+
+
+def invoke(name: str, event: Any) -> tuple[Any, str | None]:
+    """Call the function's handler in-process. Returns (result, error_type or None)."""
+    spec = _functions.get(name)
+    if spec is None:
+        raise KeyError(f"no function {name!r} is registered in the local twin")
+    try:
+        handler = spec.load()
+        return handler(event, LocalLambdaContext(spec)), None
+    except Exception as exc:  # the Lambda runtime reports every error the same way
+        return {
+            "errorType": type(exc).__name__,
+            "errorMessage": str(exc),
+            "stackTrace": traceback.format_exception(exc),
+        }, type(exc).__name__
+
+
+def apply() -> None:
+    """Patch moto's Lambda to run registered functions in-process (idempotent)."""
+    global _applied
+    if _applied:
+        return
+    _applied = True
+    from moto.awslambda.models import LambdaFunction
+
+    def _invoke_lambda(self, event=None):
+        if isinstance(event, (bytes, str)):
+            event = json.loads(event or "{}")
+        if event is None:
+            event = {}
+        result, error = invoke(self.function_name, event)
+        return json.dumps(result, default=str), error is not None, ""
+
+    LambdaFunction._invoke_lambda = _invoke_lambda

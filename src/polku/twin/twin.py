@@ -1,0 +1,505 @@
+"""The local twin: template.yaml provisioned on moto, real handlers in-process.
+
+``Twin`` starts moto 5.2.5 in server mode on 127.0.0.1 (Step Functions
+execution on, Lambda code run in-process by :mod:`polku.twin.lambda_runtime`,
+waits on Polku's shared clock by :mod:`polku.twin.virtual_time`), then creates
+every resource that template.yaml declares — there is no second list. The
+Chalice app is served by :mod:`polku.twin.api_gateway` from the template's
+``Api`` events.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import secrets
+import socket
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from polku import clock as polku_clock
+from polku.twin import lambda_runtime, virtual_time
+from polku.twin.template import Resolver, Template, TemplateError, parameter_defaults
+
+ACCOUNT_ID = "123456789012"
+REGION = "eu-west-1"
+TWIN_ROLE = "polku-twin-execution-role"
+
+# Resource types the twin provisions; anything else in the template is listed in
+# ``Twin.skipped`` with the reason, never silently ignored.
+NOT_EMULATED = {
+    "AWS::Serverless::LayerVersion": "layers are the local package itself",
+    "AWS::SNS::TopicPolicy": "resource policies are not enforced by the twin",
+    "AWS::SQS::QueuePolicy": "resource policies are not enforced by the twin",
+    "AWS::SES::EmailIdentity": "the sender identity is verified at start instead",
+}
+
+
+class PortInUseError(RuntimeError):
+    pass
+
+
+def _check_port_free(host: str, port: int, what: str) -> None:
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise PortInUseError(
+                f"port {port} on {host} is already in use ({what}); stop the other process "
+                f"or choose another port with --{'port' if what == 'HTTP API' else 'aws-port'} N"
+            ) from None
+
+
+def _dummy_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("README.txt", "Code runs in-process from the repository (polku.twin.lambda_runtime).")
+    return buf.getvalue()
+
+
+@dataclass
+class Twin:
+    template_path: Path
+    aws_port: int = 0
+    api_port: int | None = None
+    host: str = "127.0.0.1"
+    parameters: dict[str, str] = field(default_factory=dict)
+    clock: Any = None
+    names: dict[str, str] = field(default_factory=dict)  # logical id -> physical id (Ref)
+    outputs: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.template_path = Path(self.template_path).resolve()
+        self.template = Template.load(self.template_path)
+        self.parameters = parameter_defaults(self.template, {"Stage": "local", **self.parameters})
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self.api = None
+        self._previous_clock = None
+
+    # ------------------------------------------------------------ lifecycle
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    @property
+    def api_url(self) -> str | None:
+        return None if self.api is None else self.api.url
+
+    @property
+    def region(self) -> str:
+        return REGION
+
+    def start(self) -> "Twin":
+        _check_port_free(self.host, self.aws_port, "AWS endpoint")
+        if self.api_port is not None:
+            _check_port_free(self.host, self.api_port, "HTTP API")
+        self._configure_process()
+        self._start_moto()
+        self.provision()
+        if self.api_port is not None:
+            from polku.twin.api_gateway import LocalApi
+
+            self.api = LocalApi(self, host=self.host, port=self.api_port)
+            self.api.start()
+            self.outputs["ApiUrl"] = self.api.url
+        return self
+
+    def stop(self) -> None:
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._previous_clock is not None:
+            polku_clock.set_clock(self._previous_clock)
+            self._previous_clock = None
+        lambda_runtime.clear()
+
+    def __enter__(self) -> "Twin":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _configure_process(self) -> None:
+        from moto.core.config import default_user_config
+
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        # Keep moto's full Lambda backend (its "simple" backend never runs code); our patch of
+        # _invoke_lambda runs the real handler in-process, so Docker is never contacted.
+        default_user_config["lambda"]["use_docker"] = True
+        lambda_runtime.apply()
+        virtual_time.apply()
+        if self.clock is not None:
+            self._previous_clock = polku_clock.set_clock(self.clock)
+
+    def _start_moto(self) -> None:
+        from moto.moto_server.threaded_moto_server import MotoRequestHandler
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(self.host, self.aws_port, app, threaded=True, request_handler=MotoRequestHandler)
+        self.aws_port = self._server.server_address[1]
+        # moto's Step Functions calls other services (Lambda, DynamoDB, ...) on MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(self.aws_port)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="polku-twin-aws", daemon=True)
+        self._thread.start()
+        # Everything in this process (handlers included) talks to the twin.
+        self.environment.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_ACCESS_KEY_ID": "twin",
+                "AWS_SECRET_ACCESS_KEY": "twin",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+            }
+        )
+        os.environ.update(self.environment)
+        for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            os.environ.pop(var, None)
+
+    def client(self, service: str):
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id="twin",
+            aws_secret_access_key="twin",
+        )
+
+    # ------------------------------------------------------------ provisioning
+    def provision(self) -> None:
+        res = self.template.resources
+        resolver = Resolver(
+            parameters={
+                **self.parameters,
+                "AWS::AccountId": ACCOUNT_ID,
+                "AWS::Region": REGION,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+                "AWS::StackName": f"polku-{self.parameters['Stage']}",
+                "AWS::NoValue": "",
+            }
+        )
+        self.resolver = resolver
+        iam = self.client("iam")
+        role_arn = iam.create_role(
+            RoleName=TWIN_ROLE,
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )["Role"]["Arn"]
+        self.role_arn = role_arn
+
+        # 1. Names and attributes of everything, before anything refers to them.
+        for lid, r in res.items():
+            self._name_resource(lid, r, resolver)
+
+        # 2. Create resources, dependencies first.
+        order = [
+            "AWS::DynamoDB::Table",
+            "AWS::S3::Bucket",
+            "AWS::SQS::Queue",
+            "AWS::SNS::Topic",
+            "AWS::Events::EventBus",
+            "AWS::SecretsManager::Secret",
+            "AWS::SES::ConfigurationSet",
+            "AWS::SES::ConfigurationSetEventDestination",
+            "AWS::Serverless::Function",
+            "AWS::Serverless::Api",
+            "AWS::Serverless::StateMachine",
+            "AWS::Events::Rule",
+        ]
+        handled = set(order)
+        for rtype in order:
+            for lid, r in res.items():
+                if r.get("Type") == rtype:
+                    getattr(self, "_create_" + rtype.split("::")[-1].lower())(lid, r, resolver)
+        for lid, r in res.items():
+            if r["Type"] not in handled:
+                self.skipped[lid] = NOT_EMULATED.get(r["Type"], f"{r['Type']} is not emulated by the twin")
+
+        # 3. One process environment for all handlers (the union of their variables).
+        self._apply_function_environment()
+        for key, out in self.template.outputs.items():
+            self.outputs[key] = str(resolver.resolve(out["Value"]))
+
+    def _name_resource(self, lid: str, r: dict, rv: Resolver) -> None:
+        t, p = r["Type"], r.get("Properties", {})
+        arn = f"arn:aws:{{svc}}:{REGION}:{ACCOUNT_ID}:{{rest}}"
+        resolve_name = lambda key, default: str(rv.resolve(p[key])) if key in p else default  # noqa: E731
+        stage = self.parameters["Stage"]
+        if t == "AWS::DynamoDB::Table":
+            name = resolve_name("TableName", f"polku-{stage}-{lid}")
+            rv.refs[lid] = name
+            rv.attrs[(lid, "Arn")] = arn.format(svc="dynamodb", rest=f"table/{name}")
+            # StreamArn is filled in after the table exists.
+        elif t == "AWS::S3::Bucket":
+            name = resolve_name("BucketName", f"polku-{stage}-{lid.lower()}")
+            rv.refs[lid] = name
+            rv.attrs[(lid, "Arn")] = f"arn:aws:s3:::{name}"
+        elif t == "AWS::SQS::Queue":
+            name = resolve_name("QueueName", f"polku-{stage}-{lid}")
+            rv.refs[lid] = f"{self.endpoint_url}/{ACCOUNT_ID}/{name}"
+            rv.attrs[(lid, "Arn")] = arn.format(svc="sqs", rest=name)
+            rv.attrs[(lid, "QueueName")] = name
+            rv.attrs[(lid, "QueueUrl")] = rv.refs[lid]
+        elif t == "AWS::SNS::Topic":
+            name = resolve_name("TopicName", f"polku-{stage}-{lid}")
+            rv.refs[lid] = arn.format(svc="sns", rest=name)
+            rv.attrs[(lid, "TopicName")] = name
+            rv.attrs[(lid, "TopicArn")] = rv.refs[lid]
+        elif t == "AWS::Events::EventBus":
+            name = resolve_name("Name", f"polku-{stage}-{lid}")
+            rv.refs[lid] = name
+            rv.attrs[(lid, "Arn")] = arn.format(svc="events", rest=f"event-bus/{name}")
+            rv.attrs[(lid, "Name")] = name
+        elif t == "AWS::Events::Rule":
+            name = resolve_name("Name", f"polku-{stage}-{lid}")
+            rv.refs[lid] = name
+            rv.attrs[(lid, "Arn")] = arn.format(svc="events", rest=f"rule/{name}")
+        elif t == "AWS::SecretsManager::Secret":
+            name = resolve_name("Name", f"polku/{stage}/{lid}")
+            rv.refs[lid] = arn.format(svc="secretsmanager", rest=f"secret:{name}")  # fixed up on create
+        elif t == "AWS::SES::ConfigurationSet":
+            rv.refs[lid] = resolve_name("Name", f"polku-{stage}-{lid}")
+        elif t == "AWS::Serverless::Function":
+            name = resolve_name("FunctionName", f"polku-{stage}-{lid}")
+            rv.refs[lid] = name
+            rv.attrs[(lid, "Arn")] = arn.format(svc="lambda", rest=f"function:{name}")
+        elif t == "AWS::Serverless::StateMachine":
+            name = resolve_name("Name", f"polku-{stage}-{lid}")
+            rv.refs[lid] = arn.format(svc="states", rest=f"stateMachine:{name}")
+            rv.attrs[(lid, "Name")] = name
+            rv.attrs[(lid, "Arn")] = rv.refs[lid]
+        elif t == "AWS::Serverless::LayerVersion":
+            rv.refs[lid] = arn.format(svc="lambda", rest=f"layer:{lid}:1")
+        elif t == "AWS::Serverless::Api":
+            rv.refs[lid] = "local"
+        else:
+            rv.refs[lid] = f"{lid}-local"
+        if lid in rv.refs:
+            self.names[lid] = rv.refs[lid]
+
+    # -- creators (one per resource type) ---------------------------------
+    def _create_table(self, lid: str, r: dict, rv: Resolver) -> None:
+        p = rv.resolve(r["Properties"])
+        ddb = self.client("dynamodb")
+        kwargs: dict[str, Any] = {
+            "TableName": p["TableName"],
+            "AttributeDefinitions": p["AttributeDefinitions"],
+            "KeySchema": p["KeySchema"],
+            "BillingMode": p.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if p.get("GlobalSecondaryIndexes"):
+            kwargs["GlobalSecondaryIndexes"] = p["GlobalSecondaryIndexes"]
+        if p.get("StreamSpecification"):
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, **p["StreamSpecification"]}
+        desc = ddb.create_table(**kwargs)["TableDescription"]
+        if desc.get("LatestStreamArn"):
+            rv.attrs[(lid, "StreamArn")] = desc["LatestStreamArn"]
+        ttl = p.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            ddb.update_time_to_live(
+                TableName=p["TableName"],
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+
+    def _create_bucket(self, lid: str, r: dict, rv: Resolver) -> None:
+        p = rv.resolve(r.get("Properties", {}))
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=rv.refs[lid], CreateBucketConfiguration={"LocationConstraint": REGION})
+        if p.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            s3.put_bucket_versioning(Bucket=rv.refs[lid], VersioningConfiguration={"Status": "Enabled"})
+
+    def _create_queue(self, lid: str, r: dict, rv: Resolver) -> None:
+        p = rv.resolve(r.get("Properties", {}))
+        attrs = {}
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds"):
+            if key in p:
+                attrs[key] = str(p[key])
+        if "RedrivePolicy" in p:
+            attrs["RedrivePolicy"] = json.dumps(p["RedrivePolicy"])
+        url = self.client("sqs").create_queue(QueueName=rv.attrs[(lid, "QueueName")], Attributes=attrs)["QueueUrl"]
+        rv.refs[lid] = rv.attrs[(lid, "QueueUrl")] = self.names[lid] = url
+
+    def _create_topic(self, lid: str, r: dict, rv: Resolver) -> None:
+        self.client("sns").create_topic(Name=rv.attrs[(lid, "TopicName")])
+
+    def _create_eventbus(self, lid: str, r: dict, rv: Resolver) -> None:
+        self.client("events").create_event_bus(Name=rv.refs[lid])
+
+    def _create_rule(self, lid: str, r: dict, rv: Resolver) -> None:
+        p = rv.resolve(r["Properties"])
+        events = self.client("events")
+        kwargs: dict[str, Any] = {"Name": rv.refs[lid], "State": "ENABLED"}
+        if "EventPattern" in p:
+            kwargs["EventPattern"] = json.dumps(p["EventPattern"])
+        if "ScheduleExpression" in p:
+            kwargs["ScheduleExpression"] = p["ScheduleExpression"]
+        if "EventBusName" in p:
+            kwargs["EventBusName"] = p["EventBusName"]
+        events.put_rule(**kwargs)
+        targets = [{"Id": t["Id"], "Arn": t["Arn"]} for t in p.get("Targets", [])]
+        if targets:
+            events.put_targets(Rule=rv.refs[lid], EventBusName=p.get("EventBusName", "default"), Targets=targets)
+
+    def _create_secret(self, lid: str, r: dict, rv: Resolver) -> None:
+        p = rv.resolve(r["Properties"])
+        gen = p.get("GenerateSecretString")
+        if gen:
+            body = json.loads(gen.get("SecretStringTemplate", "{}"))
+            body[gen["GenerateStringKey"]] = secrets.token_urlsafe(gen.get("PasswordLength", 32))[
+                : gen.get("PasswordLength", 32)
+            ]
+            value = json.dumps(body)
+        else:
+            value = p.get("SecretString", "")
+        arn = self.client("secretsmanager").create_secret(Name=p["Name"], SecretString=value)["ARN"]
+        rv.refs[lid] = self.names[lid] = arn
+
+    def _create_configurationset(self, lid: str, r: dict, rv: Resolver) -> None:
+        ses = self.client("ses")
+        ses.create_configuration_set(ConfigurationSet={"Name": rv.refs[lid]})
+        ses.verify_domain_identity(Domain=self.parameters.get("SenderDomain", "example.com"))
+        ses.verify_email_identity(EmailAddress=self.parameters.get("SenderEmail", "hello@example.com"))
+
+    def _create_configurationseteventdestination(self, lid: str, r: dict, rv: Resolver) -> None:
+        p = rv.resolve(r["Properties"])
+        dest = p["EventDestination"]
+        self.client("ses").create_configuration_set_event_destination(
+            ConfigurationSetName=p["ConfigurationSetName"],
+            EventDestination={
+                "Name": dest["Name"],
+                "Enabled": dest.get("Enabled", True),
+                "MatchingEventTypes": dest["MatchingEventTypes"],
+                "SNSDestination": {"TopicARN": dest["SnsDestination"]["TopicARN"]},
+            },
+        )
+
+    def _create_function(self, lid: str, r: dict, rv: Resolver) -> None:
+        props = self.template.function_properties(lid)
+        name = rv.refs[lid]
+        code_dir = (self.template.root / props["CodeUri"]).resolve()
+        if not code_dir.is_dir():
+            raise TemplateError(f"{lid}: CodeUri {props['CodeUri']} is not a folder")
+        env = {k: str(v) for k, v in rv.resolve(props["Environment"]["Variables"]).items()}
+        lam = self.client("lambda")
+        lam.create_function(
+            FunctionName=name,
+            Runtime=props.get("Runtime", "python3.13"),
+            Role=self.role_arn,
+            Handler=props["Handler"],
+            Code={"ZipFile": _dummy_zip()},
+            Timeout=int(props.get("Timeout", 30)),
+            MemorySize=int(props.get("MemorySize", 256)),
+            Environment={"Variables": env},
+        )
+        lambda_runtime.register(
+            lambda_runtime.FunctionSpec(
+                name=name,
+                logical_id=lid,
+                code_dir=code_dir,
+                handler=props["Handler"],
+                timeout=int(props.get("Timeout", 30)),
+                memory_size=int(props.get("MemorySize", 256)),
+                arn=rv.attrs[(lid, "Arn")],
+                environment=env,
+            )
+        )
+        for ev_name, ev in (props.get("Events") or {}).items():
+            self._wire_event(lid, name, ev_name, ev, rv)
+
+    def _wire_event(self, lid: str, fn_name: str, ev_name: str, ev: dict, rv: Resolver) -> None:
+        etype, p = ev["Type"], rv.resolve(ev.get("Properties", {}))
+        lam = self.client("lambda")
+        if etype == "DynamoDB" or etype == "SQS":
+            kwargs: dict[str, Any] = {
+                "FunctionName": fn_name,
+                "EventSourceArn": p["Stream"] if etype == "DynamoDB" else p["Queue"],
+                "BatchSize": int(p.get("BatchSize", 10)),
+            }
+            if etype == "DynamoDB":
+                kwargs["StartingPosition"] = p.get("StartingPosition", "TRIM_HORIZON")
+            if p.get("FunctionResponseTypes"):
+                kwargs["FunctionResponseTypes"] = p["FunctionResponseTypes"]
+            lam.create_event_source_mapping(**kwargs)
+        elif etype == "SNS":
+            self.client("sns").subscribe(TopicArn=p["Topic"], Protocol="lambda", Endpoint=rv.attrs[(lid, "Arn")])
+        elif etype in ("Schedule", "ScheduleV2"):
+            rule = f"{fn_name}-{ev_name}"[:64]
+            events = self.client("events")
+            events.put_rule(Name=rule, ScheduleExpression=p["Schedule"] if etype == "Schedule" else p["ScheduleExpression"])
+            events.put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": rv.attrs[(lid, "Arn")]}])
+        elif etype == "Api":
+            pass  # served by polku.twin.api_gateway from Template.api_routes()
+        else:
+            self.skipped[f"{lid}.{ev_name}"] = f"event type {etype} is not emulated"
+
+    def _create_api(self, lid: str, r: dict, rv: Resolver) -> None:
+        pass  # the local API gateway is started in start() when an API port is asked for
+
+    def _create_statemachine(self, lid: str, r: dict, rv: Resolver) -> None:
+        p = r["Properties"]
+        definition = self.state_machine_definition(lid, rv)
+        self.client("stepfunctions").create_state_machine(
+            name=rv.attrs[(lid, "Name")],
+            definition=definition,
+            roleArn=self.role_arn,
+            type=p.get("Type", "STANDARD"),
+        )
+
+    def state_machine_definition(self, lid: str, rv: Resolver | None = None) -> str:
+        """The ASL of a state machine with DefinitionSubstitutions applied (as SAM does)."""
+        rv = rv or self.resolver
+        p = self.template.resources[lid]["Properties"]
+        text = (self.template.root / p["DefinitionUri"]).read_text(encoding="utf-8")
+        subs = rv.resolve(p.get("DefinitionSubstitutions", {}))
+        for key, value in subs.items():
+            text = text.replace("${" + key + "}", str(value))
+        return text
+
+    def _apply_function_environment(self) -> None:
+        merged: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        for spec in lambda_runtime.registered().values():
+            for key, value in spec.environment.items():
+                if key in merged and merged[key] != value:
+                    raise TemplateError(
+                        f"Environment variable {key} differs between {owners[key]} and {spec.logical_id}; "
+                        "the twin runs all handlers in one process, so give it one value or another name"
+                    )
+                merged[key] = value
+                owners[key] = spec.logical_id
+        self.environment.update(merged)
+        os.environ.update(merged)
+
+    # ------------------------------------------------------------ description
+    def describe(self) -> dict:
+        """What a client needs to find the twin's resources (served at /_polku/twin)."""
+        return {
+            "aws_endpoint": self.endpoint_url,
+            "api_url": self.api_url,
+            "region": REGION,
+            "account_id": ACCOUNT_ID,
+            "stage": self.parameters["Stage"],
+            "outputs": dict(self.outputs),
+            "resources": dict(self.names),
+            "skipped": dict(self.skipped),
+            "clock": {"virtual": bool(getattr(polku_clock.get_clock(), "virtual", False)), "now": polku_clock.now_iso()},
+        }

