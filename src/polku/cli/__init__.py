@@ -1,0 +1,1 @@
+"""The ``polku`` command line."""
