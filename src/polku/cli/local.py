@@ -32,7 +32,7 @@ def default_template() -> Path:
 
 def run(args) -> int:
     from polku import clock
-    from polku.cli.main import CliError
+    from polku.cli.errors import CliError
     from polku.twin.template import TemplateError
     from polku.twin.twin import PortInUseError, Twin
 

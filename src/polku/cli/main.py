@@ -6,16 +6,10 @@ import argparse
 import importlib
 import sys
 
+from polku.cli.errors import CliError
+
 # Topic modules, in help order. A module that is not there (yet) is skipped.
 TOPICS = ["local", "customers", "templates", "catalog", "recommend", "journeys", "enroll", "report"]
-
-
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 2 unless given."""
-
-    def __init__(self, message: str, status: int = 2):
-        super().__init__(message)
-        self.status = status
 
 
 def build_parser() -> argparse.ArgumentParser:

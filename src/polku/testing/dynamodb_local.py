@@ -47,7 +47,7 @@ class DynamoDBLocal:
         jar = find_jar()
         self.proc = subprocess.Popen(
             [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
-             "-inMemory", "-port", str(self.port)],
+             "-inMemory", "-sharedDb", "-port", str(self.port)],
             cwd=jar.parent,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -1,0 +1,160 @@
+"""Step Functions on the twin follow the shared virtual clock: days of journey in moments."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+
+import pytest
+
+from polku import clock
+
+DAY = 86400
+
+
+def _machine(twin, definition: dict) -> str:
+    sfn = twin.client("stepfunctions")
+    return sfn.create_state_machine(
+        name=f"test-{uuid.uuid4().hex[:12]}", definition=json.dumps(definition), roleArn=twin.role_arn
+    )["stateMachineArn"]
+
+
+def _run(twin, arn: str, payload: dict, real_seconds_limit: float = 20.0) -> dict:
+    sfn = twin.client("stepfunctions")
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"]
+    deadline = time.monotonic() + real_seconds_limit
+    while time.monotonic() < deadline:
+        desc = sfn.describe_execution(executionArn=ex)
+        if desc["status"] != "RUNNING":
+            return desc
+        time.sleep(0.01)
+    pytest.fail(f"execution still RUNNING after {real_seconds_limit}s of real time: the clock did not advance")
+
+
+def _step(twin) -> str:
+    return twin.resolver.attrs[("JourneyStepFunction", "Arn")]
+
+
+def test_three_day_wait_finishes_at_once_with_the_clock_three_days_later(twin, virtual_clock):
+    start = virtual_clock.now()
+    arn = _machine(twin, {
+        "StartAt": "Before",
+        "States": {
+            "Before": {"Type": "Task", "Resource": _step(twin), "Parameters": {"action": "now"},
+                       "ResultPath": "$.before", "Next": "ThreeDays"},
+            "ThreeDays": {"Type": "Wait", "Seconds": 3 * DAY, "Next": "After"},
+            "After": {"Type": "Task", "Resource": _step(twin), "Parameters": {"action": "now"},
+                      "ResultPath": "$.after", "End": True},
+        },
+    })
+    wall = time.monotonic()
+    desc = _run(twin, arn, {})
+    wall = time.monotonic() - wall
+    out = json.loads(desc["output"])
+    assert desc["status"] == "SUCCEEDED"
+    # The real step handler ran on both sides of the wait and saw virtual time.
+    assert clock.parse_iso(out["before"]["now"]) == start
+    assert clock.parse_iso(out["after"]["now"]) == start + dt.timedelta(days=3)
+    assert virtual_clock.now() == start + dt.timedelta(days=3)
+    print(f"3-day Wait: {wall * 1000:.0f} ms of wall time")
+
+
+def test_timestamp_path_wait_uses_the_virtual_now(twin, virtual_clock):
+    start = virtual_clock.now()
+    target = clock.to_iso(start + dt.timedelta(hours=30)).replace(".000Z", "Z")
+    arn = _machine(twin, {
+        "StartAt": "Until",
+        "States": {
+            "Until": {"Type": "Wait", "TimestampPath": "$.send_at", "Next": "After"},
+            "After": {"Type": "Task", "Resource": _step(twin), "Parameters": {"action": "now"}, "End": True},
+        },
+    })
+    desc = _run(twin, arn, {"send_at": target})
+    assert desc["status"] == "SUCCEEDED"
+    assert clock.parse_iso(json.loads(desc["output"])["now"]) == start + dt.timedelta(hours=30)
+
+
+def test_retry_backoff_sleeps_on_the_virtual_clock(twin, virtual_clock):
+    start = virtual_clock.now()
+    arn = _machine(twin, {
+        "StartAt": "Bad",
+        "States": {
+            "Bad": {"Type": "Task", "Resource": _step(twin), "Parameters": {"action": "no-such-action"},
+                    "Retry": [{"ErrorEquals": ["StepInputError"], "IntervalSeconds": 3600, "MaxAttempts": 2,
+                               "BackoffRate": 2.0}],
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+                    "End": True},
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    })
+    desc = _run(twin, arn, {})
+    assert desc["status"] == "SUCCEEDED"
+    out = json.loads(desc["output"])
+    # The real handler's error name reached Retry/Catch; back-off 1 h + 2 h passed virtually.
+    assert out["error"]["Error"] == "StepInputError"
+    assert virtual_clock.now() == start + dt.timedelta(hours=3)
+
+
+def test_task_token_wait_times_out_on_the_virtual_clock(twin, virtual_clock):
+    start = virtual_clock.now()
+    arn = _machine(twin, {
+        "StartAt": "WaitForPurchase",
+        "States": {
+            "WaitForPurchase": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": _step(twin), "Payload": {"action": "now", "token.$": "$$.Task.Token"}},
+                "TimeoutSeconds": 2 * DAY,
+                "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": "NoPurchase"}],
+                "End": True,
+            },
+            "NoPurchase": {"Type": "Pass", "Result": "timed out", "ResultPath": "$.outcome", "End": True},
+        },
+    })
+    desc = _run(twin, arn, {})
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(desc["output"])["outcome"] == "timed out"
+    assert virtual_clock.now() == start + dt.timedelta(days=2)
+
+
+def test_task_token_success_resumes_before_the_timeout(twin, virtual_clock):
+    sfn = twin.client("stepfunctions")
+    start = virtual_clock.now()
+    arn = _machine(twin, {
+        "StartAt": "WaitForPurchase",
+        "States": {
+            "WaitForPurchase": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": _step(twin), "Payload": {"action": "now", "token.$": "$$.Task.Token"}},
+                "TimeoutSeconds": 2 * DAY,
+                "ResultPath": "$.purchase",
+                "End": True,
+            },
+        },
+    })
+    with virtual_clock.actor():  # the driver holds time until it has answered
+        ex = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+        token = None
+        deadline = time.monotonic() + 10
+        while token is None and time.monotonic() < deadline:
+            for ev in sfn.get_execution_history(executionArn=ex)["events"]:
+                details = ev.get("taskScheduledEventDetails") or {}
+                if details.get("parameters"):
+                    token = json.loads(details["parameters"])["Payload"]["token"]
+            time.sleep(0.01)
+        assert token, "the task token never appeared in the history"
+        virtual_clock.sleep(3600)  # one virtual hour later the customer buys
+        sfn.send_task_success(taskToken=token, output=json.dumps({"order_id": "o-1"}))
+    desc = None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        desc = sfn.describe_execution(executionArn=ex)
+        if desc["status"] != "RUNNING":
+            break
+        time.sleep(0.01)
+    assert desc["status"] == "SUCCEEDED"
+    assert json.loads(desc["output"])["purchase"] == {"order_id": "o-1"}
+    assert virtual_clock.now() == start + dt.timedelta(hours=1)
