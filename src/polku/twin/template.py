@@ -69,7 +69,10 @@ def load_yaml(path: Path | str) -> dict:
     except FileNotFoundError as exc:
         raise TemplateError(f"{path}: no such file") from exc
     except yaml.YAMLError as exc:
-        raise TemplateError(f"{path}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise TemplateError(f"{path}: not valid YAML{where}: {problem}") from exc
     if not isinstance(doc, dict) or "Resources" not in doc:
         raise TemplateError(f"{path}: not a CloudFormation/SAM template (no Resources section)")
     return doc
