@@ -73,6 +73,9 @@ class Twin:
     host: str = "127.0.0.1"
     parameters: dict[str, str] = field(default_factory=dict)
     clock: Any = None
+    # Calls made inside this process (the handlers, Step Functions tasks, the twin itself) reach
+    # moto's backends directly, without HTTP; other processes use the HTTP endpoint. Same backends.
+    inprocess: bool = True
     names: dict[str, str] = field(default_factory=dict)  # logical id -> physical id (Ref)
     outputs: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
@@ -86,6 +89,7 @@ class Twin:
         self._thread: threading.Thread | None = None
         self.api = None
         self._previous_clock = None
+        self._mock = None
 
     # ------------------------------------------------------------ lifecycle
     @property
@@ -119,6 +123,9 @@ class Twin:
         if self.api is not None:
             self.api.stop()
             self.api = None
+        if self._mock is not None:
+            self._mock.stop(remove_data=False)
+            self._mock = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -159,29 +166,34 @@ class Twin:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._thread = threading.Thread(target=self._server.serve_forever, name="polku-twin-aws", daemon=True)
         self._thread.start()
-        # Everything in this process (handlers included) talks to the twin.
+        # Everything in this process (handlers included) talks to the twin: directly through
+        # moto's in-process dispatch, or over HTTP to the server when inprocess is off.
         self.environment.update(
             {
-                "AWS_ENDPOINT_URL": self.endpoint_url,
                 "AWS_ACCESS_KEY_ID": "twin",
                 "AWS_SECRET_ACCESS_KEY": "twin",
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
             }
         )
-        os.environ.update(self.environment)
-        for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
             os.environ.pop(var, None)
+        if self.inprocess:
+            from moto import mock_aws
 
-    def client(self, service: str):
+            self._mock = mock_aws()
+            self._mock.start(reset=False)
+        else:
+            self.environment["AWS_ENDPOINT_URL"] = self.endpoint_url
+        os.environ.update(self.environment)
+
+    def client(self, service: str, *, http: bool = False):
+        """A boto3 client on the twin (in-process unless ``http`` or the twin runs without it)."""
         import boto3
 
+        kwargs = {} if (self.inprocess and not http) else {"endpoint_url": self.endpoint_url}
         return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="twin",
-            aws_secret_access_key="twin",
+            service, region_name=REGION, aws_access_key_id="twin", aws_secret_access_key="twin", **kwargs
         )
 
     # ------------------------------------------------------------ provisioning

@@ -1,0 +1,1 @@
+"""`make demo`: the whole story on the embedded local twin."""
