@@ -128,6 +128,18 @@ def apply() -> None:
 
     ew_mod.ExecutionWorker.start = worker_start
 
+    # StartExecution without a name gets a fresh UUID, as on AWS (moto leaves it None).
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    orig_start_execution = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
+        import uuid
+
+        return orig_start_execution(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+
+    StepFunctionsParserBackend.start_execution = start_execution
+
     # Task states: under a virtual clock evaluate inline (no watchdog thread that
     # would wait in wall time); the task-token wait itself carries TimeoutSeconds.
     orig_eval_with_timeout = execute_state.ExecutionState._evaluate_with_timeout
