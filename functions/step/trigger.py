@@ -1,5 +1,8 @@
-"""Lambda entry point for starting journeys from the events stream: built in issue #6 (not yet implemented)."""
+"""Events stream -> journeys. Until issue #6 builds the triggers, records are acknowledged unread."""
+
+from polku.observability import logger
 
 
 def lambda_handler(event, context):
-    raise NotImplementedError("starting journeys from the events stream is built in issue #6")
+    logger.debug("journey triggers are built in issue #6; %d records acknowledged", len(event.get("Records", [])))
+    return {"batchItemFailures": []}

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     vclock = clock.VirtualClock(ANCHOR)
-    twin = Twin(REPO / "template.yaml", api_port=0, clock=vclock).start()
+    twin = Twin(REPO / "template.yaml", api_port=0, clock=vclock, stream_delivery="async").start()
     try:
         print(f"[demo] local twin up: API {twin.api_url}, AWS {twin.endpoint_url} (virtual clock {clock.now_iso()})")
         orders = instacart.load_orders(instacart.data_path(), args.shoppers)
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[demo] replaying {len(orders)} Instacart shoppers ({len(events)} events) through POST /v1/events")
         answers = post_batches(twin.api_url, events)
         print(f"[demo] API answered: {answers['accepted']} accepted, {answers['rejected']} rejected")
+        twin.drain_streams()
 
         ddb = twin.client("dynamodb")
         counts: Counter = Counter()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from polku import clock as polku_clock
-from polku.twin import lambda_runtime, virtual_time
+from polku.twin import lambda_runtime, streams, virtual_time
 from polku.twin.template import Resolver, Template, TemplateError, parameter_defaults
 
 ACCOUNT_ID = "123456789012"
@@ -76,6 +76,9 @@ class Twin:
     # Calls made inside this process (the handlers, Step Functions tasks, the twin itself) reach
     # moto's backends directly, without HTTP; other processes use the HTTP endpoint. Same backends.
     inprocess: bool = True
+    # "sync": moto's own stream delivery (consumers run inside PutItem, one record each).
+    # "async": batched, asynchronous delivery with retries and DLQ, as on AWS (twin/streams.py).
+    stream_delivery: str = "sync"
     names: dict[str, str] = field(default_factory=dict)  # logical id -> physical id (Ref)
     outputs: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
@@ -133,6 +136,7 @@ class Twin:
         if self._previous_clock is not None:
             polku_clock.set_clock(self._previous_clock)
             self._previous_clock = None
+        streams.clear()
         lambda_runtime.clear()
 
     def __enter__(self) -> "Twin":
@@ -150,6 +154,10 @@ class Twin:
         default_user_config["lambda"]["use_docker"] = True
         lambda_runtime.apply()
         virtual_time.apply()
+        streams.apply()
+        if self.stream_delivery not in ("sync", "async"):
+            raise ValueError(f"stream_delivery: 'sync' or 'async', not {self.stream_delivery!r}")
+        streams.configure(self.stream_delivery == "async")
         if self.clock is not None:
             self._previous_clock = polku_clock.set_clock(self.clock)
 
@@ -186,6 +194,10 @@ class Twin:
         else:
             self.environment["AWS_ENDPOINT_URL"] = self.endpoint_url
         os.environ.update(self.environment)
+
+    def drain_streams(self, timeout: float = 60.0) -> bool:
+        """Wait until every stream record has been delivered (async delivery); True when drained."""
+        return streams.drain(timeout)
 
     def client(self, service: str, *, http: bool = False):
         """A boto3 client on the twin (in-process unless ``http`` or the twin runs without it)."""
@@ -451,6 +463,19 @@ class Twin:
             if p.get("FunctionResponseTypes"):
                 kwargs["FunctionResponseTypes"] = p["FunctionResponseTypes"]
             lam.create_event_source_mapping(**kwargs)
+            if etype == "DynamoDB":
+                streams.register(
+                    streams.StreamMapping(
+                        table=p["Stream"].split(":table/")[1].split("/stream/")[0],
+                        function=fn_name,
+                        stream_arn=p["Stream"],
+                        batch_size=int(p.get("BatchSize", 100)),
+                        max_retries=int(p.get("MaximumRetryAttempts", -1)),
+                        bisect=bool(p.get("BisectBatchOnFunctionError", False)),
+                        report_item_failures="ReportBatchItemFailures" in (p.get("FunctionResponseTypes") or []),
+                        on_failure=((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"),
+                    )
+                )
         elif etype == "SNS":
             self.client("sns").subscribe(TopicArn=p["Topic"], Protocol="lambda", Endpoint=rv.attrs[(lid, "Arn")])
         elif etype in ("Schedule", "ScheduleV2"):
