@@ -14,7 +14,7 @@ from pathlib import Path
 
 from polku import clock
 
-DATA = Path(__file__).resolve().parents[4].parent / "shared" / "data" / "instacart.csv"
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "instacart.csv"
 
 
 def data_path() -> Path:
