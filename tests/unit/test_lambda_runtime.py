@@ -13,17 +13,11 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "functions"
 
 @pytest.fixture
 def registered():
-    (FIXTURES / "echo.py").write_text(
-        "def ok(event, context):\n    return {'got': event, 'fn': context.function_name}\n\n"
-        "class Boom(Exception):\n    pass\n\n"
-        "def fail(event, context):\n    raise Boom('field x: bad')\n"
-    )
     lambda_runtime.register(lambda_runtime.FunctionSpec(name="unit-echo", logical_id="Echo", code_dir=FIXTURES,
                                                         handler="echo.ok"))
     lambda_runtime.register(lambda_runtime.FunctionSpec(name="unit-fail", logical_id="Fail", code_dir=FIXTURES,
                                                         handler="echo.fail"))
     yield
-    (FIXTURES / "echo.py").unlink()
 
 
 def test_invoke_runs_the_handler_with_a_context(registered):
