@@ -24,6 +24,7 @@ from typing import Any
 
 from polku import clock as polku_clock
 from polku.twin import lambda_runtime, streams, virtual_time
+from polku.twin.schedules import Schedule, scheduled_event
 from polku.twin.template import Resolver, Template, TemplateError, parameter_defaults
 
 ACCOUNT_ID = "123456789012"
@@ -83,6 +84,7 @@ class Twin:
     outputs: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
+    schedules: list = field(default_factory=list)  # (Schedule, rule ARN, function name)
 
     def __post_init__(self) -> None:
         self.template_path = Path(self.template_path).resolve()
@@ -194,6 +196,20 @@ class Twin:
         else:
             self.environment["AWS_ENDPOINT_URL"] = self.endpoint_url
         os.environ.update(self.environment)
+
+    def run_schedules(self, after, until) -> list[tuple]:
+        """Invoke every scheduled function due in (after, until], in time order, once per due time.
+
+        Returns (time, function, error type or None) for each invocation.
+        """
+        due = sorted(
+            (t, fn, arn) for sched, arn, fn in self.schedules for t in sched.due_between(after, until)
+        )
+        ran = []
+        for t, fn, arn in due:
+            _, error = lambda_runtime.invoke(fn, scheduled_event(arn, t, REGION, ACCOUNT_ID))
+            ran.append((t, fn, error))
+        return ran
 
     def drain_streams(self, timeout: float = 60.0) -> bool:
         """Wait until every stream record has been delivered (async delivery); True when drained."""
@@ -480,9 +496,11 @@ class Twin:
             self.client("sns").subscribe(TopicArn=p["Topic"], Protocol="lambda", Endpoint=rv.attrs[(lid, "Arn")])
         elif etype in ("Schedule", "ScheduleV2"):
             rule = f"{fn_name}-{ev_name}"[:64]
+            expression = p["Schedule"] if etype == "Schedule" else p["ScheduleExpression"]
             events = self.client("events")
-            events.put_rule(Name=rule, ScheduleExpression=p["Schedule"] if etype == "Schedule" else p["ScheduleExpression"])
+            rule_arn = events.put_rule(Name=rule, ScheduleExpression=expression)["RuleArn"]
             events.put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": rv.attrs[(lid, "Arn")]}])
+            self.schedules.append((Schedule(expression), rule_arn, fn_name))
         elif etype == "Api":
             pass  # served by polku.twin.api_gateway from Template.api_routes()
         else:
