@@ -4,7 +4,7 @@
 ``customer``       ``first_name``, ``email``, ``locale``, ``customer_id`` + identify traits
 ``products``       recommended products ``[{product_id, name, price, image_url, url, category}]``
 ``offer``          ``{title, code, discount, expires_at}`` or ``None``
-``data``           the journey's own context (e.g. ``cart_items``, ``order_id``, ``items``)
+``data``           the journey's own context (e.g. ``cart_items``, ``order_id``, ``order_items``, ``total``)
 ``brand``          ``{name, shop_url, address, color, currency, logo_url}``
 ``links``          ``{unsubscribe, open_pixel}`` (signed)
 ``message``        ``{id, journey, step, variant, type}``
@@ -26,7 +26,7 @@ TEMPLATE_VARIABLES = frozenset(
      "part", "channel", "locale", "subject", "preheader"}  # fmt: skip
 )
 PRODUCT_FIELDS = ("product_id", "name", "price", "image_url", "url", "category")
-PRODUCT_LISTS_IN_DATA = ("cart_items", "items", "viewed_items")
+PRODUCT_LISTS_IN_DATA = ("cart_items", "order_items", "viewed_items")
 MAX_PRODUCTS = 12
 
 DEFAULT_BRAND = {

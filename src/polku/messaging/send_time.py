@@ -11,8 +11,9 @@ Method (documented in docs/messages.md):
        score(h) = (c(h) + k * pop(h)) / (n + k)
 
    where ``c`` is the smoothed customer count, ``n`` the customer's total and ``pop`` the
-   population distribution (sums to 1). With no history the population decides; with
-   many opens the customer's own hours dominate.
+   population distribution (sums to 1). ``k = 168`` is one pseudo-open per hour of the
+   week: with no history or a single open the population decides; a few opens at the
+   same hour outweigh it, and with many opens the customer's own hours dominate.
 3. Candidate slots are the start of every hour in ``[now, now + window)`` (the current
    hour counts as "now"), excluding the quiet hours in the customer's time zone. The
    best-scoring slot wins; ties go to the earliest.
@@ -111,7 +112,7 @@ def choose_send_time(
     window_hours: int = 24,
     quiet: QuietHours | None = QuietHours(),
     population: Sequence[float] = DEFAULT_POPULATION,
-    prior_strength: float = 10.0,
+    prior_strength: float = 168.0,
     default_time_zone: str = "UTC",
 ) -> SendTime:
     if len(open_hours) != HOURS_OF_WEEK or len(population) != HOURS_OF_WEEK:

@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from jinja2 import BaseLoader, FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, nodes, pass_context
+from jinja2 import BaseLoader, FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, nodes, pass_context, pass_eval_context
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 MAX_ITERATIONS = 10_000  # loop iterations per rendered part
 MAX_RANGE = 1_000
@@ -254,13 +254,13 @@ def make_editable(overrides: dict[str, str] | None) -> Callable:
     this recipient has an override (plain text from distributed marketing; escaped in HTML)."""
     overrides = dict(overrides or {})
 
-    def editable(name: str, caller: Callable | None = None) -> Any:
+    @pass_eval_context
+    def editable(eval_ctx, name: str, caller: Callable | None = None) -> Any:
         value = overrides.get(name)
         if value is not None:
-            text = str(value)
-            if len(text) > EDITABLE_MAX_CHARS:
-                text = text[:EDITABLE_MAX_CHARS]
-            return text  # a str: escaped by autoescape in HTML, verbatim in text parts
+            text = str(value)[:EDITABLE_MAX_CHARS]
+            # A call block's result is written unescaped, so escape here (HTML part only).
+            return escape(text) if eval_ctx.autoescape else text
         return caller() if caller is not None else ""
 
     return editable
@@ -325,6 +325,7 @@ class TemplateStore:
         loader = FileSystemLoader(str(self.root))
         self.html_env = PolkuSandbox(loader, html=True)
         self.text_env = PolkuSandbox(loader, html=False)
+        self._channels: dict[str, list[str]] = {}
 
     # -- discovery --------------------------------------------------------
     def message_names(self) -> list[str]:
@@ -351,6 +352,12 @@ class TemplateStore:
         return self.channels_of_path(path)
 
     def channels_of_path(self, path: str) -> list[str]:
+        cached = self._channels.get(path)
+        if cached is None:
+            cached = self._channels[path] = self._find_channels(path)
+        return cached
+
+    def _find_channels(self, path: str) -> list[str]:
         source, _, _ = self.html_env.loader.get_source(self.html_env, path)
         ast = self.html_env.parse(source)
         blocks = {b.name for b in ast.find_all(nodes.Block) if b.body}
@@ -367,6 +374,16 @@ class TemplateStore:
         if channel not in CHANNEL_PARTS:
             raise TemplateRenderError(f"channel must be one of {sorted(CHANNEL_PARTS)}, got {channel!r}")
         out = RenderedMessage(template=template_name or path, locale=locale, channel=channel)
+        try:
+            supported = self.channels_of_path(path)
+        except TemplateSyntaxError as exc:
+            raise TemplateRenderError(f"{exc.filename or path}:{exc.lineno}: syntax error: {exc.message}", template=path) from None
+        if channel not in supported:
+            raise TemplateRenderError(
+                f"template {out.template!r} ({locale}) does not support channel {channel!r} "
+                f"(it has no {CHANNEL_MARKER[channel]!r} block)",
+                template=path,
+            )
         ctx = dict(context)
         ctx.setdefault("editable", make_editable(ctx.pop("editable_overrides", None)))
         ctx["channel"] = channel
@@ -378,12 +395,6 @@ class TemplateStore:
                 raise TemplateRenderError(f"{path}: part {part!r} did not produce {len(names)} sections", template=path)
             for name, piece in zip(names, pieces):
                 out.parts[name] = _tidy(name, piece)
-        marker = CHANNEL_MARKER[channel]
-        if not out.parts.get(marker, "").strip():
-            raise TemplateRenderError(
-                f"template {out.template!r} ({locale}) does not support channel {channel!r} (block {marker!r} is empty)",
-                template=path,
-            )
         return out
 
     def _render_part(self, env: PolkuSandbox, path: str, ctx: dict, part: str) -> str:
@@ -443,16 +454,17 @@ def render_file(path: Path | str, context: dict, *, channel: str = "email", stor
     if not path.is_file():
         raise TemplateRenderError(f"{path}: no such template file")
     source = path.read_text(encoding="utf-8")
-    from jinja2 import ChoiceLoader, DictLoader
+    from jinja2 import ChoiceLoader, FunctionLoader
 
     key = f"__preview__/{path.name}"
-    if not key.endswith(".j2"):
-        key += ".j2"
+    filename = str(path) if path.name.endswith(".j2") else str(path) + ".j2"  # so errors point at it
     preview = TemplateStore.__new__(TemplateStore)
     preview.root = store.root
-    loader = ChoiceLoader([DictLoader({key: source}), FileSystemLoader(str(store.root))])
+    own = FunctionLoader(lambda name: (source, filename, lambda: True) if name == key else None)
+    loader = ChoiceLoader([own, FileSystemLoader(str(store.root))])
     preview.html_env = PolkuSandbox(loader, html=True)
     preview.text_env = PolkuSandbox(loader, html=False)
+    preview._channels = {}
     return preview.render_path(key, context, channel=channel, template_name=path.name)
 
 
