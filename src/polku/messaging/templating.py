@@ -326,6 +326,16 @@ class TemplateStore:
         self.html_env = PolkuSandbox(loader, html=True)
         self.text_env = PolkuSandbox(loader, html=False)
         self._channels: dict[str, list[str]] = {}
+        self.words = load_words(self.root / "_locales")
+        for env in (self.html_env, self.text_env):
+            env.globals["ui"] = self.ui
+
+    def ui(self, locale: str | None) -> dict:
+        """The shared words of ``locale`` (``templates/_locales/<locale>.json``, missing ones from en)."""
+        for loc in locale_chain(locale):
+            if loc in self.words:
+                return self.words[loc]
+        return {}
 
     # -- discovery --------------------------------------------------------
     def message_names(self) -> list[str]:
@@ -440,6 +450,19 @@ class TemplateStore:
             _budget.reset(token)
 
 
+def load_words(folder: Path) -> dict[str, dict]:
+    import json
+
+    raw = {}
+    for f in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        data = json.loads(f.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"{f}: must hold a JSON object of words")
+        raw[f.stem.lower()] = {str(k): str(v) for k, v in data.items()}
+    base = raw.get(DEFAULT_LOCALE, {})
+    return {loc: {**base, **words} for loc, words in raw.items()}
+
+
 def _short(path: str, root: Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(root))
@@ -465,6 +488,9 @@ def render_file(path: Path | str, context: dict, *, channel: str = "email", stor
     preview.html_env = PolkuSandbox(loader, html=True)
     preview.text_env = PolkuSandbox(loader, html=False)
     preview._channels = {}
+    preview.words = store.words
+    for env in (preview.html_env, preview.text_env):
+        env.globals["ui"] = preview.ui
     return preview.render_path(key, context, channel=channel, template_name=path.name)
 
 
