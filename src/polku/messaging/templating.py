@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextvars
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -289,6 +290,11 @@ class RenderedMessage:
 
 def locale_chain(locale: str | None, default: str = DEFAULT_LOCALE) -> list[str]:
     """``"fi-FI"`` -> ``["fi-fi", "fi", "en"]`` (no duplicates)."""
+    return list(_locale_chain(locale, default))
+
+
+@lru_cache(maxsize=256)
+def _locale_chain(locale: str | None, default: str) -> tuple[str, ...]:
     chain: list[str] = []
     if locale:
         loc = locale.strip().replace("_", "-").lower()
@@ -297,7 +303,7 @@ def locale_chain(locale: str | None, default: str = DEFAULT_LOCALE) -> list[str]
             if "-" in loc:
                 chain.append(loc.split("-", 1)[0])
     chain.append(default)
-    return list(dict.fromkeys(chain))
+    return tuple(dict.fromkeys(chain))
 
 
 def _error_line(exc: BaseException) -> tuple[str | None, int | None]:
@@ -326,13 +332,14 @@ class TemplateStore:
         self.html_env = PolkuSandbox(loader, html=True)
         self.text_env = PolkuSandbox(loader, html=False)
         self._channels: dict[str, list[str]] = {}
+        self._resolved: dict[tuple, tuple[str, str]] = {}  # templates are immutable for a process
         self.words = load_words(self.root / "_locales")
         for env in (self.html_env, self.text_env):
             env.globals["ui"] = self.ui
 
     def ui(self, locale: str | None) -> dict:
         """The shared words of ``locale`` (``templates/_locales/<locale>.json``, missing ones from en)."""
-        for loc in locale_chain(locale):
+        for loc in _locale_chain(locale, DEFAULT_LOCALE):
             if loc in self.words:
                 return self.words[loc]
         return {}
@@ -348,6 +355,15 @@ class TemplateStore:
 
     def resolve(self, name: str, locale: str | None) -> tuple[str, str]:
         """(template path inside the store, locale used) with fallback to the default locale."""
+        key = (name, locale)
+        hit = self._resolved.get(key)
+        if hit is None:
+            hit = self._resolve(name, locale)
+            if len(self._resolved) < 10_000:
+                self._resolved[key] = hit
+        return hit
+
+    def _resolve(self, name: str, locale: str | None) -> tuple[str, str]:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", name or ""):
             raise TemplateRenderError(f"template name {name!r} is not valid (lower-case letters, digits, _ and -)")
         for loc in locale_chain(locale):
@@ -488,6 +504,7 @@ def render_file(path: Path | str, context: dict, *, channel: str = "email", stor
     preview.html_env = PolkuSandbox(loader, html=True)
     preview.text_env = PolkuSandbox(loader, html=False)
     preview._channels = {}
+    preview._resolved = {}
     preview.words = store.words
     for env in (preview.html_env, preview.text_env):
         env.globals["ui"] = preview.ui
