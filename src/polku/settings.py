@@ -39,6 +39,7 @@ class Settings:
     recommend_function_name: str = ""
     templates_dir: str = ""
     api_base_url: str = ""
+    messages_bus_name: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":

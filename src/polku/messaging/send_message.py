@@ -178,6 +178,8 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
         supported = deps.templates.channels(inp.template, locale)
     except TemplateRenderError as exc:
         return _done(item, "failed", reason=str(exc))
+    if "email" in supported:
+        supported = [*supported, "webhook"]  # the webhook carries the e-mail rendering
     decision = choose_channel(recipient, inp.message_type, supported, requested=inp.channel)
     if not decision.ok:
         return _done(item, "skipped", reason=decision.reason)
