@@ -185,3 +185,17 @@ def test_webhook_channel_puts_the_rendered_message_on_eventbridge(twin, virtual_
     result = _invoke(twin, _payload(cid, channel="webhook"))
     assert result["status"] == "sent" and result["channel"] == "webhook" and result["provider_id"], result
     assert _to(twin, f"{cid}@example.org") == []
+
+
+def test_feedback_function_on_the_fixture_event(twin):
+    from conftest import load_fixture
+
+    from polku.messaging import suppression_list
+
+    out = twin.client("lambda").invoke(FunctionName=twin.names["FeedbackFunction"],
+                                       Payload=json.dumps(load_fixture("sns_ses_bounce_permanent.json")).encode())
+    body = json.loads(out["Payload"].read())
+    assert not out.get("FunctionError"), body
+    assert body["results"][0]["suppressed"] == ["email:gone@example.org"]
+    assert "ignored" in body["results"][1]  # a malformed record is dropped, the rest is processed
+    assert suppression_list.is_suppressed("email:gone@example.org")
