@@ -188,8 +188,10 @@ def test_webhook_channel_puts_the_rendered_message_on_eventbridge(twin, virtual_
 
 
 def test_feedback_function_on_the_fixture_event(twin):
-    from conftest import load_fixture
+    from pathlib import Path
 
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "sns_ses_bounce_permanent.json"
+    load_fixture = lambda name: json.loads(fixture.read_text(encoding="utf-8"))  # noqa: E731
     from polku.messaging import suppression_list
 
     out = twin.client("lambda").invoke(FunctionName=twin.names["FeedbackFunction"],

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import load_fixture
+import json
+from pathlib import Path
 from polku.messaging.send_message import SendInput, SendInputError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def load_fixture(name: str):
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
 def test_fixture_parses():
