@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 import json
 from pathlib import Path
+
+import pytest
+
 from polku.messaging.send_message import SendInput, SendInputError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
