@@ -37,6 +37,9 @@ class Settings:
     ses_configuration_set: str = ""
     public_base_url: str = ""
     recommend_function_name: str = ""
+    templates_dir: str = ""
+    api_base_url: str = ""
+    messages_bus_name: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
