@@ -10,12 +10,18 @@ failure: nothing is lost silently).
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from polku import clock
 from polku.tracking import event_store, identity
 from polku.tracking.normalise import normalise
 from polku.tracking.validation import Invalid, is_id, validate
+
+
+# Conditional writes of one batch go out in parallel (a warm Lambda keeps the pool).
+WRITERS = 8
+_pool = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="polku-ingest")
 
 
 @dataclass
@@ -68,13 +74,20 @@ def ingest(events: list, site_key: str | None = None) -> IngestResult:
     links = identity.customers_of(anonymous) if anonymous else {}
     items, rejected = prepare(events, received_at, site_key, links)
     result = IngestResult(rejected=rejected)
-    for item in items:
-        try:
-            stored = event_store.put_new(item)
-        except event_store.StorageUnavailable:
+    outcomes = list(_pool.map(_store, items)) if len(items) > 1 else [_store(i) for i in items]
+    for item, stored in zip(items, outcomes):
+        if stored is None:
             result.retry.append(item["event_id"])
             continue
         result.accepted.append(item["event_id"])
         if not stored:
             result.duplicates.append(item["event_id"])
     return result
+
+
+def _store(item: dict) -> bool | None:
+    """True: stored now; False: stored before; None: storage failed (the client retries)."""
+    try:
+        return event_store.put_new(item)
+    except event_store.StorageUnavailable:
+        return None

@@ -9,6 +9,8 @@ so a customer seen on two devices ends with one profile.
 
 from __future__ import annotations
 
+import random
+import time
 from functools import lru_cache
 
 from pynamodb.exceptions import PutError
@@ -86,28 +88,34 @@ def profile_key(event: dict) -> str:
     return owner or profile_builder.anonymous_key(event["anonymous_id"])
 
 
-def apply(event: dict, attempts: int = 8) -> bool:
+def _backoff(attempt: int) -> None:
+    """Jittered pause after losing an optimistic write (wall time: an adapter concern)."""
+    time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+
+
+def apply(event: dict, attempts: int = 20) -> bool:
     """Apply one stored event to its profile. False when it was applied before."""
     if event.get("type") == IDENTIFY and event.get("customer_id"):
         return rebuild(event["customer_id"], trigger=event)
     key = profile_key(event)
-    for _ in range(attempts):
+    for attempt in range(attempts):
         profile = load(key) or profile_builder.new_profile(key)
         previous = int(profile["version"] or 0)
         if not profile_builder.apply_event(profile, event, rules=rules(), category_of=catalog_category):
             return False
         if save(profile, previous):
             return True
+        _backoff(attempt)
     raise ProfileContention(f"profile {key}: still contended after {attempts} attempts")
 
 
-def rebuild(customer_id: str, trigger: dict | None = None, attempts: int = 8) -> bool:
+def rebuild(customer_id: str, trigger: dict | None = None, attempts: int = 20) -> bool:
     """Recompute a customer's profile from every event of theirs (all linked devices).
 
     ``trigger`` (the identify event being applied) is folded in even if the index
     has not caught up with it yet. False when the trigger was applied before.
     """
-    for _ in range(attempts):
+    for attempt in range(attempts):
         current = load(customer_id)
         if current and trigger and trigger["event_id"] in current["applied"]:
             return False
@@ -122,6 +130,7 @@ def rebuild(customer_id: str, trigger: dict | None = None, attempts: int = 8) ->
             for anon in anonymous_ids:
                 _mark_merged(anon, customer_id)
             return True
+        _backoff(attempt)
     raise ProfileContention(f"profile {customer_id}: still contended after {attempts} attempts")
 
 
