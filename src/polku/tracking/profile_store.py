@@ -13,7 +13,7 @@ import random
 import time
 from functools import lru_cache
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from polku.data.catalog import ProductModel
 from polku.data.profiles import ProfileModel
@@ -141,8 +141,8 @@ def _mark_merged(anonymous_id: str, customer_id: str) -> None:
             actions=[ProfileModel.merged_into.set(customer_id)],
             condition=ProfileModel.customer_id.exists(),
         )
-    except Exception as exc:  # an anonymous visitor with no profile yet: nothing to mark
-        if "ConditionalCheckFailed" not in str(getattr(exc, "cause_response_code", "")):
+    except UpdateError as exc:  # an anonymous visitor with no profile yet: nothing to mark
+        if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
 
 
@@ -150,7 +150,7 @@ def delete(key: str) -> bool:
     try:
         ProfileModel(key).delete(condition=ProfileModel.customer_id.exists())
         return True
-    except Exception as exc:
-        if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
+    except DeleteError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise

@@ -206,7 +206,7 @@ def validate(event, received_at: dt.datetime) -> dt.datetime:
         alternatives = " or ".join("+".join(g) for g in spec.one_of)
         raise Invalid(f"properties.{spec.one_of[0][0]}", f"{etype} needs {alternatives}")
     if not _value_ok(props):
-        _check_value(props, "properties", 0)  # the slow walk names the field
+        check_value(props, "properties", 0)  # the slow walk names the field
     if len(props) > 8 or any(isinstance(v, (dict, list)) for v in props.values()):
         # Only deep or wide events can be big; small flat ones skip the encode.
         size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
@@ -219,7 +219,7 @@ _BIG_INT = 10**38
 
 
 def _value_ok(value, depth: int = 0) -> bool:
-    """Fast check of :func:`_check_value`'s rules without building field names."""
+    """Fast check of :func:`check_value`'s rules without building field names."""
     t = type(value)
     if t is str:
         return len(value) <= 8192 and (value.isascii() or not _SURROGATE.search(value))
@@ -246,7 +246,7 @@ def _value_ok(value, depth: int = 0) -> bool:
     return False
 
 
-def _check_value(value, field: str, depth: int) -> None:
+def check_value(value, field: str, depth: int) -> None:
     """Any JSON value DynamoDB can store: finite numbers in its range, text without lone surrogates."""
     t = type(value)
     if t is str:
@@ -270,9 +270,9 @@ def _check_value(value, field: str, depth: int) -> None:
                 raise Invalid(field, "has an empty key")
             if len(k) > 255 or (not k.isascii() and _SURROGATE.search(k)):
                 raise Invalid(field, "has a key that is too long or not valid Unicode")
-            _check_value(v, f"{field}.{k}", depth + 1)
+            check_value(v, f"{field}.{k}", depth + 1)
     elif t is list:
         for i, v in enumerate(value):
-            _check_value(v, f"{field}[{i}]", depth + 1)
+            check_value(v, f"{field}[{i}]", depth + 1)
     else:
         raise Invalid(field, "must be a JSON value")
