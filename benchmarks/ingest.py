@@ -182,6 +182,8 @@ def main() -> int:
     e = bench_end_to_end(events[:3000])
     import platform
 
+    from polku.tracking.ingest import WRITERS
+
     text = f"""
 ## Ingest (tracking) — `benchmarks/ingest.py`
 
@@ -196,8 +198,10 @@ Events: Instacart order histories replayed as shop sessions (page/product views,
 | Same batches again (all duplicates, refused by the conditional write) | {e['dup_eps']:,.0f} events/s | | |
 
 The API path does per event: validation, normalisation, one conditional `PutItem`
-(`attribute_not_exists(event_id)`), plus one `BatchGetItem` per batch for identity links;
-it runs in-process through `chalice.test.Client` (no HTTP socket), DynamoDB Local is the real jar.
+(`attribute_not_exists(event_id)`; a batch's writes go out on {WRITERS} threads), plus one
+`BatchGetItem` per batch for identity links. The baseline writes one item at a time, so a ratio
+above 1 comes from that parallelism. The app runs in-process through `chalice.test.Client`
+(no HTTP socket); DynamoDB Local is the real jar, and on this machine it is the bottleneck.
 """
     write_section(text)
     print(text)
