@@ -40,6 +40,7 @@ class Settings:
     templates_dir: str = ""
     api_base_url: str = ""
     messages_bus_name: str = ""
+    lead_score_rules: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
