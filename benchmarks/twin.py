@@ -60,7 +60,7 @@ def bench_ingest(twin, n: int = 2000) -> dict:
                "anonymous_id": f"anon-{i % 50}", "properties": {"url": "https://shop.example/"}} for i in range(n)]
     t0 = time.perf_counter()
     for i in range(0, n, 100):
-        body = json.dumps({"events": events[i:i + 100]}).encode()
+        body = json.dumps({"site_key": "demo-shop", "events": events[i:i + 100]}).encode()
         req = urllib.request.Request(f"{twin.api_url}/v1/events", data=body, headers={"Content-Type": "application/json"})
         urllib.request.urlopen(req).read()
     api = n / (time.perf_counter() - t0)

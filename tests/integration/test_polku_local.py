@@ -51,7 +51,7 @@ def local_twin():
 def test_answers_post_events_and_stores_once(local_twin):
     api, aws, _ = local_twin
     eid = f"evt-{uuid.uuid4()}"
-    body = json.dumps({"events": [{"event_id": eid, "type": "page_view", "ts": "2026-01-05T08:00:00Z",
+    body = json.dumps({"site_key": "demo-shop", "events": [{"event_id": eid, "type": "page_view", "ts": "2026-01-05T08:00:00Z",
                                    "anonymous_id": "anon-local", "properties": {"url": "https://shop.example/"}}]})
     for _ in range(2):  # a retried batch
         req = urllib.request.Request(f"http://127.0.0.1:{api}/v1/events", data=body.encode(),

@@ -8,6 +8,8 @@ from polku.settings import Settings, get_settings
 
 # Every model registers here so that tests and the twin can (re)bind them.
 MODELS: list[type["PolkuModel"]] = []
+# The current binding (settings, host): models defined later are bound the same way.
+_binding: dict = {"settings": None, "host": None}
 
 
 class PolkuModel(Model):
@@ -19,13 +21,16 @@ class PolkuModel(Model):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.settings_field:
-            cls.Meta.table_name = getattr(get_settings(), cls.settings_field)
+            settings = _binding["settings"] or get_settings()
+            cls.Meta.table_name = getattr(settings, cls.settings_field)
+            cls.Meta.host = _binding["host"]
             MODELS.append(cls)
 
 
 def bind_models(settings: Settings | None = None, host: str | None = None) -> None:
     """Point every model at the tables named in ``settings`` (and an endpoint, for tests)."""
     settings = settings or get_settings()
+    _binding.update(settings=settings, host=host)
     for model in MODELS:
         model.Meta.table_name = getattr(settings, model.settings_field)
         model.Meta.host = host

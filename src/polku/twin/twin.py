@@ -543,6 +543,12 @@ class Twin:
                 owners[key] = spec.logical_id
         self.environment.update(merged)
         os.environ.update(merged)
+        # Settings are read once per process (like a warm container); the twin has just set them.
+        from polku.data.base import bind_models
+        from polku.settings import get_settings
+
+        get_settings.cache_clear()
+        bind_models(get_settings())
 
     # ------------------------------------------------------------ description
     def describe(self) -> dict:
