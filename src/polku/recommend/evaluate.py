@@ -137,7 +137,8 @@ class _Dense:
 
 def evaluate(inter: Interactions, protocol: str = "last-basket", k: int = 10, n: int = 10,
              exclude_seen: bool = False, config: TrainingConfig = TrainingConfig(), blend: Blend = Blend(),
-             models: tuple[str, ...] | None = None, latency_queries: int = 1000) -> dict:
+             models: tuple[str, ...] | None = None, latency_queries: int = 1000,
+             max_users: int | None = None, seed: int = 0) -> dict:
     """Run every model on one split. Returns {"results": [per-model dict], "index": {...}, "split": {...}}."""
     sp = split(inter, protocol, n)
     truth = sp.truth
@@ -145,6 +146,9 @@ def evaluate(inter: Interactions, protocol: str = "last-basket", k: int = 10, n:
         truth = {u: {i for i in held if i not in sp.seen.get(u, ())} for u, held in truth.items()}
     truth = {u: h for u, h in truth.items() if h}
     users = sorted(truth)
+    if max_users and len(users) > max_users:  # a fixed random sample keeps big files tractable
+        users = sorted(np.random.default_rng(seed).choice(users, size=max_users, replace=False).tolist())
+        truth = {u: truth[u] for u in users}
     vocab = vocabulary(sp.train, config)
     wanted = models or ("polku", "popularity", "own_history+popularity", "item_knn_cosine", "ease")
     dense = _Dense(sp, vocab, users)
