@@ -14,7 +14,8 @@ def save_products(products: list[dict]) -> int:
     now = clock.now_iso()
     with ProductModel.batch_write() as batch:
         for p in products:
-            batch.save(ProductModel(p["product_id"], **{k: p[k] for k in CONTENT if k in p}, updated_at=now))
+            attrs = {k: _plain(p[k]) for k in CONTENT if k in p}  # PynamoDB numbers are floats
+            batch.save(ProductModel(p["product_id"], **attrs, updated_at=now))
     return len(products)
 
 
