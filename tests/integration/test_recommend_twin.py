@@ -91,7 +91,7 @@ def test_training_publishes_a_versioned_model_and_the_pointer(env, trained):
     store = env["store"]
     assert store.current().version == trained["version"]
     keys = {o["Key"] for o in store.s3.list_objects_v2(Bucket=store.bucket, Prefix=f"models/{trained['version']}/")["Contents"]}
-    assert keys == {f"models/{trained['version']}/{f}" for f in ("index.ann", "embeddings.npy", "items.json", "manifest.json")}
+    assert keys == {f"models/{trained['version']}/{f}" for f in ("index.ann", "items.json", "manifest.json")}
     m = trained["manifest"]
     assert m["metric"] == "angular" and m["dimensions"] == 64 and m["item_count"] >= len(FRUIT + VEG)
     assert "trained_at" in m and "training_seconds" in m and "evaluation" in m
@@ -155,7 +155,7 @@ def test_a_message_template_renders_the_products(env, trained):
         assert item["name"] in html and item["url"] in html and f"{item['price']:.2f}" in html
 
 
-def _local_model(folder, version, evaluation, items):
+def _local_model(folder, version, evaluation, items, nan=False):
     from polku.recommend.interactions import Interactions
     from polku.recommend.training import TrainingConfig, train
 
@@ -165,6 +165,8 @@ def _local_model(folder, version, evaluation, items):
         its += [items[u % len(items)], items[(u + 1) % len(items)]]
     m = train(Interactions.from_records(users, its), TrainingConfig(dim=8, min_count=1),
               manifest={"version": version, "evaluation": evaluation})
+    if nan:
+        m.embeddings[:] = np.nan
     m.save(folder)
     return folder
 
@@ -200,10 +202,7 @@ def test_bad_models_are_refused_and_the_current_one_keeps_answering(env, trained
 
     store = env["store"]
     before = store.current().version
-    folder = _local_model(tmp_path / "nan", f"{RUN}-nan", {"hr@10": 0.99}, FRUIT)
-    emb = np.load(folder / "embeddings.npy")
-    emb[:] = np.nan
-    np.save(folder / "embeddings.npy", emb)
+    folder = _local_model(tmp_path / "nan", f"{RUN}-nan", {"hr@10": 0.99}, FRUIT, nan=True)
     with pytest.raises(ModelRefused, match="NaN"):
         store.publish(folder)
     worse = _local_model(tmp_path / "worse", f"{RUN}-worse", {"hr@10": 0.0}, FRUIT)

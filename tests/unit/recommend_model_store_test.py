@@ -24,13 +24,15 @@ def store():
         yield ModelStore(s3, BUCKET)
 
 
-def make_model(folder, version, hr=0.5, items=("A", "B", "C")):
+def make_model(folder, version, hr=0.5, items=("A", "B", "C"), nan=False):
     users, its = [], []
     for u in range(6):
         users += [f"u{u}"] * 2
         its += [items[u % len(items)], items[(u + 1) % len(items)]]
     m = train(Interactions.from_records(users, its), TrainingConfig(dim=2, min_count=1),
               manifest={"version": version, "evaluation": {"hr@10": hr}})
+    if nan:
+        m.embeddings[0, 0] = np.nan
     m.save(folder)
     return folder
 
@@ -54,10 +56,7 @@ def test_worse_model_is_refused_unless_forced(store, tmp_path):
 
 
 def test_broken_model_is_refused(store, tmp_path):
-    folder = make_model(tmp_path / "1", "v1")
-    emb = np.load(folder / "embeddings.npy")
-    emb[0, 0] = np.nan
-    np.save(folder / "embeddings.npy", emb)
+    folder = make_model(tmp_path / "1", "v1", nan=True)
     with pytest.raises(ModelRefused, match="NaN"):
         store.publish(folder)
     (folder / "index.ann").unlink()

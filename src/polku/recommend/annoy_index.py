@@ -48,3 +48,30 @@ def exact_neighbours(embeddings: np.ndarray, vector: np.ndarray, n: int) -> np.n
     n = min(n, len(scores))
     top = np.argpartition(-scores, n - 1)[:n]
     return top[np.argsort(-scores[top])]
+
+
+SEARCH_K_LADDER = (-1, 500, 1000, 2000, 4000, 8000, 16000, 32000)
+
+
+def tune_search_k(index: AnnoyIndex, embeddings: np.ndarray, k: int = 10, target: float = 0.99,
+                  queries: int = 200, seed: int = 0) -> tuple[int, float]:
+    """The smallest ``search_k`` (nodes inspected per query) whose recall@k against exact search
+    reaches ``target`` on sample queries: item vectors and mixtures of a few items (like a
+    customer's taste vector). Returns (search_k, recall reached)."""
+    n = len(embeddings)
+    if n <= k:
+        return -1, 1.0
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(n, size=min(queries, n), replace=False)
+    vectors = [embeddings[i] for i in picks[: len(picks) // 2]]
+    for i in picks[len(picks) // 2:]:
+        mix = rng.choice(n, size=3, replace=False)
+        vectors.append(embeddings[mix].sum(axis=0))
+    exact = [set(exact_neighbours(embeddings, v, k).tolist()) for v in vectors]
+    recall = 0.0
+    for search_k in SEARCH_K_LADDER:
+        hits = [len(set(index.get_nns_by_vector(v, k, search_k=search_k)) & e) / len(e) for v, e in zip(vectors, exact)]
+        recall = float(np.mean(hits))
+        if recall >= target or search_k >= n * 4:
+            return search_k, recall
+    return SEARCH_K_LADDER[-1], recall

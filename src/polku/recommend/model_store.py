@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def new_version(now_iso: str) -> str:
 def validate(folder: str | Path) -> TrainedModel:
     """Load a model folder and check it is usable; raise ModelError naming the problem."""
     model = TrainedModel.load(folder)
-    emb = np.asarray(model.embeddings)
+    emb = np.asarray(model.embeddings)  # the vectors stored in the index
     if len(model.item_ids) < 2:
         raise ModelError("model has fewer than 2 items")
     if not np.all(np.isfinite(emb)):
@@ -139,8 +140,9 @@ class ModelStore:
         tmp = root / f".{version}.{os.getpid()}.{secrets.token_hex(3)}"
         tmp.mkdir(parents=True, exist_ok=True)
         try:
-            for name in FILES:
-                self.s3.download_file(self.bucket, f"{self.prefix}{version}/{name}", str(tmp / name))
+            with ThreadPoolExecutor(max_workers=len(FILES)) as pool:  # in parallel: cold start time
+                list(pool.map(lambda name: self.s3.download_file(self.bucket, f"{self.prefix}{version}/{name}",
+                                                                 str(tmp / name)), FILES))
             try:
                 os.rename(tmp, final)
             except OSError:  # another thread finished first

@@ -75,7 +75,7 @@ def recommend(event, model: Callable[[], TrainedModel], customer_events: Callabl
     fresh = catalog_content(ids) if ids else {}
     items = []
     for r, pid in zip(recs, ids):
-        content = {**m.content[r.row], **fresh.get(pid, {})}
+        content = {"category": m.category(r.row), **fresh.get(pid, {})}
         if content.get("available") is False:
             continue  # the catalogue says it is no longer on sale
         items.append({

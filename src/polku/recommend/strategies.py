@@ -53,10 +53,10 @@ class StrategyError(ValueError):
 
 
 class Recommender:
-    def __init__(self, model: TrainedModel, blend: Blend = Blend(), search_k: int = -1):
+    def __init__(self, model: TrainedModel, blend: Blend = Blend(), search_k: int | None = None):
         self.model = model
         self.blend = blend
-        self.search_k = search_k
+        self.search_k = model.search_k if search_k is None else search_k  # tuned at training
         pop = np.asarray(model.popularity, dtype=np.float64)
         self._pop_norm = pop / pop.max() if len(pop) and pop.max() > 0 else np.zeros(len(pop))
         self._pop_order = np.argsort(-pop, kind="stable")

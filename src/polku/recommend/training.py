@@ -9,7 +9,7 @@ import numpy as np
 
 from polku.recommend import embeddings as emb
 from polku.recommend.interactions import Interactions
-from polku.recommend.trained_model import CONTENT_FIELDS, TrainedModel
+from polku.recommend.trained_model import TrainedModel
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ def train(inter: Interactions, config: TrainingConfig = TrainingConfig(), catalo
     counts = inter.item_counts()[items]
     ids = [inter.item_ids[i] for i in items]
     catalog = catalog or {}
-    content = [{k: catalog[p][k] for k in CONTENT_FIELDS if k in catalog.get(p, {})} for p in ids]
+    categories = [catalog.get(p, {}).get("category") for p in ids]
+    availability = [catalog.get(p, {}).get("available", True) is not False for p in ids]
     meta = {"method": "cosine co-occurrence + truncated eigendecomposition", "dim": config.dim,
             "min_count": config.min_count, "interactions": int(len(inter)), "users": int(inter.n_users)}
-    return TrainedModel(ids, vectors, counts, content, dict(meta, **(manifest or {})))
+    return TrainedModel(ids, vectors, counts, categories, availability, dict(meta, **(manifest or {})))
