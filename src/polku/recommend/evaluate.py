@@ -257,10 +257,11 @@ def index_quality(model, queries: list[np.ndarray], k: int = 10, item_queries: i
     recalls, latencies = [], []
     for v in vectors:
         t0 = time.perf_counter()
-        ids, _ = annoy_index.neighbours(model.index, v, k)
+        ids, _ = annoy_index.neighbours(model.index, v, k, model.search_k)
         latencies.append(time.perf_counter() - t0)
         exact = annoy_index.exact_neighbours(emb_arr, v, k)
         recalls.append(len(set(ids) & set(exact.tolist())) / max(len(exact), 1))
     lat = np.asarray(latencies) * 1000
     return {f"annoy_recall@{k}": float(np.mean(recalls)), "query_ms_p50": float(np.percentile(lat, 50)),
-            "query_ms_p99": float(np.percentile(lat, 99)), "queries": len(vectors), "items": n}
+            "query_ms_p99": float(np.percentile(lat, 99)), "queries": len(vectors), "items": n,
+            "search_k": model.search_k}
