@@ -24,7 +24,7 @@ from polku.recommend import annoy_index
 
 FILES = ("index.ann", "items.json", "manifest.json")
 N_TREES_SMALL, N_TREES_LARGE, LARGE = 10, 30, 20000  # more trees for big catalogues: same recall at lower search_k
-RECALL_TARGET = 0.98
+RECALL_TARGET = 0.985  # tuned on a sample: a margin above the 0.98 we promise
 
 
 class ModelError(ValueError):
