@@ -162,6 +162,32 @@ def serving(sizes: list[int], queries: int = 2000) -> tuple[list[str], dict]:
     return lines, raw
 
 
+def targets(raw: dict) -> list[str]:
+    """The issue's targets next to what this run reached (met / NOT met, no rounding up)."""
+    out = ["### Targets", "", "| target | reached | |", "|---|---|---|"]
+
+    def row(name, value, ok):
+        out.append(f"| {name} | {value} | {'met' if ok else '**NOT met**'} |")
+
+    q = raw.get("quality") or {}
+    for title, report in q.items():
+        by = {r["model"]: r["hr@10"] for r in report["results"]}
+        if title.startswith("repeats"):
+            row("repeats allowed: HR@10 above own history + popularity",
+                f"{by['polku']:.4f} vs {by['own_history+popularity']:.4f}", by["polku"] > by["own_history+popularity"])
+        else:
+            row("new items only: HR@10 at least EASE's", f"{by['polku']:.4f} vs {by['ease']:.4f}", by["polku"] >= by["ease"])
+        row(f"Annoy recall@10 >= 0.98 (Instacart, {title.split(' (')[0]})", f"{report['index']['annoy_recall@10']:.4f}",
+            report["index"]["annoy_recall@10"] >= 0.98)
+    for n, r in (raw.get("serving") or {}).items():
+        row(f"Annoy recall@10 >= 0.98 at {n:,} items", f"{r['recall@10']:.4f}", r["recall@10"] >= 0.98)
+        if n >= 100_000:
+            row("warm query p99 <= 2 ms at 100k (wall clock)", f"{r['item_p99']:.3f} ms", r["item_p99"] <= 2)
+            row("warm query p99 <= 2 ms at 100k (CPU time of the query)", f"{r['cpu_item_p99']:.3f} ms", r["cpu_item_p99"] <= 2)
+            row("cold load to first answer <= 1 s at 100k (local S3)", f"{r['cold_s'] * 1000:.0f} ms", r["cold_s"] <= 1)
+    return out + [""]
+
+
 def write_section(body: list[str]) -> None:
     section = "\n".join([START, "## Recommendations", "", *body, END])
     text = DOC.read_text() if DOC.is_file() else "# Benchmarks\n\nEach section is written by its `benchmarks/<name>.py`.\n"
@@ -195,7 +221,7 @@ def main(argv=None) -> int:
              "(real S3 adds network time; the download-only column is the baseline). Warm p50/p99 are "
              "whole strategy calls (`for_customer`: 20 purchases + 3 views, purchases excluded); the exact "
              "baseline is a numpy brute-force cosine top-10 over all items.", "", *s_lines, "",
-             f"Benchmark runtime: {time.perf_counter() - started:.0f} s."]
+             *targets(raw), f"Benchmark runtime: {time.perf_counter() - started:.0f} s."]
     print("\n".join(body))
     print(json.dumps(raw, default=str)[:2000], file=sys.stderr)
     if not args.no_write:
