@@ -2,6 +2,7 @@
 S3 is moto in-process (the edge of this unit)."""
 
 import json
+import uuid
 
 import boto3
 import numpy as np
@@ -18,10 +19,13 @@ BUCKET = "models-test-bucket"
 
 @pytest.fixture
 def store():
+    # A fresh bucket per test: when the session's local twin already runs moto in this
+    # process, mock_aws() nests inside it and keeps data between tests.
+    bucket = f"{BUCKET}-{uuid.uuid4().hex[:8]}"
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        yield ModelStore(s3, BUCKET)
+        s3.create_bucket(Bucket=bucket)
+        yield ModelStore(s3, bucket)
 
 
 def make_model(folder, version, hr=0.5, items=("A", "B", "C"), nan=False):
@@ -42,7 +46,7 @@ def test_publish_moves_the_pointer_and_keeps_versions_immutable(store, tmp_path)
     assert store.current().version == "v1" == p1.version
     store.publish(make_model(tmp_path / "2", "v2", hr=0.51))
     assert store.current().version == "v2"
-    keys = {o["Key"] for o in store.s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    keys = {o["Key"] for o in store.s3.list_objects_v2(Bucket=store.bucket)["Contents"]}
     assert {"models/v1/manifest.json", "models/v2/index.ann", "models/current.json"} <= keys
 
 
@@ -89,7 +93,7 @@ def test_cache_loads_once_follows_the_pointer_and_survives_a_bad_version(store, 
     assert cache.get().version == "v2"
     assert [p.name for p in (tmp_path / "tmp").iterdir()] == ["v2"]  # old folder removed
     # a pointer to a version whose files are missing: keep answering with v2
-    store.s3.put_object(Bucket=BUCKET, Key="models/current.json",
+    store.s3.put_object(Bucket=store.bucket, Key="models/current.json",
                         Body=json.dumps({"version": "ghost", "manifest": {}}).encode())
     assert cache.get().version == "v2"
 
