@@ -26,6 +26,26 @@ def data_path() -> Path:
 ANCHOR = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.timezone.utc)  # a Monday; the demo's "today"
 
 
+def profile_summary(item: dict) -> dict:
+    """The fields a marketer looks at first; lists shortened."""
+    top = sorted((item.get("category_affinity") or {}).items(), key=lambda kv: -float(kv[1]))[:3]
+    return {
+        "customer_id": item.get("customer_id"),
+        "first_seen": item.get("first_seen"),
+        "last_seen": item.get("last_seen"),
+        "counts": item.get("counts"),
+        "orders": item.get("orders"),
+        "revenue": item.get("revenue"),
+        "top_categories": [k for k, _ in top],
+        "recently_viewed": [v.get("product_id") for v in (item.get("recently_viewed") or [])[:5]],
+        "products_bought": len(item.get("purchased") or {}),
+        "preferred_channel": item.get("preferred_channel"),
+        "consents": item.get("consents"),
+        "lead_score": item.get("lead_score"),
+        "time_zone": item.get("time_zone"),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="polku.demo", description=__doc__)
     parser.add_argument("--shoppers", type=int, default=200, help="how many Instacart shoppers to replay")
@@ -66,9 +86,8 @@ def main(argv: list[str] | None = None) -> int:
 
         des = TypeDeserializer()
         item = {k: des.deserialize(v) for k, v in profile.get("Item", {}).items()}
-        item.pop("applied_events", None)
-        print(f"[demo] profile of customer {first}:")
-        print(json.dumps(item, indent=2, default=str, sort_keys=True))
+        print(f"[demo] profile of customer {first} (their segment of one, abridged):")
+        print(json.dumps(profile_summary(item), indent=2, default=str, sort_keys=True))
     finally:
         twin.stop()
     print(f"[demo] done in {time.monotonic() - started:.1f} s")
