@@ -38,6 +38,7 @@ class Settings:
     ses_configuration_set: str = ""
     public_base_url: str = ""
     recommend_function_name: str = ""
+    lead_score_rules: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
