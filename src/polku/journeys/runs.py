@@ -166,3 +166,17 @@ def mark_exited(customer_id: str, journey: str, execution_id: str | None, reason
 def running(customer_id: str) -> list[JourneyStateModel]:
     return [r for r in JourneyStateModel.query(customer_id, JourneyStateModel.sk.startswith("run#"), consistent_read=True)
             if r.status == "running"]
+
+
+def record_stop(run: JourneyStateModel, reason: str, cause: str) -> None:
+    """Remember why an execution was stopped (Step Functions keeps no reason we can rely on)."""
+    JourneyStateModel(run.customer_id, f"stop#{run.execution_name}", journey=run.journey,
+                      entered_at=clock.now_iso(), status=reason, exit_reason=reason,
+                      execution_arn=run.execution_arn, detail={"cause": cause}).save()
+
+
+def stop_reason(customer_id: str, execution_name: str) -> str | None:
+    try:
+        return JourneyStateModel.get(customer_id, f"stop#{execution_name}", consistent_read=True).exit_reason
+    except DoesNotExist:
+        return None

@@ -95,6 +95,7 @@ def stop_run(run, reason: str, cause: str, sfn, publish) -> None:
     except sfn.exceptions.ExecutionDoesNotExist:
         pass
     runs.mark_exited(run.customer_id, run.journey, run.execution_arn, reason)
+    runs.record_stop(run, reason, cause)
 
 
 def run_schedule(registry: Registry, profiles, sfn, prefix: str, when: _dt.datetime | None = None) -> dict[str, int]:
