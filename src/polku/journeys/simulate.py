@@ -283,8 +283,13 @@ def _history(sfn, desc, data, customer, add, send_arn) -> None:
             add(at, customer, "exited", reason=stop_reason(customer, execution) or "stopped", execution=execution)
         elif et in ("ExecutionFailed", "ExecutionTimedOut"):
             det = ev.get("executionFailedEventDetails") or ev.get("executionTimedOutEventDetails") or {}
+            cause = det.get("cause") or ""
+            try:
+                cause = json.loads(cause).get("errorMessage", cause)
+            except (json.JSONDecodeError, AttributeError):
+                pass
             add(at, customer, "exited", reason="failed", execution=execution, error=det.get("error"),
-                cause=(det.get("cause") or "")[:300])
+                cause=str(cause)[:300])
 
 
 def _find_scheduled(scheduled: dict, ev: dict):
