@@ -40,8 +40,17 @@ class Run:
         self.journey = journey
         self.tag = uuid.uuid4().hex[:8]
 
-    def cid(self, name: str) -> str:
-        return f"{name}-{self.tag}"
+    def cid(self, name: str, holdout: bool = False) -> str:
+        """A customer id unique to this test, inside (holdout=True) or outside the journey's holdout."""
+        from polku.journeys.registry import load
+        from polku.journeys.runs import in_holdout
+
+        j = load().get(self.journey)
+        for i in range(10_000):
+            cid = f"{name}-{self.tag}-{i}"
+            if j.holdout == 0 or in_holdout(j, cid) == holdout:
+                return cid
+        raise AssertionError("no customer id found for the holdout wish")
 
     def __call__(self, lines: list[dict], start=None, until=None) -> list[dict]:
         sim = Simulation(self.journey, twin=self.twin)

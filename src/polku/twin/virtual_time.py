@@ -70,6 +70,18 @@ def apply() -> None:
 
     env_mod.Environment.__init__ = env_init
 
+    # StopExecution must also end a task-token wait at once (the virtual clock runs tasks inline,
+    # so nothing else would wake the waiting thread before its TimeoutSeconds).
+    orig_set_stop = env_mod.Environment.set_stop
+
+    def set_stop(self, stop_date, cause, error):
+        orig_set_stop(self, stop_date, cause, error)
+        pool = getattr(self.callback_pool_manager, "_pool", {})
+        for endpoint in list(pool.values()):
+            endpoint.interrupt_all()
+
+    env_mod.Environment.set_stop = set_stop
+
     orig_cb_init = callback_mod.CallbackEndpoint.__init__
 
     def cb_init(self, *args, **kwargs):
