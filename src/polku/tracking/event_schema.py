@@ -213,3 +213,21 @@ def json_schema() -> dict:
         },
         "$defs": {"event": event},
     }
+
+
+SCHEMA_FILE = "schema/events.schema.json"
+
+
+def render() -> str:
+    import json
+
+    return json.dumps(json_schema(), indent=2) + "\n"
+
+
+if __name__ == "__main__":  # python -m polku.tracking.event_schema  (regenerates the published file)
+    from pathlib import Path
+
+    out = Path(__file__).with_name("schema") / "events.schema.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(render(), encoding="utf-8")
+    print(f"wrote {out}")

@@ -81,7 +81,7 @@ def prepare(body, received_at: dt.datetime, site_key: str | None = None) -> tupl
         raise Invalid("body", "must be a JSON object")
     for key in body:
         if key not in IDENTIFY_FIELDS:
-            raise Invalid(str(key)[:64], "is not an identify field")
+            raise Invalid("body", f"has a field that is not an identify field: {key[:64]!r}")
     if body.get("customer_id") is None:
         raise Invalid("customer_id", "is required")
     check_id(body["customer_id"], "customer_id")

@@ -149,7 +149,9 @@ def validate(event, received_at: dt.datetime) -> dt.datetime:
         raise Invalid("event", "must be a JSON object")
     for key in event:
         if key not in schema.ENVELOPE_FIELDS:
-            raise Invalid(str(key)[:64], "is not an event field (put custom data under properties)")
+            if not key or _SURROGATE.search(key):
+                raise Invalid("event", "has an empty or invalid field name")
+            raise Invalid(key[:64], "is not an event field (put custom data under properties)")
     if "event_id" not in event:
         raise Invalid("event_id", "is required")
     check_id(event["event_id"], "event_id")
@@ -181,7 +183,7 @@ def validate(event, received_at: dt.datetime) -> dt.datetime:
         for key, value in context.items():
             limit = schema.CONTEXT_FIELDS.get(key)
             if limit is None:
-                raise Invalid(f"context.{str(key)[:64]}", "is not a context field")
+                raise Invalid("context", f"has a field that is not a context field: {key[:64]!r}")
             if not isinstance(value, str) or len(value) > limit or _SURROGATE.search(value):
                 raise Invalid(f"context.{key}", f"must be valid text of at most {limit} characters")
     props = event.get("properties")
