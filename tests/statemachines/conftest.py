@@ -81,9 +81,21 @@ def exits(happenings, customer) -> list[str]:
     return [h["reason"] for h in of(happenings, customer, "exited")]
 
 
-def templates(happenings, customer) -> list[str]:
-    return [h["template"] for h in of(happenings, customer, "message")]
+def messages(happenings, customer) -> list[str]:
+    """The states that sent a message (template and stage are in the happening too)."""
+    return [h["state"] for h in of(happenings, customer, "message")]
 
 
 def actions(happenings, customer) -> list[str]:
     return [h["type"] for h in of(happenings, customer, "action")]
+
+
+def at(happenings, customer, state: str, kind: str = "message"):
+    """The virtual time (datetime) of the first happening of ``kind`` in ``state``."""
+    from polku.clock import parse_iso
+
+    return parse_iso(next(h["at"] for h in of(happenings, customer, kind) if h.get("state") == state))
+
+
+def hours(a, b) -> float:
+    return (b - a).total_seconds() / 3600

@@ -1,6 +1,7 @@
 """The other journeys of the library, each on timelines that take every branch."""
 
-from tests.statemachines.conftest import actions, event, exits, identify, of, templates
+from polku.clock import parse_iso
+from tests.statemachines.conftest import actions, at, event, exits, hours, identify, messages, of
 
 ITEM = {"product_id": "p7", "quantity": 1, "price": 20}
 
@@ -10,8 +11,8 @@ def test_browse_abandonment_reminds_after_four_hours(run_journey):
     run = run_journey("browse_abandonment")
     c = run.cid("viewer")
     out = run([identify(c, "2026-01-05T08:00:00Z"), event(c, "product_view", "2026-01-05T09:00:00Z", product_id="p7")])
-    assert templates(out, c) == ["browse_reminder"]
-    assert of(out, c, "message")[0]["at"] == "2026-01-05T13:00:00.000Z"
+    assert messages(out, c) == ["SendBrowseReminder"]
+    assert 4 <= hours(parse_iso("2026-01-05T09:00:00Z"), at(out, c, "SendBrowseReminder")) <= 28
     assert exits(out, c) == ["completed"]
 
 
@@ -23,7 +24,7 @@ def test_browse_abandonment_add_to_cart_is_the_goal(run_journey):
         event(c, "product_view", "2026-01-05T09:00:00Z", product_id="p7"),
         event(c, "add_to_cart", "2026-01-05T10:00:00Z", product_id="p7", quantity=1),
     ])
-    assert templates(out, c) == [] and exits(out, c) == ["goal"]
+    assert messages(out, c) == [] and exits(out, c) == ["goal"]
 
 
 def test_browse_abandonment_needs_a_product(run_journey):
@@ -46,7 +47,8 @@ def test_cross_sell_repeat_purchase_is_the_goal_and_variant_sets_the_delay(run_j
     variant = of(out, c, "entered")[0]["variant"]
     msg = of(out, c, "message")
     assert [m["template"] for m in msg] == ["cross_sell"]
-    assert msg[0]["at"] == ("2026-01-08T10:00:00.000Z" if variant == "A" else "2026-01-12T10:00:00.000Z")
+    delay = hours(parse_iso("2026-01-05T10:00:00Z"), at(out, c, "SendCrossSell"))
+    assert (72 <= delay <= 96) if variant == "A" else (168 <= delay <= 192)
     assert exits(out, c) == ["goal"]
 
 
@@ -55,7 +57,7 @@ def test_cross_sell_without_repeat_purchase_completes_and_small_orders_do_not_en
     c, small = run.cid("once"), run.cid("small")
     out = run([identify(c, "2026-01-05T08:00:00Z"), purchase(c, "2026-01-05T10:00:00Z"),
                identify(small, "2026-01-05T08:00:00Z"), purchase(small, "2026-01-05T10:00:00Z", revenue=5)])
-    assert templates(out, c) == ["cross_sell"] and exits(out, c) == ["completed"]
+    assert messages(out, c) == ["SendCrossSell"] and exits(out, c) == ["completed"]
     assert of(out, small) == []
 
 
@@ -68,10 +70,10 @@ def test_birthday_greets_on_the_day_and_revokes_unused_offer_after_a_week(run_jo
               until=__import__("polku.clock", fromlist=["parse_iso"]).parse_iso("2026-01-07T00:00:00Z"))
     entered = of(out, c, "entered")
     assert len(entered) == 1 and entered[0]["at"] == "2026-01-06T08:00:00.000Z"
-    assert templates(out, c) == ["birthday"]
+    assert messages(out, c) == ["SendBirthday"]
     acts = of(out, c, "action")
     assert [a["type"] for a in acts] == ["OfferGranted", "OfferRevoked"]
-    assert acts[1]["at"] == "2026-01-13T09:00:00.000Z"  # 7 days after the 09:00 send (timeout branch)
+    assert hours(at(out, c, "SendBirthday"), parse_iso(acts[1]["at"])) == 7 * 24  # a week after the greeting
     assert exits(out, c) == ["completed"]
     assert of(out, other) == []
 
@@ -99,7 +101,7 @@ def test_event_registered_and_attended_gets_thanks(run_journey):
     c = run.cid("attendee")
     out = run([identify(c, "2026-01-05T08:00:00Z"), custom(c, "event_invited", "2026-01-05T09:00:00Z"),
                custom(c, "event_registered", "2026-01-06T10:00:00Z"), custom(c, "event_attended", "2026-01-12T17:00:00Z")])
-    assert templates(out, c) == ["event_invitation", "event_confirmation", "event_thanks"]
+    assert messages(out, c) == ["SendInvitation", "SendConfirmation", "SendThanks"]
     assert exits(out, c) == ["goal"]
 
 
@@ -108,7 +110,7 @@ def test_event_registered_but_no_show_gets_the_recording(run_journey):
     c = run.cid("noshow")
     out = run([identify(c, "2026-01-05T08:00:00Z"), custom(c, "event_invited", "2026-01-05T09:00:00Z"),
                custom(c, "event_registered", "2026-01-06T10:00:00Z")])
-    assert templates(out, c) == ["event_invitation", "event_confirmation", "event_recording"]
+    assert messages(out, c) == ["SendInvitation", "SendConfirmation", "SendRecording"]
     assert exits(out, c) == ["completed"]
 
 
@@ -116,7 +118,7 @@ def test_event_neither_gets_one_last_chance(run_journey):
     run = run_journey("event_invitation")
     c = run.cid("neither")
     out = run([identify(c, "2026-01-05T08:00:00Z"), custom(c, "event_invited", "2026-01-05T09:00:00Z")])
-    assert templates(out, c) == ["event_invitation", "event_last_chance"]
+    assert messages(out, c) == ["SendInvitation", "SendLastChance"]
     assert exits(out, c) == ["completed"]
 
 
@@ -125,7 +127,7 @@ def test_event_late_registration_joins_the_registered_path(run_journey):
     c = run.cid("late")
     out = run([identify(c, "2026-01-05T08:00:00Z"), custom(c, "event_invited", "2026-01-05T09:00:00Z"),
                custom(c, "event_registered", "2026-01-13T10:00:00Z"), custom(c, "event_attended", "2026-01-20T17:00:00Z")])
-    assert templates(out, c) == ["event_invitation", "event_last_chance", "event_confirmation", "event_thanks"]
+    assert messages(out, c) == ["SendInvitation", "SendLastChance", "SendConfirmation", "SendThanks"]
 
 
 # ---------------------------------------------------------------- nurture
@@ -137,7 +139,7 @@ def test_nurture_cold_lead_gets_three_lessons(run_journey):
     run = run_journey("nurture")
     c = run.cid("cold")
     out = run([identify(c, "2026-01-05T08:00:00Z"), lead(c, "2026-01-05T09:00:00Z")])
-    assert templates(out, c) == ["nurture_1", "nurture_2", "nurture_3"]
+    assert messages(out, c) == ["SendLesson1", "SendLesson2", "SendLesson3"]
     assert actions(out, c) == [] and exits(out, c) == ["completed"]
 
 
@@ -150,8 +152,8 @@ def test_nurture_hot_lead_is_handed_to_sales(run_journey):
         lines.append(event(c, "product_view", f"2026-01-06T1{i}:30:00Z", product_id="p1"))
     out = run(lines)
     assert "sales_handoff" in actions(out, c)
-    assert templates(out, c)[-1] == "nurture_sales_intro"
-    assert "nurture_3" not in templates(out, c)
+    assert messages(out, c)[-1] == "SendSalesIntro"
+    assert "SendLesson3" not in messages(out, c)
     assert exits(out, c) == ["goal"]
 
 
@@ -167,7 +169,7 @@ def test_win_back_escalates_10_then_20_percent(run_journey):
               until=parse_iso("2025-12-01T10:00:00Z"))
     entered = of(out, c, "entered")
     assert len(entered) == 1 and entered[0]["at"] == "2025-11-30T09:00:00.000Z"  # first 09:00 tick 60 days after
-    assert templates(out, c) == ["winback_1", "winback_offer_10", "winback_offer_20"]
+    assert messages(out, c) == ["SendWeMissYou", "SendOffer10", "SendOffer20"]
     acts = of(out, c, "action")
     assert [(a["type"], a.get("code")) for a in acts] == [("OfferGranted", "WB10"), ("OfferRevoked", "WB10"),
                                                           ("OfferGranted", "WB20"), ("OfferRevoked", "WB20")]
@@ -192,7 +194,7 @@ def test_location_offer_in_opening_hours_grants_three_hours(run_journey):
     run = run_journey("location_offer")
     c = run.cid("near")
     out = run([identify(c, "2026-01-05T08:00:00Z"), event(c, "location", "2026-01-05T12:00:00Z", store_id="hki-1")])
-    assert templates(out, c) == ["location_offer"]
+    assert messages(out, c) == ["SendStoreOffer"]
     acts = of(out, c, "action")
     assert [a["type"] for a in acts] == ["OfferGranted", "OfferRevoked"]
     assert acts[1]["at"] == "2026-01-05T15:00:00.000Z"
@@ -203,5 +205,5 @@ def test_location_offer_outside_opening_hours_sends_nothing(run_journey):
     run = run_journey("location_offer")
     c = run.cid("night")
     out = run([identify(c, "2026-01-05T08:00:00Z"), event(c, "location", "2026-01-05T22:00:00Z", store_id="hki-1")])
-    assert templates(out, c) == [] and actions(out, c) == []
+    assert messages(out, c) == [] and actions(out, c) == []
     assert exits(out, c) == ["completed"]

@@ -1,4 +1,4 @@
-from tests.statemachines.conftest import event, exits, identify, of, templates
+from tests.statemachines.conftest import event, exits, identify, messages, of
 
 
 def signup(c, ts):
@@ -13,7 +13,7 @@ def test_click_resumes_the_task_token_wait_and_sends_picks(run_journey):
         signup(c, "2026-01-05T09:01:00Z"),
         event(c, "email_click", "2026-01-06T18:00:00Z", message_id="m1", url="https://shop.example/x"),
     ])
-    assert templates(out, c) == ["welcome", "welcome_picks"]
+    assert messages(out, c) == ["SendWelcome", "SendPicks"]
     picks = of(out, c, "message")[1]
     assert picks["at"] == "2026-01-06T18:00:00.000Z"  # resumed by the event, not by the time-out
     assert exits(out, c) == ["goal"]
@@ -27,7 +27,7 @@ def test_no_click_takes_the_timeout_branch_opened_gets_nudge(run_journey):
         signup(c, "2026-01-05T09:01:00Z"),
         event(c, "email_open", "2026-01-05T20:00:00Z", message_id="m1"),
     ])
-    assert templates(out, c) == ["welcome", "welcome_nudge"]
+    assert messages(out, c) == ["SendWelcome", "SendNudge"]
     assert of(out, c, "message")[1]["at"] == "2026-01-08T09:01:00.000Z"  # after the 3-day time-out
     assert exits(out, c) == ["completed"]
 
@@ -36,7 +36,7 @@ def test_neither_open_nor_click_gets_the_resend(run_journey):
     run = run_journey("welcome")
     c = run.cid("silent")
     out = run([identify(c, "2026-01-05T09:00:00Z"), signup(c, "2026-01-05T09:01:00Z")])
-    assert templates(out, c) == ["welcome", "welcome_resend"]
+    assert messages(out, c) == ["SendWelcome", "SendResend"]
     assert exits(out, c) == ["completed"]
 
 
@@ -51,7 +51,7 @@ def test_welcome_is_entered_once_only_and_unsubscribe_stops_it(run_journey):
     ])
     assert len(of(out, c, "entered")) == 1
     assert exits(out, c) == ["stopped"]
-    assert templates(out, c) == ["welcome"]
+    assert messages(out, c) == ["SendWelcome"]
 
 
 def test_holdout_customer_never_gets_a_message(run_journey):

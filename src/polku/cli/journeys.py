@@ -84,6 +84,20 @@ def run_graph(args) -> int:
     return 0
 
 
+def _logs_to_stderr() -> None:
+    """Handler logs (Powertools writes to stdout) must not mix with the JSON lines on stdout."""
+    import logging
+
+    import polku.observability  # noqa: F401 - creates the Powertools handlers first
+
+    logging.disable(logging.INFO)
+    for logger in [logging.getLogger()] + [l for l in logging.root.manager.loggerDict.values()
+                                           if isinstance(l, logging.Logger)]:
+        for h in logger.handlers:
+            if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is sys.stdout:
+                h.setStream(sys.stderr)
+
+
 def run_simulate(args) -> int:
     from polku import clock
     from polku.cli.main import CliError
@@ -105,7 +119,7 @@ def run_simulate(args) -> int:
         raise CliError("--start/--until: not an ISO-8601 time (e.g. 2026-01-05T08:00:00Z)") from None
     import logging
 
-    logging.disable(logging.INFO)  # handler logs would interleave with the output
+    _logs_to_stderr()
     try:
         events = parse_timeline(lines)
         sim = Simulation(args.name)

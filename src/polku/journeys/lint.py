@@ -105,25 +105,16 @@ def state_machines_in_template(root: Path) -> dict[str, dict]:
 
 
 def known_templates(root: Path) -> set[str] | None:
-    """Names of the message templates Send can render (from the messaging catalogue when present)."""
-    try:  # the messaging issue's catalogue, if it offers a listing
-        from polku.messaging import templates as catalogue  # type: ignore
-
-        for fn in ("template_names", "list_templates", "names"):
-            if hasattr(catalogue, fn):
-                return set(getattr(catalogue, fn)())
-    except Exception:  # noqa: BLE001 - fall back to the folder
-        pass
+    """Names of the message templates Send can render (the messaging template store), or None."""
     folder = root / "templates"
-    if not folder.is_dir():
+    if not (folder / "_layouts").is_dir():
         return None
-    names = set()
-    for p in folder.rglob("*"):
-        if p.is_file() and not p.name.startswith("."):
-            names.add(p.name.split(".", 1)[0])
-        if p.is_dir():
-            names.add(p.name)
-    return names
+    try:
+        from polku.messaging.templating import TemplateStore
+
+        return set(TemplateStore(folder).message_names())
+    except (ImportError, FileNotFoundError):
+        return {p.name for p in (folder / "messages").iterdir() if p.is_dir()} if (folder / "messages").is_dir() else None
 
 
 # ---------------------------------------------------------------- schema (asl-validator)

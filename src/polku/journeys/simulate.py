@@ -264,8 +264,10 @@ def _history(sfn, desc, data, customer, add, send_arn) -> None:
                 output = output["Payload"]
             if sched and sched["resource"] == send_arn and isinstance(output, dict):
                 inp = sched["input"]
+                detail = {k: output[k] for k in ("subject", "reason", "message_id") if output.get(k) is not None}
                 add(at, customer, "message", state=state_of.get(sched["id"]), template=inp.get("template"),
-                    channel=output.get("channel"), subject=output.get("subject"), status=output.get("status"))
+                    stage=(inp.get("context") or {}).get("stage"), channel=output.get("channel"),
+                    status=output.get("status"), **detail)
             elif isinstance(output, dict) and isinstance(output.get("action"), str):
                 detail = {k: output[k] for k in ("offer_id", "code", "discount_percent", "valid_until", "reason")
                           if output.get(k) is not None}

@@ -76,9 +76,15 @@ def apply() -> None:
 
     def set_stop(self, stop_date, cause, error):
         orig_set_stop(self, stop_date, cause, error)
+        if not polku_clock.get_clock().virtual:
+            return
+        # Release the waiting task with a neutral outcome: an error here would let the task's
+        # error handling turn the stopped (ABORTED) run into a FAILED one.
         pool = getattr(self.callback_pool_manager, "_pool", {})
         for endpoint in list(pool.values()):
-            endpoint.interrupt_all()
+            if endpoint.get_outcome() is None:
+                endpoint.notify(callback_mod.CallbackOutcomeSuccess(callback_id=endpoint.callback_id,
+                                                                    output='{"stopped": true}'))
 
     env_mod.Environment.set_stop = set_stop
 
