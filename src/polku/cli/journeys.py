@@ -87,7 +87,9 @@ def run_graph(args) -> int:
 def _logs_to_stderr() -> None:
     """Handler logs (Powertools writes to stdout) must not mix with the JSON lines on stdout."""
     import logging
+    import os
 
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon in a simulation
     import polku.observability  # noqa: F401 - creates the Powertools handlers first
 
     logging.disable(logging.INFO)
