@@ -14,7 +14,7 @@ TIMELINE = REPO / "tests" / "fixtures" / "timeline_abandoned_cart.jsonl"
 
 
 def simulate(*args):
-    return subprocess.run([sys.executable, "-m", "polku.cli.main", "journeys", "simulate", *args],
+    return subprocess.run([str(Path(sys.executable).parent / "polku"), "journeys", "simulate", *args],
                           capture_output=True, text=True, cwd=REPO, timeout=300)
 
 

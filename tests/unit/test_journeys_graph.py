@@ -35,7 +35,7 @@ def test_welcome_graph_shows_branches_in_marketer_words():
     text = render((REPO / "statemachines" / "welcome.asl.json").read_text(), "mermaid")
     assert "wait for email_click up to 3 d" in text
     assert "|timed out|" in text and "|otherwise|" in text
-    assert "send welcome_picks + for_customer" in text
+    assert "send welcome (picks) + for_customer" in text
 
 
 def test_unknown_format():

@@ -142,3 +142,9 @@ def test_cli_exits_1_and_names_file_state_and_fix(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "polku.cli.main", "journeys", "lint"], capture_output=True, text=True,
                         cwd=REPO)
     assert ok.returncode == 0, ok.stdout
+
+
+def test_templates_come_from_the_messaging_template_store():
+    ctx_ = default_context(REPO)
+    assert ctx_.templates is not None and {"welcome", "abandoned_cart", "win_back"} <= ctx_.templates
+    assert {"SendFunctionArn", "OfferFunctionArn"} <= ctx_.substitutions

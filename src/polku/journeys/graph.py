@@ -34,9 +34,12 @@ def summary(name: str, s: dict) -> str:
             return f"wait for {ev} up to {human_seconds(s.get('TimeoutSeconds', 0))}"
         kind = RESOURCE_KIND.get(res)
         if kind == "send":
-            recs = p.get("recommendations")
+            recs = p.get("recommend") or p.get("recommendations")
             extra = f" + {recs.get('strategy')}" if isinstance(recs, dict) else ""
-            return f"send {p.get('template')}{extra}"
+            stage = (p.get("context") or {}).get("stage")
+            stage = f" ({stage})" if stage and stage != "main" else ""
+            offer = " + offer" if "offer.$" in p or "offer" in p else ""
+            return f"send {p.get('template')}{stage}{extra}{offer}"
         if kind == "offer":
             offer = p.get("offer") or {}
             if p.get("action") == "grant":

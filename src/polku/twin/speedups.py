@@ -8,7 +8,7 @@
 * PynamoDB keeps its botocore session per thread; see below.
 * moto's DynamoDB sorts every item of a table on each Query (``Table.all_items``), comparing
   DynamoType objects that convert their value on every comparison; the same order is produced
-  with each key converted once.
+  with each key converted once, and a base-table Query reads only its own partition.
 """
 
 from __future__ import annotations
@@ -88,9 +88,17 @@ def apply() -> None:
 
     from moto.dynamodb.models.table import Table
 
+    only = threading.local()
+
     def all_items(self):
         items = []
-        for hash_set in self.items.values():
+        hash_key = getattr(only, "hash_key", None)
+        if hash_key is not None and getattr(only, "table", None) is self:
+            hash_set = self.items.get(hash_key)
+            sets = [] if hash_set is None else [hash_set]
+        else:
+            sets = self.items.values()
+        for hash_set in sets:
             if self.range_key_attr:
                 items.extend(hash_set.values())
             else:
@@ -101,3 +109,19 @@ def apply() -> None:
         return sorted(items, key=lambda x: x.hash_key.cast_value)
 
     Table.all_items = all_items
+
+    # A Query on the base table names its hash key: look at that partition only (moto scans
+    # and sorts the whole table, which makes a simulation quadratic in its number of customers).
+    original_query = Table.query
+
+    def query(self, hash_key, *args, **kwargs):
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        only.table, only.hash_key = self, hash_key
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            only.table = only.hash_key = None
+
+    Table.query = query
