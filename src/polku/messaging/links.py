@@ -22,6 +22,7 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Mapping
 from urllib.parse import quote, urlsplit
 
@@ -98,12 +99,26 @@ class KeyRing:
 
 def safe_destination(url: Any) -> str:
     """The URL if it is an absolute http(s) URL with a host, else LinkError."""
-    if not isinstance(url, str) or len(url) > 2048 or any(c in url for c in "\r\n\t\\ "):
+    if not isinstance(url, str) or len(url) > 2048:
         raise LinkError("destination: not a plain URL")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise LinkError(f"destination: only absolute http(s) URLs are allowed, got {url[:80]!r}")
+    problem = _url_problem(url)
+    if problem:
+        raise LinkError(problem)
     return url
+
+
+@lru_cache(maxsize=8192)
+def _url_problem(url: str) -> str | None:
+    if any(c in url for c in "\r\n\t\\ "):
+        return "destination: not a plain URL"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "destination: not a URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return f"destination: only absolute http(s) URLs are allowed, got {url[:80]!r}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ of each channel it supports::
 The same file is compiled by two sandboxed environments: one with HTML autoescape
 (for the ``html`` part) and one without (subject, plain text, SMS, push: a name like
 ``O'Brien`` must not become ``O&#39;Brien`` in an SMS). The layout switches on the
-variable ``part``, so one render produces one part.
+variable ``part``: an e-mail takes two passes (``email_text`` yields subject, preheader
+and text separated by :data:`SEP`; ``html``), SMS and push one each. Shared words per
+locale come from ``templates/_locales/<locale>.json`` (global ``ui(locale)``).
 
 Safety (templates are written by people, data comes from customers):
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 import contextvars
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -289,6 +292,11 @@ class RenderedMessage:
 
 def locale_chain(locale: str | None, default: str = DEFAULT_LOCALE) -> list[str]:
     """``"fi-FI"`` -> ``["fi-fi", "fi", "en"]`` (no duplicates)."""
+    return list(_locale_chain(locale, default))
+
+
+@lru_cache(maxsize=256)
+def _locale_chain(locale: str | None, default: str) -> tuple[str, ...]:
     chain: list[str] = []
     if locale:
         loc = locale.strip().replace("_", "-").lower()
@@ -297,7 +305,7 @@ def locale_chain(locale: str | None, default: str = DEFAULT_LOCALE) -> list[str]
             if "-" in loc:
                 chain.append(loc.split("-", 1)[0])
     chain.append(default)
-    return list(dict.fromkeys(chain))
+    return tuple(dict.fromkeys(chain))
 
 
 def _error_line(exc: BaseException) -> tuple[str | None, int | None]:
@@ -326,6 +334,17 @@ class TemplateStore:
         self.html_env = PolkuSandbox(loader, html=True)
         self.text_env = PolkuSandbox(loader, html=False)
         self._channels: dict[str, list[str]] = {}
+        self._resolved: dict[tuple, tuple[str, str]] = {}  # templates are immutable for a process
+        self.words = load_words(self.root / "_locales")
+        for env in (self.html_env, self.text_env):
+            env.globals["ui"] = self.ui
+
+    def ui(self, locale: str | None) -> dict:
+        """The shared words of ``locale`` (``templates/_locales/<locale>.json``, missing ones from en)."""
+        for loc in _locale_chain(locale, DEFAULT_LOCALE):
+            if loc in self.words:
+                return self.words[loc]
+        return {}
 
     # -- discovery --------------------------------------------------------
     def message_names(self) -> list[str]:
@@ -338,6 +357,15 @@ class TemplateStore:
 
     def resolve(self, name: str, locale: str | None) -> tuple[str, str]:
         """(template path inside the store, locale used) with fallback to the default locale."""
+        key = (name, locale)
+        hit = self._resolved.get(key)
+        if hit is None:
+            hit = self._resolve(name, locale)
+            if len(self._resolved) < 10_000:
+                self._resolved[key] = hit
+        return hit
+
+    def _resolve(self, name: str, locale: str | None) -> tuple[str, str]:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", name or ""):
             raise TemplateRenderError(f"template name {name!r} is not valid (lower-case letters, digits, _ and -)")
         for loc in locale_chain(locale):
@@ -440,6 +468,19 @@ class TemplateStore:
             _budget.reset(token)
 
 
+def load_words(folder: Path) -> dict[str, dict]:
+    import json
+
+    raw = {}
+    for f in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        data = json.loads(f.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"{f}: must hold a JSON object of words")
+        raw[f.stem.lower()] = {str(k): str(v) for k, v in data.items()}
+    base = raw.get(DEFAULT_LOCALE, {})
+    return {loc: {**base, **words} for loc, words in raw.items()}
+
+
 def _short(path: str, root: Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(root))
@@ -465,6 +506,10 @@ def render_file(path: Path | str, context: dict, *, channel: str = "email", stor
     preview.html_env = PolkuSandbox(loader, html=True)
     preview.text_env = PolkuSandbox(loader, html=False)
     preview._channels = {}
+    preview._resolved = {}
+    preview.words = store.words
+    for env in (preview.html_env, preview.text_env):
+        env.globals["ui"] = preview.ui
     return preview.render_path(key, context, channel=channel, template_name=path.name)
 
 
