@@ -8,7 +8,7 @@ from __future__ import annotations
 import boto3
 
 from polku.observability import logger, tracer
-from polku.recommend import catalog_store, event_reader
+from polku.recommend import catalog_store, event_reader, profile_reader
 from polku.recommend.model_cache import ModelCache
 from polku.recommend.model_store import ModelStore
 from polku.recommend.service import recommend
@@ -27,4 +27,5 @@ def model_cache() -> ModelCache:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event, context):
-    return recommend(event, model_cache().get, event_reader.customer_events, catalog_store.content_for)
+    return recommend(event, model_cache().get, event_reader.customer_events, catalog_store.content_for,
+                     profile_reader.customer_profile)

@@ -47,3 +47,23 @@ def test_catalog_import_keeps_good_rows_and_reports_bad_ones(twin, tmp_path, cap
     assert "line 3, field name: required" in err and "line 3, field price" in err
     assert ProductModel.get(f"{run}-1").price == 3.5 and ProductModel.get(f"{run}-3").name == "Good cup"
     assert ProductModel.count(f"{run}-2") == 0
+
+
+@pytest.mark.twin
+def test_train_from_a_csv_publishes_to_the_twin_and_show_reads_it(twin, tmp_path, capsys):
+    from polku.cli.main import main
+
+    run = uuid.uuid4().hex[:8]
+    rows = ["order,who,what,n"]
+    for c in range(20):
+        for o in range(3):
+            for a in ([f"{run}-a", f"{run}-b"] if c % 2 else [f"{run}-c", f"{run}-d"]):
+                rows.append(f"{c}-{o},{c},{a},{o}")
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(rows) + "\n")
+    code = main(["--endpoint", twin.api_url, "recommend", "train", "--interactions", str(path), "--user-col", "who",
+                 "--item-col", "what", "--basket-col", "order", "--time-col", "n", "--force", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["published"] is True and out["manifest"]["item_count"] == 4
+    assert main(["--endpoint", twin.api_url, "recommend", "show"]) == 0
+    assert json.loads(capsys.readouterr().out)["version"] == out["version"]

@@ -44,3 +44,15 @@ def test_interactions_from_events_weights_and_baskets():
     rows = sorted(zip((inter.item_ids[i] for i in inter.item), inter.weight.tolist()))
     assert rows == [("A", 1.0), ("A", 4.0), ("A", 4.0), ("B", 4.0), ("C", 1.0), ("D", 2.0)]
     assert len(set(inter.basket.tolist())) == 5  # o1, o2, day 1 views, day 9, day 10
+
+
+def test_profile_fields_are_read_tolerantly_and_events_win():
+    from polku.recommend.customer_history import PROFILE_WEIGHT, merge_profile
+
+    h = history_from_events(EVENTS, now=NOW)
+    merged = merge_profile(h, {"customer_id": "1", "traits": {"recently_viewed": [{"product_id": "Z"}, "A"]},
+                               "purchased": {"A": 3, "Q": 1}, "counts": {"purchase": 2}})
+    assert merged.purchased["Q"] == PROFILE_WEIGHT
+    assert merged.purchased["A"] == pytest.approx(1.0 + 0.5 ** (1 / 5))  # the events' figure stays
+    assert merged.viewed["Z"] == PROFILE_WEIGHT and "A" not in merged.viewed  # bought: not a reminder
+    assert merge_profile(h, None) is h

@@ -110,3 +110,37 @@ def history_from_events(events: Iterable[dict], now: dt.datetime | None = None) 
         age_days = max((now - at).total_seconds() / 86400.0, 0.0)
         history.viewed[p] = strength * 0.5 ** (age_days / VIEW_HALF_LIFE_DAYS)
     return history
+
+
+PROFILE_PURCHASED = ("purchased", "purchases", "purchased_products", "bought")
+PROFILE_VIEWED = ("recently_viewed", "viewed", "viewed_products", "recent_views")
+PROFILE_WEIGHT = 0.25  # what the profile alone says (no recency known): weaker than fresh events
+
+
+def _profile_ids(value) -> list[str]:
+    if isinstance(value, dict):  # {product_id: count} or {"items": [...]}
+        if "items" in value or "products" in value:
+            return product_ids(value)
+        return [str(k) for k in value]
+    if isinstance(value, (list, tuple)):
+        return product_ids({"items": list(value)})
+    return []
+
+
+def merge_profile(history: CustomerHistory, profile: dict | None) -> CustomerHistory:
+    """Add products the profile knows about but the recent events do not (events expire; the
+    profile keeps a summary). Field names are read tolerantly, top level or under ``traits``."""
+    if not profile:
+        return history
+    sources = [profile, profile.get("traits") or {}]
+    for src in sources:
+        if not isinstance(src, dict):
+            continue
+        for key in PROFILE_PURCHASED:
+            for p in _profile_ids(src.get(key)):
+                history.purchased.setdefault(p, PROFILE_WEIGHT)
+        for key in PROFILE_VIEWED:
+            for p in _profile_ids(src.get(key)):
+                if p not in history.purchased:
+                    history.viewed.setdefault(p, PROFILE_WEIGHT)
+    return history

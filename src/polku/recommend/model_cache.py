@@ -6,6 +6,7 @@ with the model it has: a recommend call during a switch never fails because of t
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -21,9 +22,10 @@ class NoModel(RuntimeError):
 
 
 class ModelCache:
-    def __init__(self, store: ModelStore, root: str | Path = "/tmp/polku-models", check_seconds: float = 30.0):
+    def __init__(self, store: ModelStore, root: str | Path | None = None, check_seconds: float = 30.0):
         self.store = store
-        self.root = Path(root)
+        # one folder per process: a Lambda container has its own /tmp, local runs share one
+        self.root = Path(root) if root else Path(f"/tmp/polku-models-{os.getpid()}")
         self.check_seconds = check_seconds
         self.model: TrainedModel | None = None
         self._etag: str | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from polku.recommend.customer_history import history_from_events
+from polku.recommend.customer_history import history_from_events, merge_profile
 from polku.recommend.strategies import STRATEGIES, Recommender
 from polku.recommend.trained_model import TrainedModel
 
@@ -65,10 +65,13 @@ def _money(value):
 
 
 def recommend(event, model: Callable[[], TrainedModel], customer_events: Callable[[str], list[dict]],
-              catalog_content: Callable[[list[str]], dict[str, dict]]) -> dict:
+              catalog_content: Callable[[list[str]], dict[str, dict]],
+              customer_profile: Callable[[str], dict | None] = lambda customer_id: None) -> dict:
     req = Request.parse(event)
     m = model()
-    history = history_from_events(customer_events(req.customer_id)) if req.customer_id else None
+    history = None
+    if req.customer_id:
+        history = merge_profile(history_from_events(customer_events(req.customer_id)), customer_profile(req.customer_id))
     recs = Recommender(m).answer(req.strategy, k=min(MAX_K, req.k * 2 + 4), product_id=req.product_id,
                                  history=history, exclude_purchased=req.exclude_purchased, exclude=req.exclude)
     ids = [m.item_ids[r.row] for r in recs]

@@ -23,8 +23,8 @@ import numpy as np
 from polku.recommend import annoy_index
 
 FILES = ("index.ann", "items.json", "manifest.json")
-N_TREES = 10
-RECALL_TARGET = 0.99
+N_TREES_SMALL, N_TREES_LARGE, LARGE = 10, 30, 20000  # more trees for big catalogues: same recall at lower search_k
+RECALL_TARGET = 0.985  # tuned on a sample: a margin above the 0.98 we promise
 
 
 class ModelError(ValueError):
@@ -88,8 +88,10 @@ class TrainedModel:
     def available(self, row: int) -> bool:
         return self.availability[row] is not False
 
-    def save(self, folder: str | Path, n_trees: int = N_TREES) -> None:
+    def save(self, folder: str | Path, n_trees: int | None = None) -> None:
         folder = Path(folder)
+        if n_trees is None:
+            n_trees = N_TREES_SMALL if len(self.item_ids) <= LARGE else N_TREES_LARGE
         folder.mkdir(parents=True, exist_ok=True)
         emb = np.asarray(self.embeddings, dtype=np.float32)
         self.index = annoy_index.build(emb, folder / "index.ann", n_trees=n_trees)
