@@ -55,8 +55,8 @@ def shop(twin, tmp_path_factory):
     get_settings.cache_clear()
 
 
-def drive(url, steps):
-    plan = json.dumps({"url": url, "steps": steps})
+def drive(url, steps, **options):
+    plan = json.dumps({"url": url, "steps": steps, **options})
     proc = subprocess.run(["node", str(HERE / "drive_page.mjs"), plan], capture_output=True, text=True,
                           timeout=90, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -127,3 +127,37 @@ def test_nothing_is_sent_before_consent(shop):
     assert no_cookie and stored_keys == 0  # no identifier kept before consent
     sent = [r for r in out["requests"] if r["method"] == "POST"]
     assert len(sent) == 1 and "after consent" in sent[0]["body"]
+
+
+def test_failed_posts_are_retried_with_backoff_and_stored_once(shop):
+    out = drive(f"{shop}/open.html", [
+        {"waitFor": "window.polku && window.polku.loaded"},
+        {"eval": "document.cookie.match(/polku_aid=([^;]+)/)[1]"},
+        {"wait": 5000},
+    ], failEvents=2)
+    anon = out["results"][0]
+    posts = [r["body"] for r in out["requests"] if r["method"] == "POST" and r["url"].endswith("/v1/events")]
+    assert len(out["failed"]) == 2 and len(posts) == 3  # two answered 503, then the retry went through
+    assert out["failed"][0] == out["failed"][1] == posts[2]  # the same events (same ids) each time
+    stored = wait_for(lambda: events_of(f"a#{anon}"))
+    assert sorted(e["type"] for e in stored) == ["page_view", "product_view"]
+
+
+def test_offline_events_wait_in_the_queue_and_survive_a_reload(shop):
+    out = drive(f"{shop}/open.html", [
+        {"waitFor": "window.polku && window.polku.loaded"},
+        {"eval": "document.cookie.match(/polku_aid=([^;]+)/)[1]"},
+        {"wait": 800},
+        {"offline": True},
+        {"eval": "polku.track('search', {query: 'offline 1'}); polku.track('search', {query: 'offline 2'}); 1"},
+        {"wait": 800},
+        {"eval": "JSON.parse(localStorage.getItem('polku_q')).length"},
+        {"offline": False},
+        {"eval": "location.reload(); 1"},
+        {"waitFor": "window.polku && window.polku.loaded"},
+        {"wait": 2500},
+    ])
+    anon = out["results"][0]
+    assert out["results"][2] == 2  # both events kept in the bounded offline queue
+    queries = lambda: sorted(e["properties"].get("query", "") for e in events_of(f"a#{anon}") if e["type"] == "search")  # noqa: E731
+    assert wait_for(lambda: queries() == ["offline 1", "offline 2"]), queries()

@@ -24,7 +24,7 @@ from polku.data.base import bind_models
 from polku.settings import Settings, get_settings
 from polku.testing.dynamodb_local import create_tables_from_template
 from polku.data.events import EventModel
-from polku.tracking import event_store, http_api, privacy  # noqa: F401 - import models before binding them
+from polku.tracking import event_store, http_api, identity, privacy  # noqa: F401 - import models before binding them
 
 pytestmark = [pytest.mark.dynamodb_local, pytest.mark.slow]
 
@@ -155,3 +155,45 @@ def test_batch_limits(client):
     big = {"site_key": SITE_KEY, "events": [dict(EXAMPLES["search"], properties={"query": "x" * 2000, "pad": "y" * 8000})] * 30}
     r = client.http.post("/v1/events", headers={"Content-Type": "application/json"}, body=json.dumps(big))
     assert r.status_code == 413 and json.loads(r.body)["error"]["field"] == "body"
+
+
+trait_names = st.sampled_from(["email", "phone", "preferred_channel", "consents", "birthday", "locale", "time_zone",
+                               "first_name", ""])
+
+
+@st.composite
+def identify_body(draw):
+    body = {"site_key": SITE_KEY, "anonymous_id": "fz-a-" + uuid.uuid4().hex, "customer_id": "fz-c-" + uuid.uuid4().hex,
+            "event_id": "fz-" + uuid.uuid4().hex,
+            "traits": {"email": "a@example.com", "preferred_channel": "email", "consents": {"email": True}}}
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.integers(0, 3))
+        if kind == 0:
+            body.pop(draw(st.sampled_from(sorted(body))), None)
+        elif kind == 1:
+            body[draw(st.sampled_from(["anonymous_id", "customer_id", "event_id", "ts", "traits", "context", "x"]))] = \
+                draw(json_value)
+        elif kind == 2 and isinstance(body.get("traits"), dict):
+            body["traits"][draw(trait_names)] = draw(json_value)
+        elif kind == 3:
+            return draw(json_value)
+    return body
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(identify_body())
+def test_fuzzed_identify(client, body):
+    resp = client.http.post("/v1/identify", headers={"Content-Type": "application/json"}, body=json.dumps(body))
+    assert resp.status_code < 500, resp.body
+    out = json.loads(resp.body)
+    if resp.status_code == 200:
+        assert event_store.get(out["event_id"])["type"] == "identify"
+        if isinstance(body.get("anonymous_id"), str):
+            assert identity.customer_of(body["anonymous_id"]) == body["customer_id"]
+    else:
+        assert resp.status_code in (400, 403, 409)
+        assert out["error"]["field"] and out["error"]["reason"]
+        if isinstance(body, dict) and isinstance(body.get("event_id"), str) and body["event_id"].startswith("fz-"):
+            assert event_store.get(body["event_id"]) is None
+        if isinstance(body, dict) and isinstance(body.get("anonymous_id"), str) and body["anonymous_id"].startswith("fz-a-"):
+            assert identity.customer_of(body["anonymous_id"]) is None, "a refused identify linked the browser"

@@ -170,3 +170,19 @@ def test_tracker_script_route(api):
     assert r.status_code == 200 and "polku" in r.text and "max-age" in r.headers["Cache-Control"]
     again = requests.get(f"{api}/v1/polku.js", headers={"If-None-Match": r.headers["ETag"]}, timeout=30)
     assert again.status_code == 304
+
+
+def test_server_side_events_are_recorded_once_and_reach_the_profile(api):
+    from polku.tracking.server_events import record
+    from polku.tracking.validation import Invalid
+
+    cust = uid("c")
+    opened = {"event_id": f"open-{cust}", "type": "email_open", "customer_id": cust,
+              "ts": "2026-01-06T18:30:00Z", "properties": {"message_id": "m-1"}}
+    assert record(opened) is True
+    assert record(opened) is False
+    p = profile_store.load(cust)
+    assert p["open_hours"] == {str(24 + 18): 1} and p["last_read"]["channel"] == "email"
+    with pytest.raises(Invalid) as err:
+        record({**opened, "event_id": f"open2-{cust}", "properties": {}})
+    assert err.value.field == "properties.message_id"

@@ -51,17 +51,24 @@ def test_privacy_function_exports_everything(twin, api):
     assert [s["sk"] for s in data["journey_state"]] == ["run#welcome#x"]
 
 
+def cli_json(text: str) -> dict:
+    """The CLI's indented JSON document (handlers running in this process may log lines too)."""
+    lines = text.splitlines()
+    start, end = lines.index("{"), len(lines) - 1 - lines[::-1].index("}")
+    return json.loads("\n".join(lines[start:end + 1]))
+
+
 def test_cli_erase_removes_everything_and_repeats_safely(api, capsys):
     anon, cust = seed(api)
     assert main(["--endpoint", api, "customers", "erase", cust, "--yes"]) == 0
-    removed = json.loads(capsys.readouterr().out)["removed"]
+    removed = cli_json(capsys.readouterr().out)["removed"]
     assert removed == {"events": 3, "profiles": 2, "identity_links": 1, "messages": 1, "journey_state": 1}
     assert list(event_store.of_subject(f"c#{cust}")) == [] and list(event_store.of_subject(f"a#{anon}")) == []
     assert profile_store.load(cust) is None and profile_store.load(f"anon:{anon}") is None
     assert identity.customer_of(anon) is None
     assert list(MessageModel.by_customer.query(cust)) == [] and list(JourneyStateModel.query(cust)) == []
     assert main(["--endpoint", api, "customers", "erase", cust, "--yes"]) == 0
-    assert set(json.loads(capsys.readouterr().out)["removed"].values()) == {0}
+    assert set(cli_json(capsys.readouterr().out)["removed"].values()) == {0}
 
 
 def test_cli_export_and_errors(api, capsys, tmp_path):
