@@ -90,6 +90,7 @@ def _logs_to_stderr() -> None:
     import os
 
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon in a simulation
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # nor CloudWatch
     import polku.observability  # noqa: F401 - creates the Powertools handlers first
 
     logging.disable(logging.INFO)
@@ -122,12 +123,16 @@ def run_simulate(args) -> int:
     import logging
 
     _logs_to_stderr()
+    out = sys.stdout
+    sys.stdout = sys.stderr  # handlers print (metrics, logs); only the happenings go to stdout
     try:
         events = parse_timeline(lines)
         sim = Simulation(args.name)
         happenings = sim.run(events, start, until)
     except TimelineError as exc:
         raise CliError(str(exc)) from None
+    finally:
+        sys.stdout = out
     for r in sim.rejected:
         print(f"polku journeys simulate: timeline line {r['line']} rejected: {r.get('field')}: {r.get('reason')}",
               file=sys.stderr)
