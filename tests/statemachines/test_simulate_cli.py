@@ -63,3 +63,19 @@ def test_timeline_is_sorted_by_time_and_ids_are_stable():
     events = parse_timeline(lines)
     assert [e.body["type"] for e in events] == ["a", "b"]
     assert [e.body["event_id"] for e in events] == [e.body["event_id"] for e in parse_timeline(lines)]
+
+
+def test_summary_counts_per_journey():
+    from polku.journeys.simulate import format_summary, summarize
+
+    rows = [
+        {"journey": "j", "kind": "entered", "customer_id": "a"}, {"journey": "j", "kind": "state", "state": "S"},
+        {"journey": "j", "kind": "message", "state": "S", "status": "sent"},
+        {"journey": "j", "kind": "action", "type": "OfferGranted"},
+        {"journey": "j", "kind": "exited", "reason": "goal"},
+        {"journey": "j", "kind": "entered", "customer_id": "b"}, {"journey": "j", "kind": "exited", "reason": "completed"},
+    ]
+    s = summarize(rows)["j"]
+    assert s["entered"] == 2 and s["goal_rate"] == 0.5 and s["messages"] == {"S:sent": 1}
+    assert s["actions"] == {"OfferGranted": 1} and s["states"] == {"S": 1}
+    assert "j: entered 2, goal rate 50.0%" in format_summary({"j": s})

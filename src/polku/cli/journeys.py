@@ -29,6 +29,8 @@ def register(sub) -> None:
     sim.add_argument("--until", metavar="ISO8601", help="scheduled journeys: run the scheduler until then "
                      "(default: a day after the last event)")
     sim.add_argument("--output", "-o", metavar="FILE", help="write JSON lines here instead of standard output")
+    sim.add_argument("--summary", action="store_true",
+                     help="also print per-journey counts (entered, each state, messages, actions, exits) to stderr")
     sim.set_defaults(func=run_simulate)
 
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -137,4 +139,8 @@ def run_simulate(args) -> int:
         print(f"polku journeys simulate: timeline line {r['line']} rejected: {r.get('field')}: {r.get('reason')}",
               file=sys.stderr)
     _write(dumps(happenings), args.output)
+    if args.summary:
+        from polku.journeys.simulate import format_summary, summarize
+
+        sys.stderr.write(format_summary(summarize(happenings)))
     return 0

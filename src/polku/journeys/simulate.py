@@ -407,3 +407,43 @@ def simulate(journey: str, lines: Iterable[str], start: _dt.datetime | None = No
 
 def dumps(happenings: list[dict]) -> str:
     return "".join(json.dumps(h, sort_keys=True, separators=(",", ":"), default=str) + "\n" for h in happenings)
+
+
+def summarize(happenings: list[dict]) -> dict[str, dict]:
+    """Per-journey counts for a report or the demo: customers entered, per state, messages sent,
+    actions by type, exits by reason and goal rate."""
+    out: dict[str, dict] = {}
+    for h in happenings:
+        j = out.setdefault(h.get("journey", "?"), {"entered": 0, "states": {}, "messages": {}, "actions": {},
+                                                     "exits": {}})
+        kind = h["kind"]
+        if kind == "entered":
+            j["entered"] += 1
+        elif kind == "state":
+            j["states"][h["state"]] = j["states"].get(h["state"], 0) + 1
+        elif kind == "message":
+            key = f"{h.get('state')}:{h.get('status')}"
+            j["messages"][key] = j["messages"].get(key, 0) + 1
+        elif kind == "action":
+            j["actions"][h["type"]] = j["actions"].get(h["type"], 0) + 1
+        elif kind == "exited":
+            j["exits"][h["reason"]] = j["exits"].get(h["reason"], 0) + 1
+    for j in out.values():
+        runs = sum(n for r, n in j["exits"].items() if r != "holdout")
+        j["goal_rate"] = round(j["exits"].get("goal", 0) / runs, 3) if runs else 0.0
+    return out
+
+
+def format_summary(summary: dict[str, dict]) -> str:
+    lines = []
+    for name in sorted(summary):
+        j = summary[name]
+        lines.append(f"{name}: entered {j['entered']}, goal rate {j['goal_rate']:.1%}")
+        lines.append("  exits: " + ", ".join(f"{k} {v}" for k, v in sorted(j["exits"].items())))
+        for state, n in j["states"].items():
+            lines.append(f"  {state:<34} {n}")
+        if j["messages"]:
+            lines.append("  messages: " + ", ".join(f"{k} {v}" for k, v in sorted(j["messages"].items())))
+        if j["actions"]:
+            lines.append("  actions: " + ", ".join(f"{k} {v}" for k, v in sorted(j["actions"].items())))
+    return "\n".join(lines) + "\n"
