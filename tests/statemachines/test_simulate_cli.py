@@ -79,3 +79,17 @@ def test_summary_counts_per_journey():
     assert s["entered"] == 2 and s["goal_rate"] == 0.5 and s["messages"] == {"S:sent": 1}
     assert s["actions"] == {"OfferGranted": 1} and s["states"] == {"S": 1}
     assert "j: entered 2, goal rate 50.0%" in format_summary({"j": s})
+
+
+def test_demo_runs_several_journeys_over_instacart_shoppers(journey_twin):
+    from polku import clock
+    from polku.journeys import demo
+    from polku.journeys.simulate import Simulation, parse_timeline, summarize
+
+    lines = demo.timeline(4, 1, clock.parse_iso("2026-03-01T00:00:00Z"))
+    out = Simulation(demo.JOURNEYS, twin=journey_twin).run(parse_timeline(lines))
+    s = summarize(out)
+    assert {"abandoned_cart", "cross_sell"} <= set(s)
+    assert s["abandoned_cart"]["exits"].get("goal", 0) == s["abandoned_cart"]["entered"]  # shoppers always buy
+    assert s["cross_sell"]["entered"] >= 1
+    assert [h["at"] for h in out] == sorted(h["at"] for h in out)
