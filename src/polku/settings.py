@@ -33,6 +33,7 @@ class Settings:
     enrollment_queue_url: str = ""
     state_machine_prefix: str = ""
     offers_bus_name: str = ""
+    offers_webhook_url: str = ""
     sender_email: str = ""
     ses_configuration_set: str = ""
     public_base_url: str = ""
