@@ -67,9 +67,18 @@ def test_answers_post_events_and_stores_once(local_twin):
 
 def test_state_machine_runs_the_real_step_handler(local_twin):
     _, aws, _ = local_twin
-    sfn = boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{aws}", region_name="eu-west-1",
-                       aws_access_key_id="x", aws_secret_access_key="x")
-    arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:polku-local-welcome"
+    kw = dict(endpoint_url=f"http://127.0.0.1:{aws}", region_name="eu-west-1",
+              aws_access_key_id="x", aws_secret_access_key="x")
+    sfn = boto3.client("stepfunctions", **kw)
+    step_arn = "arn:aws:lambda:eu-west-1:123456789012:function:polku-local-journey-step"
+    arn = sfn.create_state_machine(
+        name=f"local-{uuid.uuid4().hex[:8]}", roleArn="arn:aws:iam::123456789012:role/polku-twin-execution-role",
+        definition=json.dumps({"StartAt": "Variant", "States": {"Variant": {
+            "Type": "Task", "Resource": step_arn,
+            "Parameters": {"action": "assign_variant", "journey": "welcome", "customer_id.$": "$.customer_id",
+                           "splits": {"A": 0.5, "B": 0.5}},
+            "End": True}}}),
+    )["stateMachineArn"]
     ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"customer_id": "cust-42"}))["executionArn"]
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -78,9 +87,30 @@ def test_state_machine_runs_the_real_step_handler(local_twin):
             break
         time.sleep(0.05)
     assert desc["status"] == "SUCCEEDED", desc
-    history = sfn.get_execution_history(executionArn=ex)["events"]
-    lambda_results = [e for e in history if e["type"] == "LambdaFunctionSucceeded"]
-    assert lambda_results, "no Lambda task ran"
+    # The real handler's answer: the stable-hash variant for this customer and journey.
+    from polku.journeys.variants import assign
+
+    assert json.loads(desc["output"])["variant"] == assign("cust-42", "welcome", {"A": 0.5, "B": 0.5})
+
+
+def test_a_journey_starts_from_an_event_posted_to_the_api(local_twin):
+    api, aws, _ = local_twin
+    cid = f"cust-{uuid.uuid4().hex[:8]}"
+    body = {"site_key": "demo-shop", "events": [{"event_id": f"e-{uuid.uuid4()}", "type": "add_to_cart",
+            "ts": "2026-01-05T08:00:00Z", "customer_id": cid,
+            "properties": {"product_id": "p1", "quantity": 1, "price": 2.5}}]}
+    req = urllib.request.Request(f"http://127.0.0.1:{api}/v1/events", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(req, timeout=10).read()
+    sfn = boto3.client("stepfunctions", endpoint_url=f"http://127.0.0.1:{aws}", region_name="eu-west-1",
+                       aws_access_key_id="x", aws_secret_access_key="x")
+    arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:polku-local-abandoned-cart"
+    deadline = time.monotonic() + 20
+    runs = []
+    while time.monotonic() < deadline and not runs:
+        runs = [e for e in sfn.list_executions(stateMachineArn=arn)["executions"] if cid in e["name"]]
+        time.sleep(0.1)
+    assert runs, "the abandoned-cart journey did not start from the add_to_cart event"
 
 
 def test_describes_itself_for_the_cli(local_twin):

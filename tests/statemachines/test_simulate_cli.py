@@ -1,5 +1,6 @@
 """`polku journeys simulate` as a marketer runs it: a fresh twin per run, JSON lines out, byte-identical."""
 
+import uuid
 import json
 import subprocess
 import sys
@@ -87,6 +88,9 @@ def test_demo_runs_several_journeys_over_instacart_shoppers(journey_twin):
     from polku.journeys.simulate import Simulation, parse_timeline, summarize
 
     lines = demo.timeline(4, 1, clock.parse_iso("2026-03-01T00:00:00Z"))
+    # Own customer ids: other tests replay the same Instacart shoppers into the shared twin.
+    tag = uuid.uuid4().hex[:6]
+    lines = [line.replace('"ic-', f'"ic{tag}-') for line in lines]
     out = Simulation(demo.JOURNEYS, twin=journey_twin).run(parse_timeline(lines))
     s = summarize(out)
     assert {"abandoned_cart", "cross_sell"} <= set(s)
