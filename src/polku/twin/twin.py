@@ -488,6 +488,10 @@ class Twin:
                 owners[key] = spec.logical_id
         self.environment.update(merged)
         os.environ.update(merged)
+        # Handlers run in this process: settings read before the twin set the environment are stale.
+        from polku.settings import get_settings
+
+        get_settings.cache_clear()
 
     # ------------------------------------------------------------ description
     def describe(self) -> dict:
