@@ -1,5 +1,43 @@
-"""Lambda entry point for starting journeys from the events stream: built in issue #6 (not yet implemented)."""
+"""Events stream -> journeys: resume task-token waits, stop runs on goal/exit events, start matching journeys.
+
+Partial batch failures are reported per record (the stream retries them, then the DLQ keeps them).
+"""
+
+import boto3
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+)
+
+from polku.journeys import registry
+from polku.journeys.offer_bus import OfferBus
+from polku.journeys.triggers import event_from_item, handle_event
+from polku.observability import logger, metrics, tracer
+from polku.settings import get_settings
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+_clients = {}
 
 
+def _sfn():
+    if "sfn" not in _clients:
+        _clients["sfn"] = boto3.client("stepfunctions")
+    return _clients["sfn"]
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    if record.event_name != DynamoDBRecordEventName.INSERT:
+        return
+    event = event_from_item(record.dynamodb.new_image)
+    outcome = handle_event(event, registry.current(), _sfn(), get_settings().state_machine_prefix, OfferBus().publish)
+    if outcome.entries or outcome.stopped or outcome.resumed:
+        logger.info("journeys", extra={"event_id": event["event_id"], "entries": outcome.entries,
+                                       "stopped": outcome.stopped, "resumed": outcome.resumed})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event, context):
-    raise NotImplementedError("starting journeys from the events stream is built in issue #6")
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -5,9 +5,13 @@ from chalice import BadRequestError, Chalice, Response
 from polku.enrollment import service as enrollment
 from polku.enrollment.errors import EnrollmentError
 from polku.observability import logger
-from polku.tracking.ingest import ingest
+from polku.tracking import http_api
 
 app = Chalice(app_name="polku-track")
+
+
+def _respond(answer: http_api.HttpAnswer) -> Response:
+    return Response(body=answer.body, status_code=answer.status, headers=answer.headers)
 
 
 @app.route("/v1/health", methods=["GET"])
@@ -17,31 +21,35 @@ def health():
 
 @app.route("/v1/events", methods=["POST"], content_types=["application/json", "text/plain"])
 def post_events():
-    body = app.current_request.json_body if app.current_request.raw_body else None
-    events = body.get("events") if isinstance(body, dict) else None
-    if not isinstance(events, list):
-        return Response({"error": {"field": "events", "reason": "must be a list"}}, status_code=400)
-    result = ingest(events, site_key=body.get("site_key"))
-    logger.info("ingested", extra={"accepted": len(result.accepted), "rejected": len(result.rejected)})
-    status = 400 if result.rejected and not (result.accepted or result.duplicates) else 200
-    return Response(
-        {"accepted": result.accepted + result.duplicates, "rejected": result.rejected},
-        status_code=status,
-    )
+    req = app.current_request
+    answer = http_api.post_events(req.raw_body, req.headers)
+    logger.info("events", extra={"status": answer.status})
+    return _respond(answer)
 
 
-def _not_built(issue: int):
-    return Response({"error": f"not built yet (issue #{issue})"}, status_code=501)
+@app.route("/v1/events", methods=["OPTIONS"])
+def preflight_events():
+    return _respond(http_api.preflight(app.current_request.headers))
 
 
-@app.route("/v1/identify", methods=["POST"])
+@app.route("/v1/identify", methods=["POST"], content_types=["application/json", "text/plain"])
 def post_identify():
-    return _not_built(3)
+    req = app.current_request
+    return _respond(http_api.post_identify(req.raw_body, req.headers))
+
+
+@app.route("/v1/identify", methods=["OPTIONS"])
+def preflight_identify():
+    return _respond(http_api.preflight(app.current_request.headers))
 
 
 @app.route("/v1/polku.js", methods=["GET"])
 def get_tracker():
-    return _not_built(3)
+    return _respond(http_api.get_tracker(app.current_request.headers))
+
+
+def _not_built(issue: int):
+    return Response({"error": f"not built yet (issue #{issue})"}, status_code=501)
 
 
 @app.route("/v1/o/{token}", methods=["GET"])

@@ -7,14 +7,14 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 
 from polku.observability import logger, metrics, tracer
-from polku.tracking.profile_builder import apply_event
+from polku.tracking import profile_store
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
     if record.event_name == DynamoDBRecordEventName.INSERT:
-        apply_event(record.dynamodb.new_image)
+        profile_store.apply(record.dynamodb.new_image)
 
 
 @logger.inject_lambda_context

@@ -59,6 +59,9 @@ class RealClock:
         if seconds > 0:
             _time.sleep(seconds)
 
+    def yield_now(self) -> None:  # pragma: no cover - trivial
+        pass
+
     # Actor bookkeeping is meaningless for wall time.
     def enter(self) -> None:  # pragma: no cover - trivial
         pass
@@ -167,6 +170,19 @@ class VirtualClock:
 
     def sleep(self, seconds: float) -> None:
         self.wait(None, seconds)
+
+    def yield_now(self) -> None:
+        """For a driver actor: let every other running actor (and any sleeper due now) finish
+        what it does at this instant before the caller continues. Time does not move."""
+        with self._lock:
+            s = _Sleeper(self._now, next(self._seq), None, threading.Condition(self._lock))
+            heapq.heappush(self._heap, (self._now, s.seq, s))
+            self._sleepers.add(s)
+            self._active -= 1
+            self._maybe_advance()
+            while not s.woken:
+                s.cond.wait()
+            self._forget(s)
 
     def sleep_until(self, when: _dt.datetime) -> None:
         delta = (_aware(when) - self.now()).total_seconds()

@@ -33,10 +33,12 @@ class Settings:
     enrollment_queue_url: str = ""
     state_machine_prefix: str = ""
     offers_bus_name: str = ""
+    offers_webhook_url: str = ""
     sender_email: str = ""
     ses_configuration_set: str = ""
     public_base_url: str = ""
     recommend_function_name: str = ""
+    lead_score_rules: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":

@@ -35,5 +35,6 @@ class EventModel(PolkuModel):
     client_ts = UnicodeAttribute()
     received_at = UnicodeAttribute()
     properties = MapAttribute(null=True)
+    context = MapAttribute(null=True)  # locale, time_zone, url, referrer, user_agent, library
     expires_at = NumberAttribute(null=True)
     by_subject = BySubject()

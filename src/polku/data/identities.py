@@ -1,4 +1,8 @@
-"""Identity links: an anonymous id (a browser) belongs to at most one customer."""
+"""Identity links: an anonymous id (a browser) belongs to at most one customer.
+
+Written once with a conditional put (``attribute_not_exists`` or same customer),
+so linking is idempotent and two racing links cannot both win.
+"""
 
 from __future__ import annotations
 
@@ -25,4 +29,5 @@ class IdentityModel(PolkuModel):
     anonymous_id = UnicodeAttribute(hash_key=True)
     customer_id = UnicodeAttribute()
     linked_at = UnicodeAttribute()
+    site_key = UnicodeAttribute(null=True)
     by_customer = ByCustomer()

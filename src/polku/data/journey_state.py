@@ -1,8 +1,19 @@
-"""Journey state per customer: enrolments (one per journey run) and event waits (task tokens)."""
+"""Journey state per customer (JourneyStateTable).
+
+Item kinds, by sort key:
+
+* ``run#<journey>`` — the customer's current or last run of a journey: execution,
+  variant, status (``running`` | ``exited`` | ``holdout``), exit reason. The
+  conditional write of this item enforces the re-entry policy.
+* ``wait#<event type>#<token digest>`` — a task-token wait: the events stream
+  resumes the execution when the event arrives (``expires_at`` is the TTL).
+* ``offer#<offer id>`` — a personal offer granted in the ERP and whether it was revoked.
+* ``log#<at>#<execution>#<n>`` — a recorded happening (e.g. a hand-over to sales).
+"""
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from polku.data.base import PolkuModel
@@ -24,9 +35,23 @@ class JourneyStateModel(PolkuModel):
         table_name = "set-from-settings"
 
     customer_id = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)  # "run#<journey>#<execution>" | "wait#<event type>#<token id>"
+    sk = UnicodeAttribute(range_key=True)
     journey = UnicodeAttribute(null=True)
     entered_at = UnicodeAttribute(null=True)
     status = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
+    # run#
+    execution_name = UnicodeAttribute(null=True)
+    execution_arn = UnicodeAttribute(null=True)
+    trigger_event_id = UnicodeAttribute(null=True)
+    variant = UnicodeAttribute(null=True)
+    exit_reason = UnicodeAttribute(null=True)
+    exited_at = UnicodeAttribute(null=True)
+    runs = NumberAttribute(null=True)
+    # wait#
+    token = UnicodeAttribute(null=True)
+    event_type = UnicodeAttribute(null=True)
+    where = MapAttribute(null=True)
+    # offer# / log#
+    detail = MapAttribute(null=True)
     by_journey = JourneyStateByJourney()

@@ -1,9 +1,22 @@
-"""Dispatch of journey step actions (pure domain; handlers stay thin)."""
+"""Journey steps that ASL cannot do alone (the JourneyStep Lambda). Typed input ``{"action": ...}``.
+
+Every action is idempotent: a retried step gives the same answer (reads, or
+writes keyed by execution and state).
+"""
 
 from __future__ import annotations
 
+import datetime as _dt
+import hashlib
+from decimal import Decimal
+
 from polku import clock
+from polku.journeys import send_time as fallback_send_time
+from polku.journeys.conditions import matches
 from polku.journeys.variants import assign
+
+DEFAULT_SCORE_WEIGHTS = {"page_view": 1, "product_view": 2, "email_open": 2, "email_click": 5,
+                         "download": 10, "form_submit": 15, "event_attended": 20}
 
 
 class StepInputError(ValueError):
@@ -12,11 +25,33 @@ class StepInputError(ValueError):
 
 def _require(event: dict, name: str, kind=str):
     value = event.get(name)
-    if not isinstance(value, kind) or value in ("", None):
-        raise StepInputError(f"{name}: required ({kind.__name__})")
+    if not isinstance(value, kind) or isinstance(value, bool) or value in ("", None):
+        raise StepInputError(f"{name}: required ({getattr(kind, '__name__', 'number')})")
     return value
 
 
+def _time(event: dict, name: str) -> _dt.datetime:
+    value = _require(event, name)
+    try:
+        return clock.parse_iso(value)
+    except ValueError:
+        raise StepInputError(f"{name}: not an ISO-8601 time: {value!r}") from None
+
+
+def plain(value):
+    """DynamoDB values (Decimal, MapAttribute) as JSON-ready Python values."""
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+# ---------------------------------------------------------------- actions
 def assign_variant(event: dict) -> dict:
     customer_id = _require(event, "customer_id")
     journey = _require(event, "journey")
@@ -32,7 +67,166 @@ def now(event: dict) -> dict:
     return {"now": clock.now_iso()}
 
 
-ACTIONS = {"assign_variant": assign_variant, "now": now}
+def event_since(event: dict) -> dict:
+    """Did the customer do ``event_type`` (matching ``where``) since ``since``?"""
+    from polku.data.events import EventModel
+
+    customer_id = _require(event, "customer_id")
+    event_type = _require(event, "event_type")
+    since = _time(event, "since")
+    where = event.get("where") or {}
+    count, last = 0, None
+    for item in EventModel.by_subject.query(f"c#{customer_id}", EventModel.ts > clock.to_iso(since)):
+        if item.type != event_type:
+            continue
+        if where and not matches({"properties": plain(item.properties) or {}}, where):
+            continue
+        count += 1
+        last = item.client_ts
+    return {"happened": count > 0, "count": count, "last_at": last}
+
+
+def profile_view(customer_id: str, now_: _dt.datetime | None = None) -> dict:
+    """The customer's profile as the registry and score gate see it (derived fields included)."""
+    from pynamodb.exceptions import DoesNotExist
+
+    from polku.data.profiles import ProfileModel
+
+    now_ = now_ or clock.now()
+    try:
+        p = ProfileModel.get(customer_id)
+    except DoesNotExist:
+        return {"customer_id": customer_id, "exists": False, "traits": {}, "counts": {}}
+    return derive_profile(profile_dict(p), now_)
+
+
+PROFILE_FIELDS = ("first_seen", "last_seen", "lead_score", "orders", "revenue", "last_purchase_at",
+                  "preferred_channel", "locale", "time_zone")
+
+
+def profile_dict(p) -> dict:
+    """A stored profile (PynamoDB item) as a plain dict of the fields journeys look at."""
+    view = {"customer_id": p.customer_id, "traits": plain(getattr(p, "traits", None)) or {},
+            "counts": plain(getattr(p, "counts", None)) or {}}
+    for name in PROFILE_FIELDS:
+        view[name] = plain(getattr(p, name, None))
+    return view
+
+
+def derive_profile(view: dict, now_: _dt.datetime) -> dict:
+    view = dict(view, exists=True)
+    if view.get("last_seen"):
+        try:
+            view["days_since_last_seen"] = (now_ - clock.parse_iso(view["last_seen"])).days
+        except ValueError:
+            pass
+    birthday = (view.get("traits") or {}).get("birthday")
+    view["birthday_today"] = bool(isinstance(birthday, str) and len(birthday) >= 5 and birthday[-5:] == now_.strftime("%m-%d"))
+    return view
+
+
+def lead_score(view: dict, weights: dict | None = None) -> float:
+    """The profile's lead score, or a weighted sum of its event counts when none is stored."""
+    if view.get("lead_score") is not None:
+        return float(view["lead_score"])
+    weights = weights or DEFAULT_SCORE_WEIGHTS
+    counts = view.get("counts") or {}
+    return float(sum(float(w) * float(counts.get(t, 0)) for t, w in weights.items()))
+
+
+def score_gate(event: dict) -> dict:
+    customer_id = _require(event, "customer_id")
+    threshold = _require(event, "threshold", (int, float))
+    score = lead_score(profile_view(customer_id), event.get("weights"))
+    return {"score": score, "hot": score >= threshold, "threshold": threshold}
+
+
+def choose_send_time(event: dict) -> dict:
+    """When to send: inside the customer's local window; ``wait_seconds`` is at most 24 h."""
+    customer_id = _require(event, "customer_id")
+    start, end = int(event.get("start_hour", 9)), int(event.get("end_hour", 20))
+    if not 0 <= start < end <= 24:
+        raise StepInputError("start_hour/end_hour: need 0 <= start_hour < end_hour <= 24")
+    view = profile_view(customer_id)
+    tz = view.get("time_zone") or (view.get("traits") or {}).get("time_zone")
+    now_ = clock.now()
+    when = None
+    try:  # the messaging issue's send-time model, when it is there
+        from polku.messaging import send_time as messaging_send_time  # type: ignore
+
+        if hasattr(messaging_send_time, "choose_send_time"):
+            when = messaging_send_time.choose_send_time(view, now_)
+    except Exception:  # noqa: BLE001 - fall back to the window rule below
+        when = None
+    if not isinstance(when, _dt.datetime):
+        when = fallback_send_time.next_send_time(now_, tz, start, end)
+    wait = max(0, min(fallback_send_time.MAX_DELAY_SECONDS, int((when - now_).total_seconds())))
+    return {"send_at": clock.to_iso(now_ + _dt.timedelta(seconds=wait)), "wait_seconds": wait}
+
+
+def store_open(event: dict) -> dict:
+    """Is the store open now (local opening hours)?"""
+    opening = _require(event, "opening")
+    closing = _require(event, "closing")
+    tz_name = event.get("time_zone") or "UTC"
+    try:
+        from zoneinfo import ZoneInfo
+
+        local = clock.now().astimezone(ZoneInfo(tz_name))
+        o, c = _dt.time.fromisoformat(opening), _dt.time.fromisoformat(closing)
+    except (ValueError, KeyError) as exc:
+        raise StepInputError(f"opening/closing/time_zone: {exc}") from None
+    return {"open": o <= local.time() < c, "local_time": local.strftime("%H:%M")}
+
+
+def record(event: dict) -> dict:
+    """Record a happening (e.g. a hand-over to sales) once per run and state."""
+    from pynamodb.exceptions import PutError
+
+    from polku.data.journey_state import JourneyStateModel
+
+    customer_id = _require(event, "customer_id")
+    journey = _require(event, "journey")
+    execution_id = _require(event, "execution_id")
+    kind = _require(event, "type")
+    detail = event.get("detail") or {}
+    key = hashlib.sha256(f"{execution_id}\x1f{event.get('step', '')}\x1f{kind}".encode()).hexdigest()[:16]
+    at = clock.now_iso()
+    try:
+        JourneyStateModel(customer_id, f"log#{key}", journey=journey, entered_at=at, status=kind,
+                          detail={"type": kind, "execution_id": execution_id, **detail}).save(
+            condition=JourneyStateModel.sk.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    return {"action": kind, "recorded_at": at, **detail}
+
+
+def exit_journey(event: dict) -> dict:
+    """The last step of a run: mark the customer's run as exited with a reason."""
+    from polku.journeys import runs
+
+    customer_id = _require(event, "customer_id")
+    journey = _require(event, "journey")
+    reason = event.get("reason") or "completed"
+    if reason not in ("completed", "goal"):
+        raise StepInputError("reason: completed or goal")
+    runs.mark_exited(customer_id, journey, event.get("execution_id"), reason)
+    return {"exit": reason, "at": clock.now_iso()}
+
+
+ACTIONS = {
+    "assign_variant": assign_variant,
+    "now": now,
+    "event_since": event_since,
+    "score_gate": score_gate,
+    "choose_send_time": choose_send_time,
+    "store_open": store_open,
+    "record": record,
+    "exit": exit_journey,
+}
+# Actions whose result bounds a Wait (lint: a SecondsPath wait must read one of these).
+BOUNDED_WAIT_ACTIONS = {"choose_send_time": "wait_seconds"}
 
 
 def run_step(event: dict) -> dict:

@@ -1,59 +1,80 @@
-"""Foundation version of event ingestion (the tracking issue replaces the validation).
+"""Use case: ingest a batch of events.
 
-Each event is stored once: the write is conditional on its event id being new.
+Each event is validated on its own (:mod:`validation`), normalised
+(:mod:`normalise`) and written once (:func:`event_store.put_new`, a conditional
+write). The result lists what was accepted (stored now or already stored),
+what was rejected (index, field, reason) and what must be retried (a storage
+failure: nothing is lost silently).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
-from pynamodb.exceptions import PutError
-
 from polku import clock
-from polku.data.events import EventModel
-
-REQUIRED = ("event_id", "type", "ts")
+from polku.tracking import event_store, identity
+from polku.tracking.normalise import normalise
+from polku.tracking.validation import Invalid, is_id, validate
 
 
 @dataclass
 class IngestResult:
-    accepted: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)  # stored now, or stored before (duplicates)
     duplicates: list[str] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
+    retry: list[str] = field(default_factory=list)  # storage failed; send these again
+
+    def as_response(self) -> dict:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "retry": self.retry,
+        }
+
+
+def rejection(index: int, event, error: Invalid) -> dict:
+    out = {"index": index, "field": error.field, "reason": error.reason}
+    if isinstance(event, dict) and isinstance(event.get("event_id"), str) and len(event["event_id"]) <= 128:
+        out["event_id"] = event["event_id"]
+    return out
+
+
+def prepare(events: list, received_at: dt.datetime, site_key: str | None = None,
+            links: dict[str, str] | None = None) -> tuple[list[dict], list[dict]]:
+    """Validate and normalise a batch (pure). Returns (items to store, rejections)."""
+    received_iso = clock.to_iso(received_at)
+    links = links or {}
+    items, rejected = [], []
+    for i, ev in enumerate(events):
+        try:
+            ts = validate(ev, received_at)
+        except Invalid as err:
+            rejected.append(rejection(i, ev, err))
+            continue
+        linked = None if ev.get("customer_id") else links.get(ev.get("anonymous_id"))
+        items.append(normalise(ev, ts, received_iso, site_key=site_key, linked_customer_id=linked))
+    return items, rejected
 
 
 def ingest(events: list, site_key: str | None = None) -> IngestResult:
-    result = IngestResult()
-    received = clock.now_iso()
-    for i, ev in enumerate(events):
-        if not isinstance(ev, dict):
-            result.rejected.append({"index": i, "field": f"events[{i}]", "reason": "must be an object"})
-            continue
-        missing = [f for f in REQUIRED if not ev.get(f)]
-        if not ev.get("anonymous_id") and not ev.get("customer_id"):
-            missing.append("anonymous_id|customer_id")
-        if missing:
-            result.rejected.append({"index": i, "field": missing[0], "reason": "required"})
-            continue
-        subject = f"c#{ev['customer_id']}" if ev.get("customer_id") else f"a#{ev['anonymous_id']}"
-        item = EventModel(
-            ev["event_id"],
-            subject=subject,
-            ts=f"{ev['ts']}#{ev['event_id']}",
-            type=ev["type"],
-            site_key=site_key,
-            anonymous_id=ev.get("anonymous_id"),
-            customer_id=ev.get("customer_id"),
-            client_ts=ev["ts"],
-            received_at=received,
-            properties=ev.get("properties") or {},
-        )
+    received_at = clock.now()
+    anonymous = [
+        ev["anonymous_id"]
+        for ev in events
+        if isinstance(ev, dict) and not ev.get("customer_id") and is_id(ev.get("anonymous_id"))
+    ]
+    links = identity.customers_of(anonymous) if anonymous else {}
+    items, rejected = prepare(events, received_at, site_key, links)
+    result = IngestResult(rejected=rejected)
+    for item in items:
         try:
-            item.save(condition=EventModel.event_id.does_not_exist())
-            result.accepted.append(ev["event_id"])
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                result.duplicates.append(ev["event_id"])
-            else:
-                raise
+            stored = event_store.put_new(item)
+        except event_store.StorageUnavailable:
+            result.retry.append(item["event_id"])
+            continue
+        result.accepted.append(item["event_id"])
+        if not stored:
+            result.duplicates.append(item["event_id"])
     return result

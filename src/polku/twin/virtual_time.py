@@ -109,7 +109,8 @@ def apply() -> None:
     retrier_decl.time = _ClockTime()
 
     # History timestamps.
-    em_mod.EventManager._get_current_time = staticmethod(lambda: polku_clock.now())  # type: ignore[assignment]
+    # (moto 5.2.5 reads the time in EventManager._get_current_timestamp.)
+    em_mod.EventManager._get_current_timestamp = staticmethod(lambda: polku_clock.now())  # type: ignore[assignment]
 
     # Execution threads are actors of the clock.
     def worker_start(self):

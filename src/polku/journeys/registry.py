@@ -1,0 +1,288 @@
+"""The journey registry: which journeys exist, what starts and stops them, who may enrol.
+
+One YAML file beside the definitions (``statemachines/registry.yaml``), validated
+here into typed entries. Pure: no AWS calls. ``load()`` raises
+:class:`RegistryError` naming the journey and field at fault.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from polku.journeys.conditions import ConditionError, check_matcher
+
+REENTRY_POLICIES = ("once", "cooldown")
+SCHEDULES = ("hourly", "daily")
+ROLES = ("marketing", "sales", "service")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+_HOUR = re.compile(r"^([01][0-9]|2[0-3]):00$")
+
+
+class RegistryError(ValueError):
+    """The registry file is invalid (message names the journey and the field)."""
+
+
+@dataclass(frozen=True)
+class Trigger:
+    event: str | None = None  # real-time: the tracking event type
+    where: dict = field(default_factory=dict)  # real-time: property filter (paths into the event)
+    schedule: str | None = None  # scheduled: hourly | daily
+    at: str = "09:00"  # scheduled daily: UTC hour
+    profile: dict = field(default_factory=dict)  # scheduled: profile condition
+
+    @property
+    def scheduled(self) -> bool:
+        return self.schedule is not None
+
+    def due(self, when: _dt.datetime) -> bool:
+        """Is a scheduled trigger due in the hour starting at ``when``?"""
+        if self.schedule == "hourly":
+            return True
+        return self.schedule == "daily" and when.hour == int(self.at[:2])
+
+
+@dataclass(frozen=True)
+class Reentry:
+    policy: str = "once"
+    cooldown_hours: float = 0.0
+
+
+@dataclass(frozen=True)
+class Journey:
+    name: str
+    file: str
+    state_machine: str  # the state machine name without the polku-<stage>- prefix
+    description: str
+    trigger: Trigger
+    goal: tuple[str, ...] = ()
+    exit: tuple[str, ...] = ()
+    reentry: Reentry = Reentry()
+    split: dict = field(default_factory=lambda: {"A": 1.0})
+    holdout: float = 0.0
+    active: bool = True
+    enrollable_by: tuple[str, ...] = ()
+
+    def state_machine_arn(self, prefix: str) -> str:
+        return prefix + self.state_machine
+
+
+@dataclass(frozen=True)
+class Registry:
+    journeys: dict[str, Journey]
+    path: Path | None = None
+
+    def get(self, name: str) -> Journey:
+        if name not in self.journeys:
+            raise RegistryError(f"no journey {name!r} in the registry; known: {', '.join(sorted(self.journeys))}")
+        return self.journeys[name]
+
+    def active(self) -> list[Journey]:
+        return [j for j in self.journeys.values() if j.active]
+
+    def by_state_machine(self, state_machine: str) -> Journey | None:
+        for j in self.journeys.values():
+            if j.state_machine == state_machine:
+                return j
+        return None
+
+    def only(self, *names: str) -> "Registry":
+        """A registry in which only ``names`` are active (the simulator runs one journey)."""
+        out = {}
+        for n, j in self.journeys.items():
+            out[n] = _replace(j, active=n in names)
+        for n in names:
+            self.get(n)
+        return Registry(out, self.path)
+
+
+def _replace(j: Journey, **changes) -> Journey:
+    import dataclasses
+
+    return dataclasses.replace(j, **changes)
+
+
+def default_path() -> Path:
+    """statemachines/registry.yaml of the repository (or a copy shipped beside this module)."""
+    packaged = Path(__file__).with_name("registry.yaml")
+    if packaged.is_file():
+        return packaged
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "statemachines" / "registry.yaml"
+        if candidate.is_file():
+            return candidate
+    raise RegistryError("statemachines/registry.yaml not found")
+
+
+def _fail(journey: str, fld: str, why: str) -> RegistryError:
+    return RegistryError(f"registry: journey {journey!r}, field {fld}: {why}")
+
+
+def _events(name: str, fld: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _fail(name, fld, "must be a list of event types")
+    return tuple(value)
+
+
+def _filter(name: str, fld: str, value: Any) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(name, fld, "must be a mapping of path: matcher")
+    for path, matcher in value.items():
+        try:
+            check_matcher(path, matcher)
+        except ConditionError as exc:
+            raise _fail(name, fld, str(exc)) from None
+    return dict(value)
+
+
+_KNOWN_KEYS = {
+    "file", "state_machine", "description", "trigger", "goal", "exit", "reentry",
+    "split", "holdout", "active", "enrollable_by",
+}
+
+
+def parse_journey(name: str, raw: Any) -> Journey:
+    if not _NAME.match(str(name)):
+        raise _fail(str(name), "name", "use lower-case letters, digits and _ (2-41 characters)")
+    if not isinstance(raw, dict):
+        raise _fail(name, "-", "must be a mapping")
+    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    if unknown:
+        raise _fail(name, unknown[0], f"unknown field; known fields: {', '.join(sorted(_KNOWN_KEYS))}")
+    description = raw.get("description")
+    if not isinstance(description, str) or not description.strip():
+        raise _fail(name, "description", "required (one line for marketers)")
+    file = raw.get("file", f"{name}.asl.json")
+    if not isinstance(file, str) or not file.endswith(".asl.json"):
+        raise _fail(name, "file", "must name a .asl.json file in statemachines/")
+
+    t = raw.get("trigger")
+    if not isinstance(t, dict):
+        raise _fail(name, "trigger", "required: {event, where} or {schedule, profile}")
+    if ("event" in t) == ("schedule" in t):
+        raise _fail(name, "trigger", "give exactly one of event (real-time) or schedule (hourly|daily)")
+    if "event" in t:
+        if not isinstance(t["event"], str) or not t["event"]:
+            raise _fail(name, "trigger.event", "must be an event type")
+        extra = sorted(set(t) - {"event", "where"})
+        if extra:
+            raise _fail(name, f"trigger.{extra[0]}", "unknown field for an event trigger (event, where)")
+        trigger = Trigger(event=t["event"], where=_filter(name, "trigger.where", t.get("where")))
+    else:
+        if t["schedule"] not in SCHEDULES:
+            raise _fail(name, "trigger.schedule", f"must be one of {', '.join(SCHEDULES)}")
+        at = str(t.get("at", "09:00"))
+        if not _HOUR.match(at):
+            raise _fail(name, "trigger.at", "must be a whole UTC hour like 09:00")
+        extra = sorted(set(t) - {"schedule", "at", "profile"})
+        if extra:
+            raise _fail(name, f"trigger.{extra[0]}", "unknown field for a scheduled trigger (schedule, at, profile)")
+        profile = _filter(name, "trigger.profile", t.get("profile"))
+        if not profile:
+            raise _fail(name, "trigger.profile", "a scheduled journey needs a profile condition (who enters)")
+        trigger = Trigger(schedule=t["schedule"], at=at, profile=profile)
+
+    r = raw.get("reentry", {"policy": "once"})
+    if isinstance(r, str):
+        r = {"policy": r}
+    if not isinstance(r, dict) or r.get("policy") not in REENTRY_POLICIES:
+        raise _fail(name, "reentry.policy", f"must be one of {', '.join(REENTRY_POLICIES)}")
+    hours = r.get("cooldown_hours", 0)
+    if r["policy"] == "cooldown":
+        if not isinstance(hours, (int, float)) or isinstance(hours, bool) or hours <= 0:
+            raise _fail(name, "reentry.cooldown_hours", "a cooldown needs a positive number of hours")
+    elif "cooldown_hours" in r:
+        raise _fail(name, "reentry.cooldown_hours", "only applies to policy cooldown")
+    reentry = Reentry(r["policy"], float(hours))
+
+    split = raw.get("split", {"A": 1.0})
+    if (
+        not isinstance(split, dict)
+        or not split
+        or not all(isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for k, v in split.items())
+        or abs(sum(split.values()) - 1.0) > 1e-9
+    ):
+        raise _fail(name, "split", "variant: share mapping whose shares are >= 0 and sum to 1")
+    holdout = raw.get("holdout", 0.0)
+    if not isinstance(holdout, (int, float)) or isinstance(holdout, bool) or not 0 <= holdout < 1:
+        raise _fail(name, "holdout", "a share in [0, 1)")
+    active = raw.get("active", True)
+    if not isinstance(active, bool):
+        raise _fail(name, "active", "true or false")
+    roles = raw.get("enrollable_by", [])
+    if not isinstance(roles, list) or any(r not in ROLES for r in roles):
+        raise _fail(name, "enrollable_by", f"a list of roles from {', '.join(ROLES)}")
+    goal = _events(name, "goal", raw.get("goal"))
+    exit_ = _events(name, "exit", raw.get("exit"))
+    if trigger.event and trigger.event in goal:
+        raise _fail(name, "goal", f"{trigger.event} is also the trigger; a run would stop as it starts")
+    sm = raw.get("state_machine", name.replace("_", "-"))
+    if not isinstance(sm, str) or not re.match(r"^[a-z][a-z0-9-]+$", sm):
+        raise _fail(name, "state_machine", "the state machine name after polku-<stage>- (a-z, 0-9, -)")
+    return Journey(
+        name=name,
+        file=file,
+        state_machine=sm,
+        description=description.strip(),
+        trigger=trigger,
+        goal=goal,
+        exit=exit_,
+        reentry=reentry,
+        split={k: float(v) for k, v in split.items()},
+        holdout=float(holdout),
+        active=active,
+        enrollable_by=tuple(roles),
+    )
+
+
+def parse(data: Any, path: Path | None = None) -> Registry:
+    if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("journeys"), dict):
+        raise RegistryError("registry: expected `version: 1` and a `journeys:` mapping")
+    journeys = {str(n): parse_journey(str(n), raw) for n, raw in data["journeys"].items()}
+    files = {}
+    for j in journeys.values():
+        if j.file in files:
+            raise _fail(j.name, "file", f"{j.file} is already used by {files[j.file]}")
+        files[j.file] = j.name
+    return Registry(journeys, path)
+
+
+def load(path: Path | str | None = None) -> Registry:
+    p = Path(path) if path else default_path()
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"{p}: not valid YAML ({exc})") from None
+    return parse(data, p)
+
+
+# -- the registry this process uses ---------------------------------------------
+_lock = threading.Lock()
+_current: Registry | None = None
+
+
+def current() -> Registry:
+    """The registry in force (loaded once per process, like a warm Lambda)."""
+    global _current
+    with _lock:
+        if _current is None:
+            _current = load()
+        return _current
+
+
+def use(registry: Registry | None) -> Registry | None:
+    """Install ``registry`` process-wide (the simulator activates one journey); returns the previous one."""
+    global _current
+    with _lock:
+        previous, _current = _current, registry
+        return previous

@@ -1,0 +1,182 @@
+"""Journey runs of one customer: enter (re-entry rules, holdout, deterministic names), exit, stop.
+
+The ``run#<journey>`` item is the lock: it is written conditionally before the
+execution starts, so two deliveries of one trigger event start one execution,
+and a customer is in a journey at most once at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from polku import clock
+from polku.data.journey_state import JourneyStateModel
+from polku.journeys.registry import Journey
+from polku.journeys.variants import assign, bucket
+
+_SAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def execution_name(journey: str, customer_id: str, trigger_id: str) -> str:
+    """Deterministic and valid (<= 80 chars of [A-Za-z0-9-_]): same trigger, same name."""
+    digest = hashlib.sha256(f"{journey}\x1f{customer_id}\x1f{trigger_id}".encode()).hexdigest()[:20]
+    return f"{_SAFE.sub('_', customer_id)[:55]}-{digest}"
+
+
+def in_holdout(journey: Journey, customer_id: str) -> bool:
+    return journey.holdout > 0 and bucket(customer_id, f"{journey.name}#holdout") < journey.holdout
+
+
+def _json_ready(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+@dataclass
+class EntryResult:
+    outcome: str  # started | redelivered | holdout | running | once | cooldown
+    execution_name: str | None = None
+    execution_arn: str | None = None
+
+
+def _run_key(journey: str) -> str:
+    return f"run#{journey}"
+
+
+def enter(journey: Journey, customer_id: str, trigger: dict, sfn, prefix: str) -> EntryResult:
+    """Start ``journey`` for the customer unless the re-entry policy or holdout says no.
+
+    ``trigger`` is ``{"type", "event_id", "ts", "properties"}`` (a tracking event or a schedule tick).
+    """
+    name = execution_name(journey.name, customer_id, trigger["event_id"])
+    sm_arn = journey.state_machine_arn(prefix)
+    arn = sm_arn.replace(":stateMachine:", ":execution:") + ":" + name
+    now_iso = clock.now_iso()
+    holdout = in_holdout(journey, customer_id)
+    variant = "holdout" if holdout else assign(customer_id, journey.name, journey.split)
+    item = JourneyStateModel(
+        customer_id, _run_key(journey.name), journey=journey.name, entered_at=now_iso,
+        status="holdout" if holdout else "running", execution_name=name, execution_arn=arn,
+        trigger_event_id=trigger["event_id"], variant=variant,
+    )
+    for _ in range(3):
+        try:
+            previous = JourneyStateModel.get(customer_id, _run_key(journey.name), consistent_read=True)
+        except DoesNotExist:
+            previous = None
+        if previous is not None:
+            if previous.trigger_event_id == trigger["event_id"]:
+                if previous.status != "running":
+                    return EntryResult("redelivered", previous.execution_name, previous.execution_arn)
+                item = previous  # a redelivery: start again with the same name and input (idempotent)
+                break
+            if previous.status == "running" and not _finished(sfn, previous):
+                return EntryResult("running", previous.execution_name, previous.execution_arn)
+            if journey.reentry.policy == "once":
+                return EntryResult("once", previous.execution_name, previous.execution_arn)
+            ready = clock.parse_iso(previous.entered_at) + _dt.timedelta(hours=journey.reentry.cooldown_hours)
+            if clock.now() < ready:
+                return EntryResult("cooldown", previous.execution_name, previous.execution_arn)
+            item.runs = int(previous.runs or 1) + 1
+            condition = JourneyStateModel.entered_at == previous.entered_at
+        else:
+            item.runs = 1
+            condition = JourneyStateModel.sk.does_not_exist()
+        try:
+            item.save(condition=condition)
+            break
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    else:
+        return EntryResult("running")
+    if item.status == "holdout":
+        return EntryResult("holdout", item.execution_name, None)
+    execution_input = {
+        "customer_id": customer_id,
+        "journey": journey.name,
+        "variant": item.variant,
+        "entered_at": item.entered_at,
+        "product_id": trigger_product(trigger),
+        "trigger": _json_ready(trigger),
+    }
+    try:
+        sfn.start_execution(stateMachineArn=sm_arn, name=item.execution_name,
+                            input=json.dumps(execution_input, sort_keys=True))
+        outcome = "started" if item is not previous else "redelivered"
+    except sfn.exceptions.ExecutionAlreadyExists:
+        outcome = "redelivered"
+    return EntryResult(outcome, item.execution_name, item.execution_arn)
+
+
+def trigger_product(trigger: dict):
+    """The product a journey is about: the event's product_id, or the first item's."""
+    props = trigger.get("properties") or {}
+    if props.get("product_id") is not None:
+        return str(props["product_id"])
+    items = props.get("items")
+    if isinstance(items, list) and items and isinstance(items[0], dict) and items[0].get("product_id") is not None:
+        return str(items[0]["product_id"])
+    return None
+
+
+def _finished(sfn, run: JourneyStateModel) -> bool:
+    """A run item says running; is its execution really still running? (Fixes items of failed runs.)"""
+    try:
+        status = sfn.describe_execution(executionArn=run.execution_arn)["status"]
+    except Exception:  # noqa: BLE001 - unknown execution: treat as finished
+        status = "UNKNOWN"
+    if status == "RUNNING":
+        return False
+    mark_exited(run.customer_id, run.journey, None, {"SUCCEEDED": "completed", "ABORTED": "stopped"}.get(status, "failed"))
+    return True
+
+
+def mark_exited(customer_id: str, journey: str, execution_id: str | None, reason: str) -> bool:
+    """Record the end of the customer's current run (only if it is still the run ``execution_id``)."""
+    item = JourneyStateModel(customer_id, _run_key(journey))
+    condition = JourneyStateModel.status == "running"
+    if execution_id:
+        condition &= JourneyStateModel.execution_arn == execution_id
+    try:
+        item.update(
+            actions=[JourneyStateModel.status.set("exited"), JourneyStateModel.exit_reason.set(reason),
+                     JourneyStateModel.exited_at.set(clock.now_iso())],
+            condition=condition,
+        )
+        return True
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def running(customer_id: str) -> list[JourneyStateModel]:
+    return [r for r in JourneyStateModel.query(customer_id, JourneyStateModel.sk.startswith("run#"), consistent_read=True)
+            if r.status == "running"]
+
+
+def record_stop(run: JourneyStateModel, reason: str, cause: str) -> None:
+    """Remember why an execution was stopped (Step Functions keeps no reason we can rely on)."""
+    JourneyStateModel(run.customer_id, f"stop#{run.execution_name}", journey=run.journey,
+                      entered_at=clock.now_iso(), status=reason, exit_reason=reason,
+                      execution_arn=run.execution_arn, detail={"cause": cause}).save()
+
+
+def stop_reason(customer_id: str, execution_name: str) -> str | None:
+    try:
+        return JourneyStateModel.get(customer_id, f"stop#{execution_name}", consistent_read=True).exit_reason
+    except DoesNotExist:
+        return None

@@ -1,0 +1,308 @@
+"""Time-travel simulation: run a journey's real ASL with the real step handlers on a virtual clock.
+
+``simulate(journey, timeline)`` feeds a timeline of tracking events (the JSON
+schema of ``POST /v1/events``, each with its ``ts``; an ``identify`` line carries
+``anonymous_id``, ``customer_id`` and the traits in ``properties``) into the local
+twin at their virtual times. The events stream starts, resumes and stops
+executions exactly as in AWS; Wait states, retries and task-token time-outs
+follow the virtual clock. The result is one record per happening:
+
+``{"at", "customer_id", "journey", "kind": entered|state|message|action|exited, ...}``
+
+read back from the executions' histories and the journey state table, sorted by
+time, customer and order of occurrence. The same input gives byte-identical output.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from polku import clock
+from polku.journeys import registry as registry_mod
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+class TimelineError(ValueError):
+    """A timeline line is not usable (message names the line and field)."""
+
+
+@dataclass
+class TimelineEvent:
+    line: int
+    at: _dt.datetime
+    body: dict
+
+
+def parse_timeline(lines: Iterable[str]) -> list[TimelineEvent]:
+    out = []
+    for n, raw in enumerate(lines, 1):
+        raw = raw.strip()
+        if not raw or raw.startswith("#"):
+            continue
+        try:
+            body = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise TimelineError(f"timeline line {n}: not JSON ({exc.msg})") from None
+        if not isinstance(body, dict):
+            raise TimelineError(f"timeline line {n}: must be a JSON object")
+        if not isinstance(body.get("type"), str):
+            raise TimelineError(f"timeline line {n}: field type is required")
+        ts = body.get("ts")
+        if not isinstance(ts, str):
+            raise TimelineError(f"timeline line {n}: field ts is required (ISO-8601 time of the event)")
+        try:
+            at = clock.parse_iso(ts)
+        except ValueError:
+            raise TimelineError(f"timeline line {n}: field ts is not ISO-8601: {ts!r}") from None
+        if not body.get("customer_id") and not body.get("anonymous_id"):
+            raise TimelineError(f"timeline line {n}: customer_id or anonymous_id is required")
+        if body["type"] == "identify" and not body.get("customer_id"):
+            raise TimelineError(f"timeline line {n}: an identify line needs customer_id")
+        body = dict(body)
+        body.setdefault("event_id", "sim-" + hashlib.sha256(f"{n}\x1f{raw}".encode()).hexdigest()[:24])
+        out.append(TimelineEvent(n, at, body))
+    out.sort(key=lambda e: (e.at, e.line))
+    return out
+
+
+@dataclass
+class Simulation:
+    """One simulation run. ``twin`` may be shared (tests); otherwise one is started and stopped."""
+
+    journey: str
+    twin: object | None = None
+    registry: registry_mod.Registry | None = None
+    site_key: str | None = None
+    rejected: list = field(default_factory=list)
+
+    def run(self, events: list[TimelineEvent], start: _dt.datetime | None = None,
+            until: _dt.datetime | None = None) -> list[dict]:
+        from polku.twin import virtual_time
+
+        reg = (self.registry or registry_mod.load()).only(self.journey)
+        journey = reg.get(self.journey)
+        first = events[0].at if events else clock.now()
+        start = start or first
+        if events and start > first:
+            raise TimelineError(f"--start {clock.to_iso(start)} is after the first event ({clock.to_iso(first)})")
+        vclock = clock.VirtualClock(start)
+        own_twin = self.twin is None
+        previous_clock = clock.set_clock(vclock)
+        previous_registry = registry_mod.use(reg)
+        try:
+            if own_twin:
+                from polku.twin.twin import Twin
+
+                self.twin = Twin(REPO / "template.yaml").start()
+            virtual_time.apply()
+            self._bind()
+            customers = self._drive(events, journey, reg, vclock, start, until)
+            vclock.wait_idle(timeout=3600)
+            return collect(self.twin, journey, sorted(customers))
+        finally:
+            registry_mod.use(previous_registry)
+            if own_twin and self.twin is not None:
+                self.twin.stop()
+                self.twin = None
+            clock.set_clock(previous_clock)
+
+    def _bind(self) -> None:
+        from polku.data.base import bind_models
+        from polku.settings import get_settings
+
+        get_settings.cache_clear()
+        bind_models(get_settings(), host=self.twin.endpoint_url)
+
+    def _drive(self, events, journey, reg, vclock, start, until) -> set[str]:
+        from polku.journeys.triggers import run_schedule, scan_profiles
+
+        sfn = self.twin.client("stepfunctions")
+        prefix = self.twin.outputs["StateMachinePrefix"]
+        customers: set[str] = set()
+        ticks: list[_dt.datetime] = []
+        if journey.trigger.scheduled:
+            end = until or ((events[-1].at if events else start) + _dt.timedelta(days=1))
+            t = start.replace(minute=0, second=0, microsecond=0) + _dt.timedelta(hours=1)
+            while t <= end:
+                if journey.trigger.due(t):
+                    ticks.append(t)
+                t += _dt.timedelta(hours=1)
+        # Merge events and scheduler ticks; at equal times events go first.
+        agenda = [(e.at, 0, i) for i, e in enumerate(events)] + [(t, 1, i) for i, t in enumerate(ticks)]
+        agenda.sort()
+        with vclock.actor():
+            for at, kind, i in agenda:
+                vclock.sleep_until(at)
+                if kind == 0:
+                    ev = events[i]
+                    customers.update(self._feed(ev))
+                else:
+                    run_schedule(reg, scan_profiles(), sfn, prefix, at)
+                vclock.yield_now()
+        if not customers:
+            pass
+        return customers
+
+    def _feed(self, ev: TimelineEvent) -> set[str]:
+        body = dict(ev.body)
+        if body["type"] == "identify":
+            from polku.tracking.identify import identify
+
+            request = {k: body[k] for k in ("event_id", "anonymous_id", "customer_id", "ts") if body.get(k)}
+            request["traits"] = body.get("properties") or {}
+            if body.get("context"):
+                request["context"] = body["context"]
+            identify(request, site_key=self.site_key)
+            return {body["customer_id"]}
+        from polku.tracking.ingest import ingest
+
+        result = ingest([body], site_key=self.site_key)
+        for r in result.rejected:
+            self.rejected.append({"line": ev.line, **r})
+        return {body["customer_id"]} if body.get("customer_id") else set()
+
+
+# ---------------------------------------------------------------- reading back
+def _iso(value) -> str:
+    if isinstance(value, _dt.datetime):
+        return clock.to_iso(value)
+    return str(value)
+
+
+def collect(twin, journey, customers: list[str]) -> list[dict]:
+    """Happenings of ``journey`` for ``customers`` from executions and the journey state table."""
+    from polku.data.journey_state import JourneyStateModel
+    from polku.journeys.steps import plain
+
+    sfn = twin.client("stepfunctions")
+    sm_arn = twin.outputs["StateMachinePrefix"] + journey.state_machine
+    names = twin.names
+    send_arn = _function_arn(twin, "SendFunction")
+    wanted = set(customers)
+    rows: list[tuple] = []
+    seq = 0
+
+    def add(at: str, customer: str, kind: str, **detail):
+        nonlocal seq
+        seq += 1
+        rows.append((at, customer, seq, {"at": at, "customer_id": customer, "journey": journey.name, "kind": kind, **detail}))
+
+    executions = []
+    paginator = sfn.get_paginator("list_executions")
+    for page in paginator.paginate(stateMachineArn=sm_arn):
+        executions.extend(page["executions"])
+    details = []
+    for ex in executions:
+        d = sfn.describe_execution(executionArn=ex["executionArn"])
+        data = json.loads(d.get("input") or "{}")
+        if data.get("customer_id") in wanted:
+            details.append((data.get("entered_at") or _iso(d["startDate"]), data["customer_id"], ex["name"], d, data))
+    details.sort(key=lambda x: (x[0], x[1], x[2]))
+    for _, customer, name, d, data in details:
+        _history(sfn, d, data, customer, add, send_arn)
+    for customer in sorted(wanted):
+        for item in JourneyStateModel.query(customer, JourneyStateModel.sk.startswith("run#"), consistent_read=True):
+            if item.journey == journey.name and item.status == "holdout":
+                add(item.entered_at, customer, "entered", variant="holdout")
+                add(item.entered_at, customer, "exited", reason="holdout")
+        for item in JourneyStateModel.query(customer, JourneyStateModel.sk.startswith("offer#"), consistent_read=True):
+            if item.journey != journey.name:
+                continue
+            rev = (plain(item.detail) or {}).get("revocation")
+            if rev and rev.get("reason") in ("goal", "stopped"):
+                add(rev["revoked_at"], customer, "action", type="OfferRevoked", offer_id=rev["offer_id"],
+                    code=rev.get("code"), reason=rev["reason"])
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return [r[3] for r in rows]
+
+
+def _function_arn(twin, logical_id: str) -> str:
+    return f"arn:aws:lambda:{twin.region}:123456789012:function:{twin.names[logical_id]}"
+
+
+def _history(sfn, desc, data, customer, add, send_arn) -> None:
+    events = []
+    kwargs = {"executionArn": desc["executionArn"], "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events.extend(page["events"])
+        if not page.get("nextToken"):
+            break
+        kwargs["nextToken"] = page["nextToken"]
+    scheduled: dict[int, dict] = {}
+    state_of: dict[int, str] = {}
+    current_state = None
+    execution = desc["name"]
+    for ev in events:
+        et, at = ev["type"], _iso(ev["timestamp"])
+        if et == "ExecutionStarted":
+            add(data.get("entered_at") or at, customer, "entered", variant=data.get("variant"), execution=execution,
+                trigger=(data.get("trigger") or {}).get("type"))
+        elif et.endswith("StateEntered"):
+            current_state = ev["stateEnteredEventDetails"]["name"]
+            add(at, customer, "state", state=current_state)
+        elif et in ("LambdaFunctionScheduled", "TaskScheduled"):
+            det = ev.get("lambdaFunctionScheduledEventDetails") or ev.get("taskScheduledEventDetails") or {}
+            resource = det.get("resource", "")
+            params = det.get("input") or det.get("parameters") or "{}"
+            scheduled[ev["id"]] = {"resource": resource, "input": json.loads(params)}
+            state_of[ev["id"]] = current_state
+        elif et in ("LambdaFunctionSucceeded", "TaskSucceeded"):
+            det = ev.get("lambdaFunctionSucceededEventDetails") or ev.get("taskSucceededEventDetails") or {}
+            sched = _find_scheduled(scheduled, ev)
+            try:
+                output = json.loads(det.get("output") or "null")
+            except json.JSONDecodeError:
+                output = None
+            if isinstance(output, dict) and "Payload" in output and isinstance(output.get("Payload"), dict):
+                output = output["Payload"]
+            if sched and sched["resource"] == send_arn and isinstance(output, dict):
+                inp = sched["input"]
+                add(at, customer, "message", state=state_of.get(sched["id"]), template=inp.get("template"),
+                    channel=output.get("channel"), subject=output.get("subject"), status=output.get("status"))
+            elif isinstance(output, dict) and isinstance(output.get("action"), str):
+                detail = {k: output[k] for k in ("offer_id", "code", "discount_percent", "valid_until", "reason")
+                          if output.get(k) is not None}
+                add(at, customer, "action", type=output["action"], state=sched and state_of.get(sched["id"]), **detail)
+        elif et == "ExecutionSucceeded":
+            try:
+                out = json.loads(ev["executionSucceededEventDetails"].get("output") or "{}")
+            except json.JSONDecodeError:
+                out = {}
+            reason = (out.get("exit") or {}).get("exit") if isinstance(out, dict) else None
+            add(at, customer, "exited", reason=reason or "completed", execution=execution)
+        elif et == "ExecutionAborted":
+            from polku.journeys.runs import stop_reason
+
+            add(at, customer, "exited", reason=stop_reason(customer, execution) or "stopped", execution=execution)
+        elif et in ("ExecutionFailed", "ExecutionTimedOut"):
+            det = ev.get("executionFailedEventDetails") or ev.get("executionTimedOutEventDetails") or {}
+            add(at, customer, "exited", reason="failed", execution=execution, error=det.get("error"),
+                cause=(det.get("cause") or "")[:300])
+
+
+def _find_scheduled(scheduled: dict, ev: dict):
+    pid = ev.get("previousEventId")
+    while pid is not None and pid not in scheduled and pid > 0:
+        pid -= 1
+    if pid in scheduled:
+        s = scheduled[pid]
+        s["id"] = pid
+        return s
+    return None
+
+
+def simulate(journey: str, lines: Iterable[str], start: _dt.datetime | None = None, twin=None,
+             until: _dt.datetime | None = None) -> list[dict]:
+    events = parse_timeline(lines)
+    return Simulation(journey, twin=twin).run(events, start, until)
+
+
+def dumps(happenings: list[dict]) -> str:
+    return "".join(json.dumps(h, sort_keys=True, separators=(",", ":"), default=str) + "\n" for h in happenings)

@@ -1,0 +1,71 @@
+"""Adapter: the events table (PynamoDB). Stores an event once, lists a subject's events in time order."""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from pynamodb.exceptions import PutError
+
+from polku.data.events import EventModel
+
+
+class StorageUnavailable(RuntimeError):
+    """The table refused a write for a reason other than "already there" (throttling, outage)."""
+
+
+def put_new(item: dict) -> bool:
+    """Write one normalised event unless its id is already stored. True when written.
+
+    The condition is part of the write (``attribute_not_exists(event_id)``), so two
+    concurrent posts of the same event cannot both store it.
+    """
+    try:
+        EventModel(**item).save(condition=EventModel.event_id.does_not_exist())
+        return True
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise StorageUnavailable(str(exc)) from exc
+
+
+def get(event_id: str) -> dict | None:
+    try:
+        return as_dict(EventModel.get(event_id, consistent_read=True))
+    except EventModel.DoesNotExist:
+        return None
+
+
+def as_dict(model: EventModel) -> dict:
+    out = {}
+    for name in EventModel.get_attributes():
+        value = getattr(model, name)
+        if value is None:
+            continue
+        if hasattr(value, "as_dict"):
+            value = value.as_dict()
+        out[name] = value
+    return out
+
+
+def of_subject(subject: str) -> Iterator[dict]:
+    """One subject's events (``c#<customer>`` or ``a#<anonymous id>``) in time order."""
+    for m in EventModel.by_subject.query(subject):
+        yield as_dict(m)
+
+
+def of_subjects(subjects: Iterable[str]) -> list[dict]:
+    """Events of several subjects merged in time order (each event once)."""
+    seen: dict[str, dict] = {}
+    for s in subjects:
+        for e in of_subject(s):
+            seen.setdefault(e["event_id"], e)
+    return sorted(seen.values(), key=lambda e: e["ts"])
+
+
+def delete(event_ids: Iterable[str]) -> int:
+    n = 0
+    with EventModel.batch_write() as batch:
+        for event_id in event_ids:
+            batch.delete(EventModel(event_id))
+            n += 1
+    return n

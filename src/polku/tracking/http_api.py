@@ -1,0 +1,157 @@
+"""The tracking API's HTTP edge: request bytes in, (status, body, headers) out.
+
+The Chalice app (functions/track/app.py) calls these and only wraps the result
+in a ``Response``; domain errors (:class:`Invalid`, :class:`LinkConflict`,
+:class:`StorageUnavailable`) are mapped to HTTP here, in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from polku.settings import get_settings
+from polku.tracking import event_schema as schema
+from polku.tracking import identify as identify_use_case
+from polku.tracking.event_store import StorageUnavailable
+from polku.tracking.identity import LinkConflict
+from polku.tracking.ingest import ingest
+from polku.tracking.origin_policy import SITE_KEY_HEADER, OriginPolicy
+from polku.tracking.validation import Invalid
+
+JSON = {"Content-Type": "application/json"}
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    body: object
+    headers: dict = field(default_factory=dict)
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(raw: bytes | None, max_bytes: int):
+    if not raw:
+        raise Invalid("body", "is empty; send a JSON object")
+    if len(raw) > max_bytes:
+        raise Invalid("body", f"is larger than {max_bytes // 1024} kB")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise Invalid("body", "is not valid JSON") from None
+
+
+def _error(status: int, err: Invalid, headers: dict) -> HttpAnswer:
+    return HttpAnswer(status, {"error": {"field": err.field, "reason": err.reason}}, {**JSON, **headers})
+
+
+def _lower(headers) -> dict:
+    return {str(k).lower(): v for k, v in dict(headers or {}).items()}
+
+
+def policy() -> OriginPolicy:
+    return OriginPolicy.from_settings(get_settings())
+
+
+def post_events(raw: bytes | None, headers) -> HttpAnswer:
+    headers = _lower(headers)
+    pol = policy()
+    origin = headers.get("origin")
+    cors = pol.cors_headers(origin)
+    try:
+        pol.check_origin(origin)
+    except Invalid as err:
+        return _error(403, err, cors)
+    try:
+        body = parse_json(raw, schema.MAX_BATCH_BYTES)
+    except Invalid as err:
+        return _error(413 if "larger" in err.reason else 400, err, cors)
+    if not isinstance(body, dict):
+        return _error(400, Invalid("body", "must be a JSON object with an events list"), cors)
+    try:
+        site_key = pol.check_site_key(headers.get(SITE_KEY_HEADER) or body.get("site_key"))
+    except Invalid as err:
+        return _error(403, err, cors)
+    events = body.get("events")
+    if not isinstance(events, list):
+        return _error(400, Invalid("events", "must be a list of events"), cors)
+    if not events:
+        return _error(400, Invalid("events", "must contain at least one event"), cors)
+    if len(events) > schema.MAX_BATCH_EVENTS:
+        return _error(413, Invalid("events", f"must contain at most {schema.MAX_BATCH_EVENTS} events"), cors)
+    result = ingest(events, site_key=site_key)
+    if result.accepted:
+        status = 200
+    elif result.retry:
+        status = 503
+    else:
+        status = 400
+    return HttpAnswer(status, result.as_response(), {**JSON, **cors})
+
+
+def post_identify(raw: bytes | None, headers) -> HttpAnswer:
+    headers = _lower(headers)
+    pol = policy()
+    origin = headers.get("origin")
+    cors = pol.cors_headers(origin)
+    try:
+        pol.check_origin(origin)
+    except Invalid as err:
+        return _error(403, err, cors)
+    try:
+        body = parse_json(raw, 32 * 1024)
+    except Invalid as err:
+        return _error(413 if "larger" in err.reason else 400, err, cors)
+    if not isinstance(body, dict):
+        return _error(400, Invalid("body", "must be a JSON object"), cors)
+    try:
+        site_key = pol.check_site_key(headers.get(SITE_KEY_HEADER) or body.get("site_key"))
+    except Invalid as err:
+        return _error(403, err, cors)
+    try:
+        result = identify_use_case.identify(body, site_key)
+    except Invalid as err:
+        return _error(400, err, cors)
+    except LinkConflict as err:
+        return _error(409, Invalid("anonymous_id", str(err)), cors)
+    except StorageUnavailable:
+        return _error(503, Invalid("body", "storage is unavailable; retry later"), cors)
+    return HttpAnswer(
+        200,
+        {"event_id": result.event_id, "customer_id": result.customer_id, "linked": result.linked,
+         "duplicate": not result.stored},
+        {**JSON, **cors},
+    )
+
+
+def preflight(headers) -> HttpAnswer:
+    headers = _lower(headers)
+    pol = policy()
+    origin = headers.get("origin")
+    if not pol.origin_allowed(origin) or origin is None:
+        return HttpAnswer(403, {"error": {"field": "Origin", "reason": "this web origin is not in the allow-list"}}, JSON)
+    return HttpAnswer(204, "", pol.cors_headers(origin, preflight=True))
+
+
+@lru_cache(maxsize=1)
+def tracker_script() -> tuple[bytes, str]:
+    data = resources.files("polku.tracking").joinpath("static/polku.js").read_bytes()
+    return data, '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
+
+
+def get_tracker(headers) -> HttpAnswer:
+    headers = _lower(headers)
+    data, etag = tracker_script()
+    cache = {
+        "Cache-Control": "public, max-age=3600, stale-while-revalidate=86400",
+        "ETag": etag,
+    }
+    if headers.get("if-none-match") == etag:
+        return HttpAnswer(304, "", cache)
+    return HttpAnswer(200, data.decode("utf-8"), {"Content-Type": "application/javascript; charset=utf-8", **cache})

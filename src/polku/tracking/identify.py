@@ -1,0 +1,134 @@
+"""Use case: identify. Link a browser's anonymous id to a customer and record their traits.
+
+The link is written first (conditional, idempotent); then an ``identify`` event is
+stored in the events table like any other event, so the events stream updates
+the profile: it folds the anonymous history into the customer's profile and
+applies the traits (preferred channel, consents, locale, time zone, ...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from polku import clock
+from polku.tracking import event_schema as schema
+from polku.tracking import event_store, identity
+from polku.tracking.normalise import subject_of
+from polku.tracking.validation import Invalid, _check_value, check_id, parse_ts
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
+IDENTIFY_FIELDS = ("event_id", "anonymous_id", "customer_id", "ts", "traits", "site_key", "context")
+MAX_TRAITS = 64
+
+
+@dataclass
+class IdentifyResult:
+    event_id: str
+    customer_id: str
+    linked: bool  # this call created the link
+    stored: bool  # False: the same identify was stored before
+
+
+def validate_traits(traits) -> dict:
+    if traits is None:
+        return {}
+    if not isinstance(traits, dict):
+        raise Invalid("traits", "must be an object")
+    if len(traits) > MAX_TRAITS:
+        raise Invalid("traits", f"must have at most {MAX_TRAITS} keys")
+    _check_value(traits, "traits", 1)
+    out = {}
+    for key, value in traits.items():
+        f = f"traits.{key}"
+        if value is None:
+            continue
+        if key == "email" and not (isinstance(value, str) and _EMAIL.match(value)):
+            raise Invalid(f, "must be an e-mail address")
+        if key == "phone" and not (isinstance(value, str) and _PHONE.match(value)):
+            raise Invalid(f, "must be an E.164 phone number, e.g. +358401234567")
+        if key == "preferred_channel" and value not in schema.CHANNELS:
+            raise Invalid(f, f"must be one of {', '.join(schema.CHANNELS)}")
+        if key == "consents":
+            if not isinstance(value, dict):
+                raise Invalid(f, "must map channel -> true/false")
+            for ch, granted in value.items():
+                if ch not in schema.CHANNELS:
+                    raise Invalid(f"{f}.{ch}", f"must be one of {', '.join(schema.CHANNELS)}")
+                if not isinstance(granted, bool):
+                    raise Invalid(f"{f}.{ch}", "must be true or false")
+        if key == "birthday":
+            if not (isinstance(value, str) and _DATE.match(value)):
+                raise Invalid(f, "must be a date YYYY-MM-DD")
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                raise Invalid(f, "must be a real date YYYY-MM-DD") from None
+        if key in ("locale", "time_zone") and not (isinstance(value, str) and 0 < len(value) <= 64):
+            raise Invalid(f, "must be a short string")
+        out[key] = value
+    return out
+
+
+def prepare(body, received_at: dt.datetime, site_key: str | None = None) -> tuple[dict, str | None]:
+    """Validate an identify request and build its event item (pure). Returns (item, anonymous_id)."""
+    if not isinstance(body, dict):
+        raise Invalid("body", "must be a JSON object")
+    for key in body:
+        if key not in IDENTIFY_FIELDS:
+            raise Invalid(str(key)[:64], "is not an identify field")
+    if body.get("customer_id") is None:
+        raise Invalid("customer_id", "is required")
+    check_id(body["customer_id"], "customer_id")
+    anon = body.get("anonymous_id")
+    if anon is not None:
+        check_id(anon, "anonymous_id")
+    traits = validate_traits(body.get("traits"))
+    ts = parse_ts(body["ts"]) if body.get("ts") is not None else received_at
+    if ts > received_at + dt.timedelta(seconds=schema.MAX_CLOCK_SKEW_SECONDS):
+        raise Invalid("ts", "is more than a day in the future")
+    context = body.get("context")
+    if context is not None:
+        if not isinstance(context, dict):
+            raise Invalid("context", "must be an object")
+        _check_value(context, "context", 1)
+    event_id = body.get("event_id")
+    if event_id is None:
+        # No id given: the same identify (same people, traits and time) is the same event.
+        digest = hashlib.sha256(
+            json.dumps([anon, body["customer_id"], traits, clock.to_iso(ts)], sort_keys=True).encode()
+        ).hexdigest()[:32]
+        event_id = f"identify-{digest}"
+    check_id(event_id, "event_id")
+    client_ts = clock.to_iso(ts)
+    item = {
+        "event_id": event_id,
+        "subject": subject_of(body["customer_id"], None),
+        "ts": f"{client_ts}#{event_id}",
+        "type": schema.IDENTIFY,
+        "client_ts": client_ts,
+        "received_at": clock.to_iso(received_at),
+        "customer_id": body["customer_id"],
+        "properties": {"traits": traits},
+    }
+    if anon:
+        item["anonymous_id"] = anon
+    if site_key:
+        item["site_key"] = site_key
+    if context:
+        item["context"] = {k: v for k, v in context.items() if k in schema.CONTEXT_FIELDS and isinstance(v, str)}
+    return item, anon
+
+
+def identify(body, site_key: str | None = None) -> IdentifyResult:
+    """Raises :class:`Invalid` for bad input and :class:`identity.LinkConflict` when the
+    anonymous id already belongs to someone else (nothing is stored then)."""
+    item, anon = prepare(body, clock.now(), site_key)
+    linked = identity.link(anon, item["customer_id"], site_key) if anon else False
+    stored = event_store.put_new(item)
+    return IdentifyResult(item["event_id"], item["customer_id"], linked, stored)

@@ -1,0 +1,242 @@
+"""Validate one event on its own. Pure: no I/O, no clock (the receive time is passed in).
+
+A failure is an :class:`Invalid` naming the field (a path such as
+``properties.items[0].price``) and the reason in plain words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from dataclasses import dataclass
+
+from polku.tracking import event_schema as schema
+
+_ID = re.compile(schema.ID_PATTERN)
+_EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SKEW = dt.timedelta(seconds=schema.MAX_CLOCK_SKEW_SECONDS)
+
+
+@dataclass(frozen=True)
+class Invalid(Exception):
+    field: str
+    reason: str
+
+    def __str__(self) -> str:  # pragma: no cover - debugging aid
+        return f"{self.field}: {self.reason}"
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int):
+        return True
+    return isinstance(v, float) and math.isfinite(v)
+
+
+def is_id(value) -> bool:
+    return isinstance(value, str) and _ID.match(value) is not None
+
+
+def check_id(value, field: str, *, allow_int: bool = False) -> None:
+    if isinstance(value, str):
+        if not _ID.match(value):
+            if not value:
+                raise Invalid(field, "must not be empty")
+            if len(value) > schema.MAX_ID_LENGTH:
+                raise Invalid(field, f"must be at most {schema.MAX_ID_LENGTH} characters")
+            raise Invalid(field, "may contain only letters, digits and . _ : @ + -")
+        return
+    if allow_int and _is_int(value):
+        if value < 0:
+            raise Invalid(field, "must not be negative")
+        return
+    raise Invalid(field, "must be a string" + (" or a non-negative integer" if allow_int else ""))
+
+
+def parse_ts(value, field: str = "ts") -> dt.datetime:
+    if not isinstance(value, str):
+        raise Invalid(field, "must be an ISO-8601 date-time string")
+    if len(value) > 40:
+        raise Invalid(field, "is too long for an ISO-8601 date-time")
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise Invalid(field, "must be an ISO-8601 date-time, e.g. 2026-01-05T08:00:00.000Z") from None
+    if parsed.tzinfo is None:
+        raise Invalid(field, "must carry a time zone (Z or an offset)")
+    try:
+        return parsed.astimezone(dt.timezone.utc)
+    except (OverflowError, ValueError):
+        raise Invalid(field, "is out of range") from None
+
+
+def _check_string(value, field: str, max_length: int = schema.MAX_STRING_LENGTH) -> None:
+    if not isinstance(value, str):
+        raise Invalid(field, "must be a string")
+    if not value.strip():
+        raise Invalid(field, "must not be empty")
+    if len(value) > max_length:
+        raise Invalid(field, f"must be at most {max_length} characters")
+
+
+def _check_number(value, field: str, minimum=None, maximum=None, integer=False) -> None:
+    if integer:
+        if not _is_int(value):
+            raise Invalid(field, "must be an integer")
+    elif not _is_number(value):
+        raise Invalid(field, "must be a finite number")
+    if minimum is not None and value < minimum:
+        raise Invalid(field, f"must be at least {minimum:g}")
+    if maximum is not None and value > maximum:
+        raise Invalid(field, f"must be at most {maximum:g}")
+    if abs(value) > 1e15:
+        raise Invalid(field, "is too large")
+
+
+def _check_items(value, field: str) -> None:
+    if not isinstance(value, list):
+        raise Invalid(field, "must be a list of items")
+    if not value:
+        raise Invalid(field, "must contain at least one item")
+    if len(value) > schema.MAX_ITEMS:
+        raise Invalid(field, f"must contain at most {schema.MAX_ITEMS} items")
+    for i, item in enumerate(value):
+        f = f"{field}[{i}]"
+        if not isinstance(item, dict):
+            raise Invalid(f, "must be an object with product_id, quantity and price")
+        for name in ("product_id", "quantity", "price"):
+            if name not in item or item[name] is None:
+                raise Invalid(f"{f}.{name}", "is required")
+        check_id(item["product_id"], f"{f}.product_id", allow_int=True)
+        _check_number(item["quantity"], f"{f}.quantity", minimum=1, integer=True)
+        _check_number(item["price"], f"{f}.price", minimum=0)
+        if "category" in item and item["category"] is not None:
+            _check_string(item["category"], f"{f}.category")
+
+
+def _check_prop(p: schema.Prop, value, field: str) -> None:
+    kind = p.kind
+    if kind == "id":
+        check_id(value, field, allow_int=True)
+    elif kind in ("string", "url"):
+        _check_string(value, field)
+    elif kind == "int":
+        _check_number(value, field, minimum=p.minimum, integer=True)
+    elif kind == "number":
+        _check_number(value, field, minimum=p.minimum)
+    elif kind == "latitude":
+        _check_number(value, field, -90, 90)
+    elif kind == "longitude":
+        _check_number(value, field, -180, 180)
+    elif kind == "channel":
+        if value not in schema.CHANNELS:
+            raise Invalid(field, f"must be one of {', '.join(schema.CHANNELS)}")
+    elif kind == "items":
+        _check_items(value, field)
+
+
+def validate(event, received_at: dt.datetime) -> dt.datetime:
+    """Check one event; return its client time (UTC). Raises :class:`Invalid`."""
+    if not isinstance(event, dict):
+        raise Invalid("event", "must be a JSON object")
+    for key in event:
+        if key not in schema.ENVELOPE_FIELDS:
+            raise Invalid(str(key)[:64], "is not an event field (put custom data under properties)")
+    if "event_id" not in event:
+        raise Invalid("event_id", "is required")
+    check_id(event["event_id"], "event_id")
+    etype = event.get("type")
+    if etype is None:
+        raise Invalid("type", "is required")
+    if etype == schema.IDENTIFY:
+        raise Invalid("type", "identify events go to POST /v1/identify")
+    if not isinstance(etype, str) or etype not in schema.EVENT_TYPES:
+        raise Invalid("type", "must be one of " + ", ".join(schema.EVENT_TYPES))
+    anon, cust = event.get("anonymous_id"), event.get("customer_id")
+    if anon is None and cust is None:
+        raise Invalid("anonymous_id", "anonymous_id or customer_id is required")
+    if anon is not None:
+        check_id(anon, "anonymous_id")
+    if cust is not None:
+        check_id(cust, "customer_id")
+    if "ts" not in event:
+        raise Invalid("ts", "is required")
+    ts = parse_ts(event["ts"])
+    if ts < _EARLIEST:
+        raise Invalid("ts", "is before 2000-01-01")
+    if ts > received_at + _SKEW:
+        raise Invalid("ts", "is more than a day in the future")
+    context = event.get("context")
+    if context is not None:
+        if not isinstance(context, dict):
+            raise Invalid("context", "must be an object")
+        for key, value in context.items():
+            limit = schema.CONTEXT_FIELDS.get(key)
+            if limit is None:
+                raise Invalid(f"context.{str(key)[:64]}", "is not a context field")
+            if not isinstance(value, str) or len(value) > limit or _SURROGATE.search(value):
+                raise Invalid(f"context.{key}", f"must be valid text of at most {limit} characters")
+    props = event.get("properties")
+    if props is None:
+        props = {}
+    elif not isinstance(props, dict):
+        raise Invalid("properties", "must be an object")
+    if len(props) > schema.MAX_PROPERTIES:
+        raise Invalid("properties", f"must have at most {schema.MAX_PROPERTIES} keys")
+    spec = schema.EVENT_TYPES[etype]
+    for p in spec.props:
+        value = props.get(p.name)
+        if value is None:
+            if p.required:
+                raise Invalid(f"properties.{p.name}", f"is required for {etype}")
+            continue
+        _check_prop(p, value, f"properties.{p.name}")
+    if spec.one_of and not any(all(props.get(n) is not None for n in group) for group in spec.one_of):
+        alternatives = " or ".join("+".join(g) for g in spec.one_of)
+        raise Invalid(f"properties.{spec.one_of[0][0]}", f"{etype} needs {alternatives}")
+    _check_value(props, "properties", 0)
+    if len(props) > 8 or any(isinstance(v, (dict, list)) for v in props.values()):
+        # Only deep or wide events can be big; small flat ones skip the encode.
+        size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        if size > schema.MAX_EVENT_BYTES:
+            raise Invalid("properties", f"make the event larger than {schema.MAX_EVENT_BYTES // 1024} kB")
+    return ts
+
+
+def _check_value(value, field: str, depth: int) -> None:
+    """Any JSON value DynamoDB can store: finite numbers in its range, text without lone surrogates."""
+    if depth > 6:
+        raise Invalid(field, "is nested too deeply (at most 6 levels)")
+    if isinstance(value, str):
+        if len(value) > 8192:
+            raise Invalid(field, "must be at most 8192 characters")
+        if _SURROGATE.search(value):
+            raise Invalid(field, "is not valid Unicode text")
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if abs(value) >= 10**38:
+            raise Invalid(field, "is too large a number")
+    elif isinstance(value, float):
+        if not math.isfinite(value) or abs(value) >= 1e100 or (value != 0 and abs(value) < 1e-100):
+            raise Invalid(field, "must be a finite number between 1e-100 and 1e100")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str) or not k:
+                raise Invalid(field, "has an empty key")
+            if len(k) > 255 or _SURROGATE.search(k):
+                raise Invalid(field, "has a key that is too long or not valid Unicode")
+            _check_value(v, f"{field}.{k}", depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_value(v, f"{field}[{i}]", depth + 1)
+    else:
+        raise Invalid(field, "must be a JSON value")
