@@ -101,7 +101,7 @@ def test_sales_enrols_with_personal_note_and_journeys_start(twin, api):
     progress = sales.progress(enrollment)
     assert progress.status == 200, progress.body
     assert progress.body["status"] == "completed"
-    assert progress.body["counts"] == {"started": 3, "unknown_customer": 0, "failed": 0}
+    assert progress.body["counts"] == {"started": 3, "already_in_journey": 0, "unknown_customer": 0, "failed": 0}
 
     names = {execution_name(enrollment, cid) for cid in ids}
     runs = _executions(twin, "nurture", names)
@@ -111,8 +111,10 @@ def test_sales_enrols_with_personal_note_and_journeys_start(twin, api):
               json.loads(sfn.describe_execution(executionArn=r["executionArn"])["input"]) for r in runs}
     assert inputs[ids[1]]["overrides"] == {"personal_note": "Hi Ann, as promised"}
     assert inputs[ids[0]]["overrides"] == {"personal_note": "Great meeting you"}
-    assert inputs[ids[0]]["trigger"] == {"type": "enrollment", "enrollment_id": enrollment,
-                                         "by": sales.arn, "role": "sales"}
+    trigger = inputs[ids[0]]["trigger"]
+    assert (trigger["type"], trigger["enrollment_id"], trigger["by"], trigger["role"]) == (
+        "enrollment", enrollment, sales.arn, "sales")
+    assert inputs[ids[0]]["journey"] == "nurture" and inputs[ids[0]]["variant"]
 
     # Audit: who, whom, which journey, which overrides.
     meta = EnrollmentModel.get(f"enr#{enrollment}", "meta")
@@ -153,7 +155,7 @@ def test_partner_cannot_enrol_another_partners_customer(api):
 def test_roles_are_limited_to_their_journeys(api):
     sales = api(["sales"])
     ids = _customers(1)
-    resp = sales.enroll("welcome", ids, role="sales")
+    resp = sales.enroll("abandoned-cart", ids, role="sales")
     assert resp.status == 403 and resp.body["error"]["field"] == "journey"
     resp = sales.enroll("nurture", ids, role="marketing")
     assert resp.status == 403 and resp.body["error"]["field"] == "role"

@@ -44,7 +44,8 @@ def test_25000_customers_processed_in_chunks(twin):
     progress = client.progress(enrollment).body
     assert progress["status"] == "completed", progress
     assert progress["chunks_done"] == 50
-    assert progress["counts"] == {"started": len(known), "unknown_customer": 25_000 - len(known), "failed": 0}
+    assert progress["counts"] == {"started": len(known), "already_in_journey": 0,
+                                  "unknown_customer": 25_000 - len(known), "failed": 0}
 
     chunks = store.chunk_results(enrollment)
     assert len(chunks) == 50

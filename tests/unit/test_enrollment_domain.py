@@ -71,7 +71,8 @@ def test_chunks_respect_count_and_size():
     big = [{"customer_id": f"c{i}", "overrides": {"personal_note": "x" * 1900}} for i in range(500)]
     sized = plan_chunks(big, max_customers=500, max_bytes=200_000)
     assert sum(len(c) for c in sized) == 500 and len(sized) > 1
-    meta = {"enrollment_id": "e", "journey": "nurture", "role": "sales", "caller_arn": "arn", "overrides": {}}
+    meta = {"enrollment_id": "e", "journey": "nurture", "role": "sales", "caller_arn": "arn", "overrides": {},
+            "state_machine": "nurture", "split": {"A": 1.0}}
     assert all(len(json.dumps(chunk_message(meta, n, c))) < 256 * 1024 for n, c in enumerate(sized))
 
 

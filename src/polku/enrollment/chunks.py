@@ -35,6 +35,8 @@ def chunk_message(enrollment: dict, number: int, customers: list[dict]) -> dict:
     return {
         "enrollment_id": enrollment["enrollment_id"],
         "journey": enrollment["journey"],
+        "state_machine": enrollment["state_machine"],
+        "split": enrollment["split"],
         "role": enrollment["role"],
         "by": enrollment["caller_arn"],
         "overrides": enrollment["overrides"],

@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from polku import clock
-from polku.enrollment import chunk_queue, journey_starter, store
+from polku.enrollment import chunk_queue, journey_entry, store
 from polku.enrollment.chunks import chunk_message, plan_chunks
 from polku.enrollment.deterministic_ids import enrollment_id as make_enrollment_id
 from polku.enrollment.deterministic_ids import execution_name, request_hash
 from polku.enrollment.errors import Conflict, EnrollmentError, Forbidden, NotFound, Unauthenticated
-from polku.enrollment.journey_policies import policy_for
+from polku.enrollment.journey_policies import journey_for
 from polku.enrollment.request import overrides_for, parse_request
 from polku.enrollment.roles import check_customers, check_journey, choose_role
 from polku.observability import logger
@@ -31,14 +31,18 @@ def _caller(caller_arn: str | None):
 
 
 def submit(caller_arn: str | None, journey: str, body, idempotency_key: str | None = None) -> tuple[int, dict]:
-    """Validate, authorise, audit and queue an enrolment. Returns (HTTP status, body)."""
+    """Validate, authorise, audit and queue an enrolment. Returns (HTTP status, body).
+
+    ``journey`` is the name in the URL (state machine or registry name)."""
     caller = _caller(caller_arn)
+    target = None
     role = None
     customer_ids: list[str] = []
     overrides: dict = {}
     per_recipient = 0
     try:
-        policy = policy_for(journey)
+        target = journey_for(journey)
+        journey, policy = target.name, target.policy
         request = parse_request(journey, body, policy.editable_blocks)
         customer_ids, overrides, per_recipient = request.customer_ids, request.overrides, request.per_recipient_overrides
         role = choose_role(caller, request.role)
@@ -77,7 +81,7 @@ def submit(caller_arn: str | None, journey: str, body, idempotency_key: str | No
                 outcome="accepted" if created else "retried", enrollment_id=enrollment)
     # A retry re-sends the chunks not finished yet; the worker enrols each customer once anyway.
     done = {int(c.chunk) for c in store.chunk_results(enrollment) if not c.failed}
-    meta = asdict(stored)
+    meta = {**asdict(stored), "state_machine": target.state_machine, "split": target.split}
     messages = [chunk_message(meta, n, chunk) for n, chunk in enumerate(chunks, start=1) if n not in done]
     chunk_queue.send_chunks(messages)
     logger.info("enrolment queued", extra={"enrollment_id": enrollment, "journey": journey, "role": role,
@@ -94,49 +98,51 @@ def submit(caller_arn: str | None, journey: str, body, idempotency_key: str | No
     }
 
 
+OUTCOMES = ("started", "already_in_journey", "unknown_customer", "failed")
+FINAL = {"started", "already_in_journey", "unknown_customer"}  # a retried chunk leaves these alone
+
+
 class ChunkIncomplete(Exception):
     """Some customers of a chunk could not be started; SQS retries the chunk (the rest stay done)."""
 
 
 def process_chunk(message: dict) -> dict:
-    """Enrol one chunk: each customer once (deterministic execution names; outcomes stored)."""
+    """Enrol one chunk: each customer once (run lock + deterministic execution names; outcomes stored)."""
     enrollment = message["enrollment_id"]
     journey = message["journey"]
     customers = message["customers"]
     ids = [c["customer_id"] for c in customers]
     existing = store.existing_customers(enrollment, ids)
-    pending = [c for c in customers if getattr(existing.get(c["customer_id"]), "status", None) != "started"]
+    done_before = {cid: item.status for cid, item in existing.items() if item.status in FINAL}
+    pending = [c for c in customers if c["customer_id"] not in done_before]
     known = store.known_customers([c["customer_id"] for c in pending])
     outcomes: list[dict] = []
-    counts = {"started": len(customers) - len(pending), "unknown_customer": 0, "failed": 0}
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for status in done_before.values():
+        counts[status] += 1
     errors: list[str] = []
     for c in pending:
         cid = c["customer_id"]
         ov = overrides_for(message.get("overrides") or {}, c)
         name = execution_name(enrollment, cid)
+        outcome = {"customer_id": cid, "execution_name": name, "overrides": ov}
         if cid not in known:
-            outcomes.append({"customer_id": cid, "status": "unknown_customer", "reason": "no profile",
-                             "overrides": ov})
-            counts["unknown_customer"] += 1
-            continue
-        payload = {
-            "customer_id": cid,
-            "journey": journey,
-            "trigger": {"type": "enrollment", "enrollment_id": enrollment, "by": message["by"],
-                        "role": message["role"]},
-            "overrides": ov,
-        }
-        try:
-            _, arn = journey_starter.start(journey, name, payload)
-        except Exception as exc:  # noqa: BLE001 - recorded per customer, chunk retried
-            outcomes.append({"customer_id": cid, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"[:300],
-                             "execution_name": name, "overrides": ov})
-            counts["failed"] += 1
-            errors.append(cid)
-            continue
-        outcomes.append({"customer_id": cid, "status": "started", "execution_name": name, "execution_arn": arn,
-                         "overrides": ov})
-        counts["started"] += 1
+            outcome.update(status="unknown_customer", reason="no profile", execution_name=None)
+        else:
+            try:
+                status, arn = journey_entry.enter(
+                    journey=journey, state_machine=message["state_machine"], split=message.get("split") or {},
+                    customer_id=cid, name=name, enrollment_id=enrollment, by=message["by"], role=message["role"],
+                    overrides=ov,
+                )
+                outcome.update(status=status, execution_arn=arn)
+                if status == "already_in_journey":
+                    outcome["reason"] = f"already in a run of {journey}"
+            except Exception as exc:  # noqa: BLE001 - recorded per customer, chunk retried
+                outcome.update(status="failed", reason=f"{type(exc).__name__}: {exc}"[:300])
+                errors.append(cid)
+        counts[outcome["status"]] += 1
+        outcomes.append(outcome)
     store.save_customer_outcomes(enrollment, outcomes)
     store.save_chunk_result(enrollment, int(message["chunk"]), len(customers), counts)
     if errors:
@@ -151,7 +157,7 @@ def progress(caller_arn: str | None, enrollment_id: str) -> dict:
     if req is None or (req.caller_arn != caller.arn and "marketing" not in caller.roles):
         raise NotFound("enrollment_id", f"no enrolment {enrollment_id!r} visible to {caller.arn}")
     results = store.chunk_results(enrollment_id)
-    counts = {"started": 0, "unknown_customer": 0, "failed": 0}
+    counts = dict.fromkeys(OUTCOMES, 0)
     for r in results:
         for k in counts:
             counts[k] += int(getattr(r, k) or 0)
@@ -159,7 +165,7 @@ def progress(caller_arn: str | None, enrollment_id: str) -> dict:
     finished_chunks = sum(1 for r in results if not r.failed)
     status = "completed" if finished_chunks >= req.chunks else ("processing" if results else "queued")
     problems = []
-    if counts["unknown_customer"] or counts["failed"]:
+    if counts["started"] < processed:
         for item in store.customer_items(enrollment_id):
             if item.status != "started":
                 problems.append({"customer_id": item.customer_id, "status": item.status, "reason": item.reason})

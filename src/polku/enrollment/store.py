@@ -182,6 +182,7 @@ def save_chunk_result(enrollment_id: str, number: int, size: int, counts: dict[s
         chunk=number,
         size=size,
         started=counts.get("started", 0),
+        already_in_journey=counts.get("already_in_journey", 0),
         unknown_customer=counts.get("unknown_customer", 0),
         failed=counts.get("failed", 0),
         updated_at=clock.now_iso(),
