@@ -164,18 +164,50 @@ def test_roles_are_limited_to_their_journeys(api):
 
 def test_retried_bulk_enrolment_enrols_each_customer_once(twin, api):
     marketing = api(["marketing"])
-    ids = _customers(1200)
+    # Two chunks; one customer in ten has a profile (started), the rest are unknown to Polku
+    # (recorded, nothing started) - keeps the twin's Step Functions load small.
+    ids = _customers(600, with_profile=False)
+    known = ids[::10]
+    with ProfileModel.batch_write() as batch:
+        for cid in known:
+            batch.save(ProfileModel(cid))
     first = marketing.enroll("cross-sell", ids, idempotency_key="campaign-42")
     assert first.status == 202, first.body
-    assert first.body["chunks"] == 3
+    assert first.body["chunks"] == 2
+    enrollment = first.body["enrollment_id"]
+    # The client retries (say its connection dropped); a chunk is also delivered twice by SQS.
     again = marketing.enroll("cross-sell", ids, idempotency_key="campaign-42")
     assert again.status == 200 and again.body["retried"] is True
-    assert again.body["enrollment_id"] == first.body["enrollment_id"]
-    enrollment = first.body["enrollment_id"]
+    assert again.body["enrollment_id"] == enrollment
+    from polku.enrollment.service import process_chunk
+
+    redelivered = {"enrollment_id": enrollment, "journey": "cross_sell", "state_machine": "cross-sell",
+                   "split": {"A": 0.5, "B": 0.5}, "role": "marketing", "by": marketing.arn, "overrides": {},
+                   "chunk": 1, "customers": [{"customer_id": c} for c in ids[:500]]}
+    assert process_chunk(redelivered)["started"] == len(known[:50])
+
     names = {execution_name(enrollment, cid) for cid in ids}
     runs = _executions(twin, "cross-sell", names)
-    assert len(runs) == 1200 and len({r["name"] for r in runs}) == 1200
+    assert len(runs) == len(known) == len({r["name"] for r in runs})
+    assert {r["name"] for r in runs} == {execution_name(enrollment, cid) for cid in known}
+    items = store.customer_items(enrollment)
+    assert len(items) == 600 and len({i.customer_id for i in items}) == 600
     body = marketing.progress(enrollment).body
-    assert body["status"] == "completed" and body["counts"]["started"] == 1200 and body["processed"] == 1200
+    assert body["status"] == "completed" and body["processed"] == 600
+    assert body["counts"] == {"started": 60, "already_in_journey": 0, "unknown_customer": 540, "failed": 0}
     # Same key, different request: refused, nothing enrolled.
-    assert marketing.enroll("cross-sell", ids[:5], idempotency_key="campaign-42").status == 409
+    conflict = marketing.enroll("cross-sell", ids[:5], idempotency_key="campaign-42")
+    assert conflict.status == 409 and conflict.body["error"]["field"] == "Idempotency-Key"
+
+
+def test_customer_already_in_a_run_is_not_entered_twice(twin, api):
+    sales, service = api(["sales"]), api(["service"])
+    ids = _customers(2)
+    first = sales.enroll("event-invitation", ids, role="sales")
+    second = service.enroll("event-invitation", ids, role="service")
+    assert first.status == 202 and second.status == 202
+    counts = service.progress(second.body["enrollment_id"]).body["counts"]
+    # The invitation waits for the customer's answer, so the first runs are still going.
+    assert counts == {"started": 0, "already_in_journey": 2, "unknown_customer": 0, "failed": 0}
+    problems = service.progress(second.body["enrollment_id"]).body["problems"]
+    assert {p["customer_id"] for p in problems} == set(ids)

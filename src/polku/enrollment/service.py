@@ -5,6 +5,7 @@ The Chalice routes and the SQS worker call these and nothing else.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 from polku import clock
@@ -19,6 +20,7 @@ from polku.enrollment.roles import check_customers, check_journey, choose_role
 from polku.observability import logger
 
 PROBLEMS_SHOWN = 100
+PARALLEL_STARTS = 8
 
 
 def _caller(caller_arn: str | None):
@@ -116,33 +118,38 @@ def process_chunk(message: dict) -> dict:
     done_before = {cid: item.status for cid, item in existing.items() if item.status in FINAL}
     pending = [c for c in customers if c["customer_id"] not in done_before]
     known = store.known_customers([c["customer_id"] for c in pending])
-    outcomes: list[dict] = []
     counts = dict.fromkeys(OUTCOMES, 0)
     for status in done_before.values():
         counts[status] += 1
-    errors: list[str] = []
-    for c in pending:
+
+    def enrol_one(c: dict) -> dict:
         cid = c["customer_id"]
         ov = overrides_for(message.get("overrides") or {}, c)
         name = execution_name(enrollment, cid)
         outcome = {"customer_id": cid, "execution_name": name, "overrides": ov}
         if cid not in known:
             outcome.update(status="unknown_customer", reason="no profile", execution_name=None)
-        else:
-            try:
-                status, arn = journey_entry.enter(
-                    journey=journey, state_machine=message["state_machine"], split=message.get("split") or {},
-                    customer_id=cid, name=name, enrollment_id=enrollment, by=message["by"], role=message["role"],
-                    overrides=ov,
-                )
-                outcome.update(status=status, execution_arn=arn)
-                if status == "already_in_journey":
-                    outcome["reason"] = f"already in a run of {journey}"
-            except Exception as exc:  # noqa: BLE001 - recorded per customer, chunk retried
-                outcome.update(status="failed", reason=f"{type(exc).__name__}: {exc}"[:300])
-                errors.append(cid)
-        counts[outcome["status"]] += 1
-        outcomes.append(outcome)
+            return outcome
+        try:
+            status, arn = journey_entry.enter(
+                journey=journey, state_machine=message["state_machine"], split=message.get("split") or {},
+                customer_id=cid, name=name, enrollment_id=enrollment, by=message["by"], role=message["role"],
+                overrides=ov,
+            )
+            outcome.update(status=status, execution_arn=arn)
+            if status == "already_in_journey":
+                outcome["reason"] = f"already in a run of {journey}"
+        except Exception as exc:  # noqa: BLE001 - recorded per customer, chunk retried
+            outcome.update(status="failed", reason=f"{type(exc).__name__}: {exc}"[:300])
+        return outcome
+
+    # Customers are independent: start them a few at a time (Step Functions' StartExecution
+    # bucket is far larger than this; each customer is still entered once).
+    with ThreadPoolExecutor(max_workers=PARALLEL_STARTS) as pool:
+        outcomes = list(pool.map(enrol_one, pending))
+    for o in outcomes:
+        counts[o["status"]] += 1
+    errors = [o["customer_id"] for o in outcomes if o["status"] == "failed"]
     store.save_customer_outcomes(enrollment, outcomes)
     store.save_chunk_result(enrollment, int(message["chunk"]), len(customers), counts)
     if errors:
