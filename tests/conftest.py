@@ -28,7 +28,12 @@ def twin():
     """
     from polku.twin.twin import Twin
 
+    from polku.settings import get_settings
+
     t = Twin(TEMPLATE, api_port=0).start()
+    # Settings are read once per process; a unit test may have read them before the twin
+    # set the handlers' environment, so read them again now.
+    get_settings.cache_clear()
     yield t
     t.stop()
 

@@ -1,5 +1,23 @@
-"""Lambda entry point for rendering and delivery: built in issue #4 (not yet implemented)."""
+"""Send step (journey Task): render one personal message and deliver it, exactly once.
+
+Input and output are documented in docs/messages.md. Errors Step Functions sees:
+``SendInputError`` (bad input, do not retry), ``TransientDeliveryError`` and
+``MessageInProgress`` (retry with backoff). Everything else is in the message log.
+"""
+
+from polku.messaging.send_message import SendInput, send_message, send_time_for
+from polku.messaging.wiring import send_deps
+from polku.observability import logger, tracer
 
 
+def handle(event: dict) -> dict:
+    deps = send_deps()
+    if isinstance(event, dict) and event.get("action") == "send_time":
+        return send_time_for(event, deps.load_profile, deps.quiet)
+    return send_message(SendInput.parse(event), deps)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def lambda_handler(event, context):
-    raise NotImplementedError("rendering and delivery is built in issue #4")
+    return handle(event)

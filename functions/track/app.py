@@ -52,19 +52,41 @@ def _not_built(issue: int):
     return Response({"error": f"not built yet (issue #{issue})"}, status_code=501)
 
 
+def _link_response(result) -> Response:
+    return Response(body=result.body, status_code=result.status, headers=result.headers)
+
+
+def _signer():
+    from polku.messaging.wiring import link_signer
+
+    return link_signer()
+
+
 @app.route("/v1/o/{token}", methods=["GET"])
 def open_pixel(token):
-    return _not_built(4)
+    from polku.messaging import link_actions
+
+    return _link_response(link_actions.open_pixel(_signer(), token))
 
 
 @app.route("/v1/c/{token}", methods=["GET"])
 def click(token):
-    return _not_built(4)
+    from polku.messaging import link_actions
+
+    return _link_response(link_actions.click(_signer(), token))
 
 
-@app.route("/v1/unsubscribe/{token}", methods=["GET", "POST"])
+@app.route(
+    "/v1/unsubscribe/{token}",
+    methods=["GET", "POST"],
+    content_types=["application/x-www-form-urlencoded", "multipart/form-data", "text/plain", "application/json"],
+)
 def unsubscribe(token):
-    return _not_built(4)
+    from polku.messaging import link_actions
+
+    if app.current_request.method == "POST":  # RFC 8058 one-click, or the page's button
+        return _link_response(link_actions.unsubscribe(_signer(), token))
+    return _link_response(link_actions.unsubscribe_page(_signer(), token, action_path=""))
 
 
 def _caller_arn():

@@ -39,6 +39,8 @@ class Settings:
     public_base_url: str = ""
     recommend_function_name: str = ""
     lead_score_rules: str = ""
+    templates_dir: str = ""
+    api_base_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":

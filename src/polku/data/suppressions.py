@@ -14,5 +14,8 @@ class SuppressionModel(PolkuModel):
         table_name = "set-from-settings"
 
     address = UnicodeAttribute(hash_key=True)  # "email:<addr>" | "sms:<e164>" | "push:<endpoint>"
-    reason = UnicodeAttribute()
+    reason = UnicodeAttribute()  # "bounce" | "complaint" | "unsubscribe"
     created_at = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)  # the message that caused it
+    detail = UnicodeAttribute(null=True)  # e.g. bounce type / sub-type

@@ -1,0 +1,1 @@
+"""Messages: templates, channel and send-time choice, links, delivery and the message log."""

@@ -1,0 +1,190 @@
+"""Signed tokens for the open pixel, click redirects and one-click unsubscribe.
+
+A token is ``<payload>.<key id>.<mac>``: the payload is compact JSON (base64url), the
+MAC is HMAC-SHA256 over ``<key id>.<payload>`` with the key named by the key id,
+truncated to 128 bits (base64url). The keys come from the ``LinkSigningSecret``
+JSON ``{"active": "k1", "k1": "...", "k2": "..."}``: new tokens are signed with the
+active key, any key still listed verifies. Rotate by adding ``k2`` and making it
+active; remove ``k1`` once its links no longer matter.
+
+Every token names its purpose (``o`` open, ``c`` click, ``u`` unsubscribe), so an open
+token cannot be replayed as an unsubscribe. A click token carries the destination
+URL inside the signed payload, so the redirect goes only where Polku put the link:
+changing the URL breaks the MAC (no open redirect), and only ``http``/``https``
+destinations are accepted at signing and at verification.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping
+from urllib.parse import quote, urlsplit
+
+KINDS = {"o": "open", "c": "click", "u": "unsubscribe"}
+PATHS = {"o": "/v1/o/", "c": "/v1/c/", "u": "/v1/unsubscribe/"}
+MAX_TOKEN_CHARS = 4096
+MAC_BYTES = 16
+_KEY_ID = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
+
+
+class LinkError(ValueError):
+    """The token is malformed, forged, for another purpose, or points somewhere unsafe."""
+
+
+def _b64e(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64d(text: str) -> bytes:
+    if not re.fullmatch(r"[A-Za-z0-9_\-]*", text):
+        raise LinkError("token: not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    active: str
+    keys: Mapping[str, bytes]
+
+    @classmethod
+    def from_secret(cls, secret: str | Mapping[str, Any]) -> "KeyRing":
+        """Parse ``{"active": "k1", "k1": "...", ...}`` (a JSON string or a dict)."""
+        try:
+            data = json.loads(secret) if isinstance(secret, str) else dict(secret)
+        except (TypeError, ValueError):
+            raise LinkError("link signing secret: not JSON") from None
+        active = data.get("active")
+        keys = {k: str(v).encode("utf-8") for k, v in data.items() if k != "active" and isinstance(v, str)}
+        if not isinstance(active, str) or active not in keys:
+            raise LinkError("link signing secret: 'active' must name one of its keys")
+        for kid, key in keys.items():
+            if not _KEY_ID.match(kid):
+                raise LinkError(f"link signing secret: key id {kid!r} is not valid")
+            if len(key) < 16:
+                raise LinkError(f"link signing secret: key {kid!r} is shorter than 16 characters")
+        return cls(active, keys)
+
+    def _mac(self, kid: str, payload: str) -> str:
+        return _b64e(hmac.new(self.keys[kid], f"{kid}.{payload}".encode("ascii"), hashlib.sha256).digest()[:MAC_BYTES])
+
+    def sign(self, claims: Mapping[str, Any]) -> str:
+        payload = _b64e(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode("utf-8"))
+        return f"{payload}.{self.active}.{self._mac(self.active, payload)}"
+
+    def verify(self, token: str) -> dict:
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
+            raise LinkError("token: missing or too long")
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise LinkError("token: malformed")
+        payload, kid, mac = parts
+        if kid not in self.keys:
+            raise LinkError("token: unknown key")
+        if not hmac.compare_digest(self._mac(kid, payload), mac):
+            raise LinkError("token: bad signature")
+        try:
+            claims = json.loads(_b64d(payload))
+        except ValueError:
+            raise LinkError("token: bad payload") from None
+        if not isinstance(claims, dict):
+            raise LinkError("token: bad payload")
+        return claims
+
+
+def safe_destination(url: Any) -> str:
+    """The URL if it is an absolute http(s) URL with a host, else LinkError."""
+    if not isinstance(url, str) or len(url) > 2048:
+        raise LinkError("destination: not a plain URL")
+    problem = _url_problem(url)
+    if problem:
+        raise LinkError(problem)
+    return url
+
+
+@lru_cache(maxsize=8192)
+def _url_problem(url: str) -> str | None:
+    if any(c in url for c in "\r\n\t\\ "):
+        return "destination: not a plain URL"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "destination: not a URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return f"destination: only absolute http(s) URLs are allowed, got {url[:80]!r}"
+    return None
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    kind: str  # "open" | "click" | "unsubscribe"
+    message_id: str
+    customer_id: str
+    channel: str = "email"
+    url: str | None = None  # click destination
+    address: str | None = None  # unsubscribe: the suppression key, e.g. "email:ann@example.com"
+    journey: str | None = None
+
+
+class LinkSigner:
+    """Builds and checks the links of one message."""
+
+    def __init__(self, ring: KeyRing, base_url: str):
+        self.ring = ring
+        self.base_url = base_url.rstrip("/")
+
+    def _claims(self, kind: str, message_id: str, customer_id: str, channel: str, journey: str | None) -> dict:
+        claims = {"k": kind, "m": message_id, "c": customer_id}
+        if channel != "email":
+            claims["ch"] = channel
+        if journey:
+            claims["j"] = journey
+        return claims
+
+    def open_url(self, message_id: str, customer_id: str, *, channel: str = "email", journey: str | None = None) -> str:
+        return self.base_url + PATHS["o"] + self.ring.sign(self._claims("o", message_id, customer_id, channel, journey))
+
+    def click_url(
+        self, url: str, message_id: str, customer_id: str, *, channel: str = "email", journey: str | None = None
+    ) -> str:
+        claims = self._claims("c", message_id, customer_id, channel, journey)
+        claims["u"] = safe_destination(url)
+        return self.base_url + PATHS["c"] + self.ring.sign(claims)
+
+    def unsubscribe_url(
+        self, address: str, message_id: str, customer_id: str, *, channel: str = "email", journey: str | None = None
+    ) -> str:
+        claims = self._claims("u", message_id, customer_id, channel, journey)
+        claims["a"] = address
+        return self.base_url + PATHS["u"] + quote(self.ring.sign(claims), safe=".-_")
+
+    def verify(self, token: str, kind: str) -> LinkClaims:
+        """Check a token taken from a ``/v1/o|c|unsubscribe/{token}`` path for ``kind``."""
+        claims = self.ring.verify(token)
+        code = claims.get("k")
+        if KINDS.get(code) != kind:
+            raise LinkError(f"token: not a {kind} token")
+        message_id, customer_id = claims.get("m"), claims.get("c")
+        if not isinstance(message_id, str) or not isinstance(customer_id, str) or not message_id or not customer_id:
+            raise LinkError("token: incomplete")
+        url = claims.get("u")
+        if kind == "click":
+            url = safe_destination(url)
+        address = claims.get("a")
+        if kind == "unsubscribe" and not (isinstance(address, str) and ":" in address):
+            raise LinkError("token: no address to unsubscribe")
+        return LinkClaims(
+            kind=kind,
+            message_id=message_id,
+            customer_id=customer_id,
+            channel=str(claims.get("ch") or "email"),
+            url=url,
+            address=address if kind == "unsubscribe" else None,
+            journey=claims.get("j"),
+        )

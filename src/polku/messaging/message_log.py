@@ -1,0 +1,158 @@
+"""The message log (adapter over the messages table) and the exactly-once claim.
+
+``message_id`` is derived from the journey execution and the state that sends, so a
+retried step finds its earlier attempt. :func:`claim` writes the item on the condition
+that no attempt exists yet (or the earlier one ended ``retry``/``deferred``); whoever
+wins the write sends, everybody else gets the stored outcome back.
+
+An item left in ``sending`` longer than :data:`SENDING_LEASE_SECONDS` (more than a
+Lambda time-out) belongs to an attempt that died between the provider call and the
+log update: the provider may or may not have accepted it, so it is marked ``unknown``
+and not sent again (at most once beats twice).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from polku import clock
+from polku.data.messages import MessageModel
+
+SENDING_LEASE_SECONDS = 300
+RECLAIMABLE = ("retry", "deferred")
+FINAL = ("sent", "delivered", "bounced", "complained", "skipped", "failed", "unknown")
+SENT_STATES = ("sent", "delivered", "bounced", "complained")
+
+
+class MessageInProgress(Exception):
+    """Another attempt of the same step is sending right now (retry later)."""
+
+
+def message_id_for(execution_id: str, step: str) -> str:
+    digest = hashlib.sha256(f"{execution_id}\x00{step}".encode("utf-8")).hexdigest()
+    return f"m_{digest[:32]}"
+
+
+@dataclass
+class Claim:
+    won: bool
+    item: MessageModel
+
+
+def claim(message_id: str, **fields: Any) -> Claim:
+    """Try to become the one attempt that sends ``message_id``."""
+    now = clock.now_iso()
+    attempts = 1
+    created_at = now
+    try:
+        existing = MessageModel.get(message_id, consistent_read=True)
+    except DoesNotExist:
+        existing = None
+    if existing is not None:
+        if existing.status not in RECLAIMABLE:
+            return Claim(False, _check_lease(existing))
+        attempts = int(existing.attempts or 0) + 1
+        created_at = existing.created_at
+    item = MessageModel(
+        message_id, status="sending", created_at=created_at, updated_at=now, attempts=attempts, feedback={}, **fields
+    )
+    condition = MessageModel.message_id.does_not_exist()
+    if existing is not None:
+        condition = MessageModel.status.is_in(*RECLAIMABLE) & (MessageModel.attempts == (existing.attempts or 0))
+    try:
+        item.save(condition=condition)
+        return Claim(True, item)
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    return Claim(False, _check_lease(MessageModel.get(message_id, consistent_read=True)))
+
+
+def _check_lease(item: MessageModel) -> MessageModel:
+    if item.status != "sending":
+        return item
+    started = clock.parse_iso(item.updated_at or item.created_at)
+    if clock.now() - started < dt.timedelta(seconds=SENDING_LEASE_SECONDS):
+        raise MessageInProgress(f"message {item.message_id} is being sent by another attempt")
+    try:
+        item.update(
+            actions=[MessageModel.status.set("unknown"), MessageModel.updated_at.set(clock.now_iso()),
+                     MessageModel.reason.set("an earlier attempt stopped while sending; not resent")],
+            condition=MessageModel.status == "sending",
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        item.refresh(consistent_read=True)
+    return item
+
+
+def finish(item: MessageModel, status: str, **fields: Any) -> MessageModel:
+    """Record the outcome of the attempt that holds the claim."""
+    actions = [MessageModel.status.set(status), MessageModel.updated_at.set(clock.now_iso())]
+    for name, value in fields.items():
+        attr = getattr(MessageModel, name)
+        actions.append(attr.set(value) if value is not None else attr.remove())
+    item.update(actions=actions, condition=MessageModel.status == "sending")
+    return item
+
+
+def release(item: MessageModel, reason: str) -> None:
+    """Give the claim back after an unexpected error (only if nothing was recorded yet)."""
+    try:
+        finish(item, "retry", reason=reason)
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def recent_sends(customer_id: str, since: dt.datetime) -> list[dt.datetime]:
+    """When the customer's messages (any journey) were sent since ``since``."""
+    out = []
+    for m in MessageModel.by_customer.query(customer_id, MessageModel.created_at >= clock.to_iso(since)):
+        if m.status in SENT_STATES and m.message_type != "transactional":
+            out.append(clock.parse_iso(m.sent_at or m.created_at))
+    return out
+
+
+def for_customer(customer_id: str, limit: int = 100) -> list[MessageModel]:
+    return list(MessageModel.by_customer.query(customer_id, scan_index_forward=False, limit=limit))
+
+
+def for_journey(journey: str, since: str | None = None, limit: int | None = None) -> Iterable[MessageModel]:
+    condition = MessageModel.created_at >= since if since else None
+    return MessageModel.by_journey.query(journey, condition, limit=limit)
+
+
+def get(message_id: str) -> MessageModel | None:
+    try:
+        return MessageModel.get(message_id)
+    except DoesNotExist:
+        return None
+
+
+STATUS_FROM_FEEDBACK = {"delivery": "delivered", "bounce": "bounced", "complaint": "complained"}
+
+
+def record_feedback(message_id: str, kind: str, at: str) -> bool:
+    """Note a delivery/bounce/complaint/open/click on the message (the first one of each
+    kind counts; redelivered feedback changes nothing). False if the message is unknown."""
+    key = f"{kind}_at"
+    item = get(message_id)
+    if item is None:
+        return False
+    actions = [MessageModel.feedback[key].set(at), MessageModel.updated_at.set(clock.now_iso())]
+    status = STATUS_FROM_FEEDBACK.get(kind)
+    if status and not (status == "delivered" and item.status in ("bounced", "complained")):
+        actions.append(MessageModel.status.set(status))
+    try:
+        item.update(actions=actions, condition=MessageModel.feedback[key].does_not_exist())
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    return True

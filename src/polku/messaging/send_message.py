@@ -1,0 +1,300 @@
+"""The send step: one personal message, rendered and delivered exactly once.
+
+Called by the Send function (a journey Task). Input is documented in docs/messages.md
+("Send step input"); :meth:`SendInput.parse` names the field that is wrong.
+
+Order of work: claim the message id (execution + state) in the message log -> read
+the profile -> choose the channel -> consent, suppression, frequency caps, quiet hours
+-> products (given, or asked from the recommend function) -> signed links -> render
+in the sandbox -> deliver -> record the outcome. A retry of the same step returns the
+recorded outcome instead of sending again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from polku import clock
+from polku.messaging import message_log, suppression_list
+from polku.messaging.channel_choice import choose_channel
+from polku.messaging.delivery import DeliveryError, TransientDeliveryError
+from polku.messaging.email_mime import build_email
+from polku.messaging.links import LinkError, LinkSigner, safe_destination
+from polku.messaging.message_context import DEFAULT_BRAND, build_context
+from polku.messaging.recipient import Recipient
+from polku.messaging.send_policy import FrequencyCaps, check_send
+from polku.messaging.send_time import QuietHours, choose_send_time
+from polku.messaging.templating import TemplateRenderError, TemplateStore
+from polku.observability import logger
+
+MESSAGE_TYPES = ("transactional", "offer", "journey", "reminder", "newsletter")
+CHANNELS = ("email", "sms", "push", "webhook")
+
+
+class SendInputError(ValueError):
+    """The send step input is wrong; the message names the field."""
+
+
+def _str(event: Mapping, name: str, *, required: bool = True, max_len: int = 256, default: str | None = None) -> str | None:
+    value = event.get(name, default)
+    if value is None or value == "":
+        if required:
+            raise SendInputError(f"{name}: required (a non-empty string)")
+        return default
+    if not isinstance(value, str):
+        raise SendInputError(f"{name}: must be a string, got {type(value).__name__}")
+    if len(value) > max_len:
+        raise SendInputError(f"{name}: longer than {max_len} characters")
+    return value
+
+
+@dataclass(frozen=True)
+class SendInput:
+    customer_id: str
+    journey: str
+    step: str
+    template: str
+    execution_id: str
+    message_type: str = "journey"
+    variant: str = "A"
+    context: dict = field(default_factory=dict)
+    recommendations: list | None = None
+    recommend: dict | None = None  # {"strategy": "...", "count": 4, ...} -> ask RECOMMEND_FUNCTION_NAME
+    offer: dict | None = None
+    channel: str | None = None  # ask for one channel (used only if allowed)
+    locale: str | None = None  # override the profile's locale
+    editable: dict = field(default_factory=dict)  # distributed-marketing overrides: block name -> text
+    brand: dict | None = None
+
+    @classmethod
+    def parse(cls, event: Any) -> "SendInput":
+        if not isinstance(event, Mapping):
+            raise SendInputError("input: must be an object")
+        message_type = _str(event, "message_type", required=False, default="journey")
+        if message_type not in MESSAGE_TYPES:
+            raise SendInputError(f"message_type: must be one of {list(MESSAGE_TYPES)}, got {message_type!r}")
+        channel = _str(event, "channel", required=False)
+        if channel is not None and channel not in CHANNELS:
+            raise SendInputError(f"channel: must be one of {list(CHANNELS)}, got {channel!r}")
+        objects = {}
+        for name in ("context", "recommend", "offer", "editable", "brand"):
+            value = event.get(name)
+            if value is not None and not isinstance(value, Mapping):
+                raise SendInputError(f"{name}: must be an object")
+            objects[name] = dict(value) if value is not None else None
+        recs = event.get("recommendations")
+        if recs is not None and not isinstance(recs, list):
+            raise SendInputError("recommendations: must be a list of products")
+        if recs is not None:
+            for i, p in enumerate(recs):
+                if not isinstance(p, Mapping):
+                    raise SendInputError(f"recommendations[{i}]: must be an object with product_id, name, price, url ...")
+        if objects["recommend"] is not None and not isinstance(objects["recommend"].get("strategy"), str):
+            raise SendInputError("recommend.strategy: required (a string)")
+        editable = objects["editable"] or {}
+        for k, v in editable.items():
+            if not isinstance(v, str):
+                raise SendInputError(f"editable.{k}: must be a string")
+        return cls(
+            customer_id=_str(event, "customer_id"),
+            journey=_str(event, "journey", max_len=64),
+            step=_str(event, "step", max_len=128),
+            template=_str(event, "template", max_len=64),
+            execution_id=_str(event, "execution_id", max_len=2048),
+            message_type=message_type,
+            variant=_str(event, "variant", required=False, max_len=32, default="A"),
+            context=objects["context"] or {},
+            recommendations=list(recs) if recs is not None else None,
+            recommend=objects["recommend"],
+            offer=objects["offer"],
+            channel=channel,
+            locale=_str(event, "locale", required=False, max_len=35),
+            editable=editable,
+            brand=objects["brand"],
+        )
+
+
+@dataclass
+class SendDeps:
+    """What the send step talks to (real adapters in the handler, fakes in unit tests)."""
+
+    templates: TemplateStore
+    signer: Callable[[], LinkSigner]  # built lazily: a skipped message needs no secret
+    load_profile: Callable[[str], Mapping | None]
+    email: Any = None  # SesSender
+    sms_push: Any = None  # SnsSender
+    webhook: Any = None  # WebhookSender
+    recommend: Callable[[dict, str], list] | None = None
+    sender_email: str = "hello@example.com"
+    caps: FrequencyCaps = FrequencyCaps()
+    quiet: QuietHours | None = QuietHours()
+
+
+def _outcome(item) -> dict:
+    out = {
+        "message_id": item.message_id,
+        "status": item.status,
+        "channel": item.channel,
+        "provider_id": item.provider_id,
+        "reason": item.reason,
+    }
+    if item.status == "deferred" and item.retry_at:
+        out["send_at"] = item.retry_at
+    return out
+
+
+def send_message(inp: SendInput, deps: SendDeps) -> dict:
+    message_id = message_log.message_id_for(inp.execution_id, inp.step)
+    claim = message_log.claim(
+        message_id,
+        customer_id=inp.customer_id,
+        journey=inp.journey,
+        step=inp.step,
+        execution_id=inp.execution_id[:2048],
+        variant=inp.variant,
+        template=inp.template,
+        message_type=inp.message_type,
+    )
+    if not claim.won:
+        logger.info("send step replayed: returning the recorded outcome", extra={"message_id": message_id})
+        return {**_outcome(claim.item), "replayed": True}
+    item = claim.item
+    try:
+        return _send_claimed(inp, deps, item)
+    except TransientDeliveryError:
+        raise
+    except Exception as exc:  # anything unexpected: release the claim so a retry may try again
+        message_log.release(item, f"{type(exc).__name__}: {str(exc)[:300]}")
+        raise
+
+
+def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
+    now = clock.now()
+    recipient = Recipient.from_profile(deps.load_profile(inp.customer_id), inp.customer_id)
+    locale = inp.locale or recipient.locale
+    try:
+        supported = deps.templates.channels(inp.template, locale)
+    except TemplateRenderError as exc:
+        return _done(item, "failed", reason=str(exc))
+    decision = choose_channel(recipient, inp.message_type, supported, requested=inp.channel)
+    if not decision.ok:
+        return _done(item, "skipped", reason=decision.reason)
+    channel = decision.channel
+    address = recipient.address(channel)
+    key = suppression_list.address_key(channel, address)
+    suppressed = suppression_list.is_suppressed(key) if channel != "webhook" else False
+    recent = message_log.recent_sends(inp.customer_id, now - dt.timedelta(days=7))
+    policy = check_send(
+        recipient, channel, inp.message_type, now, suppressed=suppressed, recent_sends=recent, caps=deps.caps, quiet=deps.quiet
+    )
+    if policy.action == "skip":
+        return _done(item, "skipped", channel=channel, reason=policy.reason)
+    if policy.action == "defer":
+        return _done(item, "deferred", channel=channel, reason=policy.reason, retry_at=clock.to_iso(policy.retry_at))
+
+    products = inp.recommendations
+    if products is None and inp.recommend and deps.recommend is not None:
+        products = deps.recommend(inp.recommend, inp.customer_id)
+    signer = deps.signer()
+    mid, cid = item.message_id, inp.customer_id
+    tracked: dict[str, str] = {}
+
+    def track(url: Any) -> str:
+        url = str(url)
+        if url not in tracked:
+            try:
+                tracked[url] = signer.click_url(safe_destination(url), mid, cid, channel=channel, journey=inp.journey)
+            except LinkError:
+                tracked[url] = ""  # an unsafe URL in data renders as no link
+        return tracked[url]
+
+    unsubscribe = signer.unsubscribe_url(key, mid, cid, channel=channel, journey=inp.journey)
+    customer = {**recipient.traits, "customer_id": cid, "first_name": recipient.first_name, "email": recipient.email}
+    context = build_context(
+        customer=customer,
+        products=products or [],
+        offer=inp.offer,
+        data=inp.context,
+        brand=inp.brand,
+        links={"unsubscribe": unsubscribe, "open_pixel": signer.open_url(mid, cid, channel=channel, journey=inp.journey)},
+        message={"id": mid, "journey": inp.journey, "step": inp.step, "variant": inp.variant, "type": inp.message_type},
+        track=track,
+        editable_overrides=inp.editable,
+    )
+    render_channel = "email" if channel in ("email", "webhook") else channel
+    try:
+        rendered = deps.templates.render(inp.template, context, channel=render_channel, locale=locale)
+    except TemplateRenderError as exc:
+        return _done(item, "failed", channel=channel, reason=str(exc)[:1000])
+
+    brand_name = (inp.brand or {}).get("name") or DEFAULT_BRAND["name"]
+    try:
+        if channel == "email":
+            raw = build_email(
+                sender=deps.sender_email,
+                sender_name=brand_name,
+                to=address,
+                subject=rendered.subject,
+                text=rendered.text,
+                html=rendered.html,
+                message_id=mid,
+                unsubscribe_url=None if inp.message_type == "transactional" else unsubscribe,
+            )
+            delivered = deps.email.send(sender=deps.sender_email, to=address, raw=raw, message_id=mid, journey=inp.journey)
+        elif channel == "sms":
+            delivered = deps.sms_push.send_sms(
+                phone=address, text=rendered.parts["sms"], transactional=inp.message_type == "transactional", message_id=mid
+            )
+        elif channel == "push":
+            delivered = deps.sms_push.send_push(
+                endpoint_arn=address, title=rendered.parts["push_title"], body=rendered.parts["push_body"],
+                url=None, message_id=mid,
+            )
+        else:
+            delivered = deps.webhook.send(
+                message={"message_id": mid, "customer_id": cid, "journey": inp.journey, "step": inp.step,
+                         "variant": inp.variant, "template": inp.template, "locale": rendered.locale,
+                         "subject": rendered.subject, "text": rendered.text, "html": rendered.html}
+            )
+    except DeliveryError as exc:
+        if exc.transient:
+            message_log.finish(item, "retry", channel=channel, reason=str(exc)[:500])
+            raise TransientDeliveryError(str(exc)) from exc
+        return _done(item, "failed", channel=channel, reason=str(exc)[:500])
+
+    message_log.finish(
+        item,
+        "sent",
+        channel=channel,
+        locale=rendered.locale,
+        address=key,
+        subject=rendered.subject[:300] or None,
+        provider=delivered.provider,
+        provider_id=delivered.provider_id,
+        sent_at=clock.now_iso(),
+        scheduled_at=clock.to_iso(now),
+        reason=decision.reason,
+    )
+    logger.info("message sent", extra={"message_id": mid, "channel": channel, "template": inp.template})
+    return {"message_id": mid, "status": "sent", "channel": channel, "provider_id": delivered.provider_id,
+            "locale": rendered.locale, "reason": decision.reason}
+
+
+def _done(item, status: str, **fields) -> dict:
+    message_log.finish(item, status, **fields)
+    logger.info("message not sent", extra={"message_id": item.message_id, "status": status, "reason": fields.get("reason")})
+    return _outcome(item) | {"status": status, "channel": fields.get("channel"), "reason": fields.get("reason"),
+                             **({"send_at": fields["retry_at"]} if fields.get("retry_at") else {})}
+
+
+def send_time_for(event: Mapping, load_profile: Callable[[str], Mapping | None], quiet: QuietHours | None = QuietHours()) -> dict:
+    """The ``send_time`` action: when to send to this customer (for a Wait state's TimestampPath)."""
+    customer_id = _str(event, "customer_id")
+    window = event.get("window_hours", 24)
+    if not isinstance(window, int) or not 1 <= window <= 168:
+        raise SendInputError("window_hours: must be an integer from 1 to 168")
+    recipient = Recipient.from_profile(load_profile(customer_id), customer_id)
+    choice = choose_send_time(clock.now(), recipient.open_hours, time_zone=recipient.time_zone, window_hours=window, quiet=quiet)
+    return {"send_at": choice.iso, "reason": choice.reason, "history": recipient.history_weight}

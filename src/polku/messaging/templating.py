@@ -1,0 +1,518 @@
+"""Rendering personal messages from Jinja2 templates, inside a sandbox.
+
+A message template is one file per locale: ``templates/messages/<name>/<locale>.j2``.
+It extends the brand layout (``templates/_layouts/brand.j2``) and fills the blocks
+of each channel it supports::
+
+    subject, preheader, html, text       e-mail
+    sms                                  SMS
+    push_title, push_body                mobile push
+
+The same file is compiled by two sandboxed environments: one with HTML autoescape
+(for the ``html`` part) and one without (subject, plain text, SMS, push: a name like
+``O'Brien`` must not become ``O&#39;Brien`` in an SMS). The layout switches on the
+variable ``part``, so one render produces one part.
+
+Safety (templates are written by people, data comes from customers):
+
+* ``SandboxedEnvironment``: no ``__class__``/``__globals__``/``_private`` attribute,
+  no unsafe ``str.format`` field access.
+* ``StrictUndefined``: a missing variable raises :class:`TemplateRenderError` naming
+  the variable, the template and the line.
+* Limits against denial of service: every ``for`` loop draws from one iteration
+  budget per render (:data:`MAX_ITERATIONS`), ``range`` is capped, string/list
+  repetition, powers and ``%``/``format`` widths are capped, and the output of one
+  part is capped (:data:`MAX_OUTPUT_CHARS`).
+* Customer data is only ever *data*: nothing a customer typed is compiled as a template.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from jinja2 import BaseLoader, FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, nodes, pass_context, pass_eval_context
+from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+
+MAX_ITERATIONS = 10_000  # loop iterations per rendered part
+MAX_RANGE = 1_000
+MAX_SEQUENCE = 100_000  # characters / items produced by *, %, format
+MAX_POWER = 10**12
+MAX_WIDTH = 1_000  # widths in format specs, center/indent/wordwrap/truncate
+MAX_OUTPUT_CHARS = 512 * 1024
+EDITABLE_MAX_CHARS = 2_000
+
+EMAIL_PARTS = ("subject", "preheader", "html", "text")
+SMS_PARTS = ("sms",)
+PUSH_PARTS = ("push_title", "push_body")
+CHANNEL_PARTS = {"email": EMAIL_PARTS, "sms": SMS_PARTS, "push": PUSH_PARTS}
+# The block that must be present (non-empty) for a template to support a channel.
+CHANNEL_MARKER = {"email": "html", "sms": "sms", "push": "push_body"}
+DEFAULT_LOCALE = "en"
+SEP = "\x1f"  # separates the sections one pass renders (never in data: control characters are stripped)
+# Render passes per channel: (value of `part`, environment, the sections it yields).
+PASSES = {
+    "email": (("email_text", "text", ("subject", "preheader", "text")), ("html", "html", ("html",))),
+    "sms": (("sms", "text", ("sms",)),),
+    "push": (("push", "text", ("push_title", "push_body")),),
+}
+_BLANK_LINES = re.compile(r"\n[ \t]*(\n[ \t]*)+\n")
+_SPACES = re.compile(r"\s+")
+
+
+def _tidy(name: str, text: str) -> str:
+    if name in ("subject", "preheader", "sms", "push_title", "push_body"):
+        return _SPACES.sub(" ", text).strip()  # one line: no header injection, no stray breaks
+    if name == "text":
+        return _BLANK_LINES.sub("\n\n", text).strip() + "\n"
+    return text.strip() + "\n"
+
+_budget: contextvars.ContextVar[list[int]] = contextvars.ContextVar("polku_render_budget")
+_WIDTH_IN_SPEC = re.compile(r"(\d{4,})")
+
+
+class TemplateRenderError(Exception):
+    """A template could not be rendered; the message names template, line and cause."""
+
+    def __init__(self, message: str, *, template: str | None = None, line: int | None = None, variable: str | None = None):
+        super().__init__(message)
+        self.template = template
+        self.line = line
+        self.variable = variable
+
+
+class TemplateLimitError(SecurityError):
+    """A template exceeded a resource limit (loop budget, sizes)."""
+
+
+# ---------------------------------------------------------------- limits
+def _take(n: int = 1) -> None:
+    budget = _budget.get(None)
+    if budget is None:
+        return
+    budget[0] -= n
+    if budget[0] < 0:
+        raise TemplateLimitError(f"the template ran more than {MAX_ITERATIONS} loop iterations")
+
+
+def _guard_iter(iterable: Any) -> Iterator[Any]:
+    for item in iterable:
+        _take()
+        yield item
+
+
+def _limited_range(*args: int) -> range:
+    rng = range(*args)
+    if len(rng) > MAX_RANGE:
+        raise TemplateLimitError(f"range() is limited to {MAX_RANGE} items, got {len(rng)}")
+    return rng
+
+
+def _check_spec_widths(fmt: str) -> None:
+    for m in _WIDTH_IN_SPEC.finditer(fmt):
+        if int(m.group(1)) > MAX_WIDTH:
+            raise TemplateLimitError(f"format widths are limited to {MAX_WIDTH}")
+
+
+def _size(value: Any) -> int | None:
+    try:
+        return len(value)
+    except TypeError:
+        return None
+
+
+def _safe_format_filter(value: Any, *args: Any, **kwargs: Any) -> str:
+    if args and kwargs:
+        raise TemplateLimitError("format: use positional or keyword arguments, not both")
+    fmt = str(value)
+    _check_spec_widths(fmt)
+    result = fmt % (kwargs or args)
+    return Markup(result) if isinstance(value, Markup) else result
+
+
+def _width_limited(filter_func: Callable, *positions: int, names: tuple[str, ...] = ()) -> Callable:
+    def wrapper(*args: Any, **kwargs: Any):
+        for pos in positions:
+            if len(args) > pos and isinstance(args[pos], int) and args[pos] > MAX_WIDTH:
+                raise TemplateLimitError(f"{filter_func.__name__}: width is limited to {MAX_WIDTH}")
+        for name in names:
+            if isinstance(kwargs.get(name), int) and kwargs[name] > MAX_WIDTH:
+                raise TemplateLimitError(f"{filter_func.__name__}: {name} is limited to {MAX_WIDTH}")
+        return filter_func(*args, **kwargs)
+
+    wrapper.__name__ = filter_func.__name__
+    for attr in ("jinja_pass_arg",):
+        if hasattr(filter_func, attr):
+            setattr(wrapper, attr, getattr(filter_func, attr))
+    return wrapper
+
+
+@pass_context
+def _money(ctx, value: Any, currency: str | None = None) -> str:
+    """``12.9|money`` -> ``€12.90`` (en) or ``12,90 €`` (fi, cs; CZK as ``Kč``)."""
+    if value is None or isinstance(value, Undefined) or value == "":
+        return ""
+    try:
+        amount = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    brand = ctx.get("brand") or {}
+    currency = currency or (brand.get("currency") if isinstance(brand, dict) else None) or "EUR"
+    symbol = {"EUR": "€", "CZK": "Kč", "USD": "$", "GBP": "£"}.get(currency, currency)
+    locale = str(ctx.get("locale") or DEFAULT_LOCALE)[:2]
+    if locale in ("fi", "cs"):
+        number = f"{amount:,.2f}".replace(",", "\u00a0").replace(".", ",")
+        return f"{number}\u00a0{symbol}"
+    return f"{symbol}{amount:,.2f}"
+
+
+@pass_context
+def _date(ctx, value: Any) -> str:
+    """An ISO date/time as a local-looking date: ``2026-03-01`` -> ``1.3.2026`` (fi, cs) or ``1 Mar 2026`` (en)."""
+    import datetime as _dt
+
+    if value is None or isinstance(value, Undefined) or value == "":
+        return ""
+    try:
+        d = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    locale = str(ctx.get("locale") or DEFAULT_LOCALE)[:2]
+    if locale in ("fi", "cs"):
+        return f"{d.day}.{d.month}.{d.year}"
+    return f"{d.day} {d.strftime('%b')} {d.year}"
+
+
+class PolkuSandbox(SandboxedEnvironment):
+    """The sandbox every Polku template runs in."""
+
+    intercepted_binops = frozenset(["*", "**", "%"])
+
+    def __init__(self, loader: BaseLoader, *, html: bool):
+        super().__init__(
+            loader=loader,
+            autoescape=html,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+            auto_reload=False,
+            cache_size=800,
+        )
+        self.globals["range"] = _limited_range
+        self.globals.pop("lipsum", None)
+        self.globals["SEP"] = SEP
+        self.filters["_polku_guard_iter"] = _guard_iter
+        self.filters["format"] = _safe_format_filter
+        self.filters["money"] = _money
+        self.filters["date"] = _date
+        for name, positions, names in (
+            ("center", (1,), ("width",)),
+            ("indent", (1,), ("width",)),
+            ("wordwrap", (2,), ("width",)),
+            ("truncate", (1,), ("length",)),
+        ):
+            self.filters[name] = _width_limited(self.filters[name], *positions, names=names)
+
+    # Every for-loop's iterable goes through the budget filter.
+    def _generate(self, source: nodes.Template, name, filename, defer_init: bool = False):
+        for loop in source.find_all(nodes.For):
+            loop.iter = nodes.Filter(loop.iter, "_polku_guard_iter", [], [], None, None, lineno=loop.lineno)
+        return super()._generate(source, name, filename, defer_init=defer_init)
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                size = _size(seq)
+                if size is not None and isinstance(n, int) and size * n > MAX_SEQUENCE:
+                    raise TemplateLimitError(f"repetition is limited to {MAX_SEQUENCE} items")
+        elif operator == "**":
+            if isinstance(left, (int, float)) and isinstance(right, (int, float)):
+                if abs(right) > 64 or (abs(left) > 1 and abs(right) * max(1, len(str(int(abs(left))))) > 12):
+                    raise TemplateLimitError(f"powers are limited to {MAX_POWER}")
+        elif operator == "%" and isinstance(left, str):
+            _check_spec_widths(left)
+        result = super().call_binop(context, operator, left, right)
+        size = _size(result) if isinstance(result, (str, list, tuple)) else None
+        if size is not None and size > MAX_SEQUENCE:
+            raise TemplateLimitError(f"a value of {size} items exceeds the limit of {MAX_SEQUENCE}")
+        return result
+
+    def format_string(self, s, args, kwargs, format_func=None):
+        _check_spec_widths(str(s))
+        return super().format_string(s, args, kwargs, format_func)
+
+
+# ---------------------------------------------------------------- editable blocks
+def make_editable(overrides: dict[str, str] | None) -> Callable:
+    """``{% call editable("intro") %}default{% endcall %}``: the default text unless
+    this recipient has an override (plain text from distributed marketing; escaped in HTML)."""
+    overrides = dict(overrides or {})
+
+    @pass_eval_context
+    def editable(eval_ctx, name: str, caller: Callable | None = None) -> Any:
+        value = overrides.get(name)
+        if value is not None:
+            text = str(value)[:EDITABLE_MAX_CHARS]
+            # A call block's result is written unescaped, so escape here (HTML part only).
+            return escape(text) if eval_ctx.autoescape else text
+        return caller() if caller is not None else ""
+
+    return editable
+
+
+# ---------------------------------------------------------------- rendering
+@dataclass
+class RenderedMessage:
+    template: str  # message name, e.g. "welcome"
+    locale: str  # the locale actually used (after fallback)
+    channel: str
+    parts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def subject(self) -> str:
+        return self.parts.get("subject", "")
+
+    @property
+    def html(self) -> str:
+        return self.parts.get("html", "")
+
+    @property
+    def text(self) -> str:
+        return self.parts.get("text", "")
+
+
+def locale_chain(locale: str | None, default: str = DEFAULT_LOCALE) -> list[str]:
+    """``"fi-FI"`` -> ``["fi-fi", "fi", "en"]`` (no duplicates)."""
+    return list(_locale_chain(locale, default))
+
+
+@lru_cache(maxsize=256)
+def _locale_chain(locale: str | None, default: str) -> tuple[str, ...]:
+    chain: list[str] = []
+    if locale:
+        loc = locale.strip().replace("_", "-").lower()
+        if re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", loc):
+            chain.append(loc)
+            if "-" in loc:
+                chain.append(loc.split("-", 1)[0])
+    chain.append(default)
+    return tuple(dict.fromkeys(chain))
+
+
+def _error_line(exc: BaseException) -> tuple[str | None, int | None]:
+    """The template file and line the error happened at (Jinja rewrites tracebacks)."""
+    name = line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        fname = tb.tb_frame.f_code.co_filename
+        if fname.endswith(".j2"):
+            name, line = fname, tb.tb_lineno
+        tb = tb.tb_next
+    return name, line
+
+
+_UNDEFINED_NAME = re.compile(r"'([^']+)' (?:is undefined|has no attribute '([^']+)')")
+
+
+class TemplateStore:
+    """Finds and renders message templates from one folder (the ``templates/`` tree)."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root).resolve()
+        if not (self.root / "_layouts").is_dir():
+            raise FileNotFoundError(f"{self.root} is not a Polku templates folder (no _layouts/)")
+        loader = FileSystemLoader(str(self.root))
+        self.html_env = PolkuSandbox(loader, html=True)
+        self.text_env = PolkuSandbox(loader, html=False)
+        self._channels: dict[str, list[str]] = {}
+        self._resolved: dict[tuple, tuple[str, str]] = {}  # templates are immutable for a process
+        self.words = load_words(self.root / "_locales")
+        for env in (self.html_env, self.text_env):
+            env.globals["ui"] = self.ui
+
+    def ui(self, locale: str | None) -> dict:
+        """The shared words of ``locale`` (``templates/_locales/<locale>.json``, missing ones from en)."""
+        for loc in _locale_chain(locale, DEFAULT_LOCALE):
+            if loc in self.words:
+                return self.words[loc]
+        return {}
+
+    # -- discovery --------------------------------------------------------
+    def message_names(self) -> list[str]:
+        base = self.root / "messages"
+        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def locales(self, name: str) -> list[str]:
+        folder = self.root / "messages" / name
+        return sorted(p.stem for p in folder.glob("*.j2")) if folder.is_dir() else []
+
+    def resolve(self, name: str, locale: str | None) -> tuple[str, str]:
+        """(template path inside the store, locale used) with fallback to the default locale."""
+        key = (name, locale)
+        hit = self._resolved.get(key)
+        if hit is None:
+            hit = self._resolve(name, locale)
+            if len(self._resolved) < 10_000:
+                self._resolved[key] = hit
+        return hit
+
+    def _resolve(self, name: str, locale: str | None) -> tuple[str, str]:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]{0,63}", name or ""):
+            raise TemplateRenderError(f"template name {name!r} is not valid (lower-case letters, digits, _ and -)")
+        for loc in locale_chain(locale):
+            path = f"messages/{name}/{loc}.j2"
+            if (self.root / path).is_file():
+                return path, loc
+        raise TemplateRenderError(f"template {name!r} has no locale in {locale_chain(locale)}", template=name)
+
+    def channels(self, name: str, locale: str | None = None) -> list[str]:
+        """Channels the template supports (it defines the channel's marker block)."""
+        path, _ = self.resolve(name, locale)
+        return self.channels_of_path(path)
+
+    def channels_of_path(self, path: str) -> list[str]:
+        cached = self._channels.get(path)
+        if cached is None:
+            cached = self._channels[path] = self._find_channels(path)
+        return cached
+
+    def _find_channels(self, path: str) -> list[str]:
+        source, _, _ = self.html_env.loader.get_source(self.html_env, path)
+        ast = self.html_env.parse(source)
+        blocks = {b.name for b in ast.find_all(nodes.Block) if b.body}
+        return [ch for ch, marker in CHANNEL_MARKER.items() if marker in blocks]
+
+    # -- rendering --------------------------------------------------------
+    def render(self, name: str, context: dict, *, channel: str = "email", locale: str | None = None) -> RenderedMessage:
+        path, used = self.resolve(name, locale)
+        return self.render_path(path, context, channel=channel, template_name=name, locale=used)
+
+    def render_path(
+        self, path: str, context: dict, *, channel: str = "email", template_name: str | None = None, locale: str = DEFAULT_LOCALE
+    ) -> RenderedMessage:
+        if channel not in CHANNEL_PARTS:
+            raise TemplateRenderError(f"channel must be one of {sorted(CHANNEL_PARTS)}, got {channel!r}")
+        out = RenderedMessage(template=template_name or path, locale=locale, channel=channel)
+        try:
+            supported = self.channels_of_path(path)
+        except TemplateSyntaxError as exc:
+            raise TemplateRenderError(f"{exc.filename or path}:{exc.lineno}: syntax error: {exc.message}", template=path) from None
+        if channel not in supported:
+            raise TemplateRenderError(
+                f"template {out.template!r} ({locale}) does not support channel {channel!r} "
+                f"(it has no {CHANNEL_MARKER[channel]!r} block)",
+                template=path,
+            )
+        ctx = dict(context)
+        ctx.setdefault("editable", make_editable(ctx.pop("editable_overrides", None)))
+        ctx["channel"] = channel
+        ctx["locale"] = locale
+        for part, env, names in PASSES[channel]:
+            text = self._render_part(env == "html" and self.html_env or self.text_env, path, ctx, part)
+            pieces = text.split(SEP) if len(names) > 1 else [text]
+            if len(pieces) != len(names):
+                raise TemplateRenderError(f"{path}: part {part!r} did not produce {len(names)} sections", template=path)
+            for name, piece in zip(names, pieces):
+                out.parts[name] = _tidy(name, piece)
+        return out
+
+    def _render_part(self, env: PolkuSandbox, path: str, ctx: dict, part: str) -> str:
+        token = _budget.set([MAX_ITERATIONS])
+        try:
+            template = env.get_template(path)
+            chunks: list[str] = []
+            size = 0
+            for chunk in template.generate(ctx, part=part):
+                size += len(chunk)
+                if size > MAX_OUTPUT_CHARS:
+                    raise TemplateLimitError(f"output is limited to {MAX_OUTPUT_CHARS} characters")
+                chunks.append(chunk)
+            return "".join(chunks)
+        except TemplateSyntaxError as exc:
+            raise TemplateRenderError(
+                f"{exc.filename or exc.name or path}:{exc.lineno}: syntax error: {exc.message}", template=path, line=exc.lineno
+            ) from None
+        except UndefinedError as exc:
+            where, line = _error_line(exc)
+            m = _UNDEFINED_NAME.search(str(exc))
+            variable = (m.group(2) or m.group(1)) if m else None
+            raise TemplateRenderError(
+                f"{_short(where or path, self.root)}:{line or '?'}: undefined variable "
+                f"{variable!r} ({exc}) while rendering part {part!r}",
+                template=path,
+                line=line,
+                variable=variable,
+            ) from None
+        except SecurityError as exc:
+            where, line = _error_line(exc)
+            raise TemplateRenderError(
+                f"{_short(where or path, self.root)}:{line or '?'}: blocked by the sandbox: {exc}", template=path, line=line
+            ) from None
+        except TemplateNotFound as exc:
+            raise TemplateRenderError(f"{path}: template {exc.name!r} not found", template=path) from None
+        except (TemplateError, TypeError, ValueError, ArithmeticError, RecursionError, KeyError, AttributeError) as exc:
+            where, line = _error_line(exc)
+            raise TemplateRenderError(
+                f"{_short(where or path, self.root)}:{line or '?'}: {type(exc).__name__}: {exc}", template=path, line=line
+            ) from None
+        finally:
+            _budget.reset(token)
+
+
+def load_words(folder: Path) -> dict[str, dict]:
+    import json
+
+    raw = {}
+    for f in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        data = json.loads(f.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"{f}: must hold a JSON object of words")
+        raw[f.stem.lower()] = {str(k): str(v) for k, v in data.items()}
+    base = raw.get(DEFAULT_LOCALE, {})
+    return {loc: {**base, **words} for loc, words in raw.items()}
+
+
+def _short(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def render_file(path: Path | str, context: dict, *, channel: str = "email", store: TemplateStore) -> RenderedMessage:
+    """Render a template file outside the store (preview). It runs in the same sandbox and
+    may extend the store's layout and import its blocks."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise TemplateRenderError(f"{path}: no such template file")
+    source = path.read_text(encoding="utf-8")
+    from jinja2 import ChoiceLoader, FunctionLoader
+
+    key = f"__preview__/{path.name}"
+    filename = str(path) if path.name.endswith(".j2") else str(path) + ".j2"  # so errors point at it
+    preview = TemplateStore.__new__(TemplateStore)
+    preview.root = store.root
+    own = FunctionLoader(lambda name: (source, filename, lambda: True) if name == key else None)
+    loader = ChoiceLoader([own, FileSystemLoader(str(store.root))])
+    preview.html_env = PolkuSandbox(loader, html=True)
+    preview.text_env = PolkuSandbox(loader, html=False)
+    preview._channels = {}
+    preview._resolved = {}
+    preview.words = store.words
+    for env in (preview.html_env, preview.text_env):
+        env.globals["ui"] = preview.ui
+    return preview.render_path(key, context, channel=channel, template_name=path.name)
+
+
+def iter_template_paths(store: TemplateStore) -> Iterable[tuple[str, str, str]]:
+    """(message name, locale, path) for every message template in the store."""
+    for name in store.message_names():
+        for loc in store.locales(name):
+            yield name, loc, f"messages/{name}/{loc}.j2"

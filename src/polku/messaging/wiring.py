@@ -1,0 +1,68 @@
+"""Builds the real adapters for the send and feedback functions (once per warm container)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+from polku.messaging.link_secret import key_ring
+from polku.messaging.links import LinkSigner
+from polku.messaging.profile_reader import read_profile
+from polku.messaging.recommend_client import fetch_recommendations
+from polku.messaging.templating import TemplateStore
+from polku.settings import Settings, get_settings
+
+# botocore retries throttling and 5xx with exponential backoff before we see an error.
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
+
+
+@lru_cache(maxsize=None)
+def client(service: str):
+    return boto3.client(service, config=_RETRIES)
+
+
+def repo_templates_dir() -> Path:
+    return Path(__file__).resolve().parents[3] / "templates"
+
+
+@lru_cache(maxsize=4)
+def template_store(templates_dir: str = "") -> TemplateStore:
+    """The TemplatesLayer (``TEMPLATES_DIR``, /opt in Lambda); in a source checkout or the
+    local twin, where /opt holds no templates, the repository's ``templates/``."""
+    for candidate in (templates_dir, str(repo_templates_dir())):
+        if candidate and (Path(candidate) / "_layouts").is_dir():
+            return TemplateStore(candidate)
+    raise FileNotFoundError(f"no Polku templates in TEMPLATES_DIR={templates_dir!r} or {repo_templates_dir()}")
+
+
+def link_base_url(settings: Settings) -> str:
+    return (settings.public_base_url or settings.api_base_url or "http://127.0.0.1:8000").rstrip("/")
+
+
+def link_signer(settings: Settings | None = None) -> LinkSigner:
+    settings = settings or get_settings()
+    return LinkSigner(key_ring(settings.link_secret_arn, client), link_base_url(settings))
+
+
+def send_deps(settings: Settings | None = None):
+    from polku.messaging.send_message import SendDeps
+    from polku.messaging.ses_sender import SesSender
+    from polku.messaging.sns_sender import SnsSender
+    from polku.messaging.webhook_sender import WebhookSender
+
+    settings = settings or get_settings()
+    return SendDeps(
+        templates=template_store(settings.templates_dir),
+        signer=lambda: link_signer(settings),
+        load_profile=lambda cid: read_profile(client("dynamodb"), settings.profiles_table, cid),
+        email=SesSender(client("sesv2"), settings.ses_configuration_set),
+        sms_push=SnsSender(client("sns")),
+        webhook=WebhookSender(client("events")),
+        recommend=lambda request, cid: fetch_recommendations(
+            client("lambda"), settings.recommend_function_name, request, cid, int(request.get("count", 4))
+        ),
+        sender_email=settings.sender_email or "hello@example.com",
+    )

@@ -1,0 +1,126 @@
+"""Signed links: round trips, key rotation, forgery, purpose binding, no open redirect."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from polku.messaging.links import KeyRing, LinkError, LinkSigner, safe_destination
+
+SECRET = {"active": "k1", "k1": "first-key-0123456789abcdef"}
+
+
+def signer(secret=SECRET):
+    return LinkSigner(KeyRing.from_secret(json.dumps(secret)), "https://t.example.com/prod")
+
+
+def token_of(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+def test_click_round_trip_carries_destination():
+    s = signer()
+    url = s.click_url("https://shop.example.com/p/1?x=1", "m_1", "c1", journey="welcome")
+    assert url.startswith("https://t.example.com/prod/v1/c/")
+    claims = s.verify(token_of(url), "click")
+    assert (claims.url, claims.message_id, claims.customer_id, claims.journey) == (
+        "https://shop.example.com/p/1?x=1", "m_1", "c1", "welcome")
+
+
+def test_open_and_unsubscribe_round_trip():
+    s = signer()
+    assert s.verify(token_of(s.open_url("m_1", "c1")), "open").message_id == "m_1"
+    claims = s.verify(token_of(s.unsubscribe_url("email:ann@example.com", "m_1", "c1")), "unsubscribe")
+    assert claims.address == "email:ann@example.com" and claims.channel == "email"
+
+
+def test_rotation_old_links_verify_new_links_use_new_key():
+    old = signer()
+    old_link = token_of(old.click_url("https://shop.example.com/", "m_1", "c1"))
+    rotated = signer({"active": "k2", "k1": SECRET["k1"], "k2": "second-key-0123456789abcdef"})
+    assert rotated.verify(old_link, "click").url == "https://shop.example.com/"
+    new_link = token_of(rotated.click_url("https://shop.example.com/", "m_1", "c1"))
+    assert ".k2." in new_link
+    with pytest.raises(LinkError, match="unknown key"):
+        old.verify(new_link, "click")  # a ring without k2
+    retired = signer({"active": "k2", "k2": "second-key-0123456789abcdef"})
+    with pytest.raises(LinkError):
+        retired.verify(old_link, "click")  # k1 removed: its links stop working
+
+
+def _forge(token: str, change) -> str:
+    payload, kid, mac = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    change(claims)
+    new = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{new}.{kid}.{mac}"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda c: c.update(u="https://evil.example.net/"),  # open redirect attempt
+        lambda c: c.update(c="someone-else"),  # unsubscribe another customer
+        lambda c: c.update(k="u", a="email:victim@example.com"),  # turn a click into an unsubscribe
+    ],
+)
+def test_altered_payload_is_rejected(change):
+    s = signer()
+    token = token_of(s.click_url("https://shop.example.com/", "m_1", "c1"))
+    with pytest.raises(LinkError, match="bad signature"):
+        s.verify(_forge(token, change), "click")
+
+
+def test_token_signed_with_another_secret_is_rejected():
+    mine, theirs = signer(), signer({"active": "k1", "k1": "attacker-key-0123456789abcdef"})
+    forged = token_of(theirs.unsubscribe_url("email:victim@example.com", "m_1", "c1"))
+    with pytest.raises(LinkError, match="bad signature"):
+        mine.verify(forged, "unsubscribe")
+
+
+def test_token_is_bound_to_its_purpose():
+    s = signer()
+    open_token = token_of(s.open_url("m_1", "c1"))
+    with pytest.raises(LinkError, match="not a unsubscribe token"):
+        s.verify(open_token, "unsubscribe")
+    with pytest.raises(LinkError, match="not a click token"):
+        s.verify(open_token, "click")
+
+
+@pytest.mark.parametrize(
+    "token", ["", "abc", "a.b", "a.b.c.d", "!!!.k1.abc", "x" * 5000, "e30.k1.AAAAAAAAAAAAAAAAAAAAAA"]
+)
+def test_malformed_tokens_are_rejected(token):
+    with pytest.raises(LinkError):
+        signer().verify(token, "click")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "//evil.example.net/", "/relative", "data:text/html,x", "ftp://x.example.com/",
+     "https:///nohost", "https://ok.example.com/\r\nSet-Cookie: x", "http://a.example.com\\@evil.example.net", None, 42],
+)
+def test_only_absolute_http_destinations(url):
+    with pytest.raises(LinkError):
+        safe_destination(url)
+    with pytest.raises(LinkError):
+        signer().click_url(url, "m_1", "c1")
+
+
+def test_signed_but_unsafe_destination_is_still_refused():
+    s = signer()
+    token = s.ring.sign({"k": "c", "m": "m_1", "c": "c1", "u": "javascript:alert(1)"})
+    with pytest.raises(LinkError, match="destination"):
+        s.verify(token, "click")
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["not json", {"k1": "0123456789abcdef0"}, {"active": "k9", "k1": "0123456789abcdef0"},
+     {"active": "k1", "k1": "short"}, {"active": "bad id!", "bad id!": "0123456789abcdef0"}],
+)
+def test_bad_secrets_are_refused(secret):
+    with pytest.raises(LinkError):
+        KeyRing.from_secret(secret if isinstance(secret, str) else json.dumps(secret))

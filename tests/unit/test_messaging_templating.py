@@ -1,0 +1,201 @@
+"""The template sandbox: injection corpus, resource limits, escaping, strict variables, locales."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from polku.messaging.message_context import build_context, preview_track
+from polku.messaging.templating import TemplateRenderError, TemplateStore, locale_chain, render_file
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def store():
+    return TemplateStore(REPO / "templates")
+
+
+def ctx(**over):
+    base = dict(
+        customer={"first_name": "Ann", "email": "ann@example.com"},
+        products=[{"product_id": "p1", "name": "Rye bread", "price": 3.5, "url": "https://shop.example.com/p1"}],
+        offer=None,
+        data={},
+        brand=None,
+        links={"unsubscribe": "https://t.example.com/u", "open_pixel": "https://t.example.com/o"},
+        message={"id": "m1"},
+        track=preview_track,
+    )
+    base.update(over)
+    return build_context(**base)
+
+
+def render_snippet(store, tmp_path, body: str, channel="email", **over):
+    path = tmp_path / "snippet.j2"
+    path.write_text(
+        '{% extends "_layouts/brand.j2" %}{% block subject %}S{% endblock %}'
+        "{% block html %}" + body + "{% endblock %}{% block text %}" + body + "{% endblock %}",
+        encoding="utf-8",
+    )
+    return render_file(path, ctx(**over), channel=channel, store=store)
+
+
+INJECTIONS = [
+    "{{ ''.__class__ }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ customer.__class__ }}",
+    "{{ track.__globals__ }}",
+    "{{ editable.__globals__ }}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{{ joiner.__init__.__globals__['os'] }}",
+    "{{ namespace.__init__.__globals__ }}",
+    "{{ self.__dict__ }}",
+    "{{ ().__class__.__base__.__subclasses__() }}",
+    "{{ customer|attr('__class__') }}",
+    "{{ products.__class__.__mro__ }}",
+    "{{ range.__globals__ }}",
+    "{{ lipsum.__globals__ }}",
+    "{{ '{0.__class__}'.format(customer) }}",
+    "{{ '{0.__globals__}'.format(track) }}",
+    "{{ '{0.__class__.__mro__}'.format('') }}",
+    "{{ '{x.__init__.__globals__}'.format_map({'x': cycler}) }}",
+    "{{ ('%s' % track.__globals__) }}",
+    "{{ track._private }}",
+]
+LIMITS = [
+    "{% for i in range(100000) %}x{% endfor %}",
+    "{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}",
+    "{% set l = range(1000)|list %}{% for a in l %}{% for b in l %}{% for c in l %}{% endfor %}{% endfor %}{% endfor %}",
+    "{{ 'x' * 100000000 }}",
+    "{{ [1] * 10000000 }}",
+    "{{ 9 ** 9 ** 9 }}",
+    "{{ '%999999999d' % 1 }}",
+    "{{ '{:>999999999}'.format(1) }}",
+    "{{ 'x'|center(999999999) }}",
+    "{{ 'x'|indent(999999999) }}",
+    "{{ '%0999999999d'|format(1) }}",
+    "{% macro r() %}{{ r() }}{% endmacro %}{{ r() }}",
+]
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+def test_template_reaching_for_python_internals_is_blocked(store, tmp_path, payload):
+    with pytest.raises(TemplateRenderError) as err:
+        render_snippet(store, tmp_path, payload)
+    msg = str(err.value)
+    assert "snippet.j2" in msg and ("blocked by the sandbox" in msg or "undefined" in msg), msg
+
+
+@pytest.mark.parametrize("payload", LIMITS)
+def test_resource_limits_stop_runaway_templates_quickly(store, tmp_path, payload):
+    started = time.perf_counter()
+    with pytest.raises(TemplateRenderError):
+        render_snippet(store, tmp_path, payload)
+    assert time.perf_counter() - started < 5  # a guard against hanging, not a speed target
+
+
+def test_small_loops_and_formatting_still_work(store, tmp_path):
+    out = render_snippet(store, tmp_path, "{% for i in range(3) %}{{ i }}{% endfor %}|{{ '%05.1f' % 3.14159 }}|{{ 'ab' * 2 }}")
+    assert "012|003.1|abab" in out.html
+
+
+def test_html_in_profile_fields_is_escaped_in_html_and_kept_in_text(store):
+    c = ctx(customer={"first_name": "<script>alert(1)</script>", "email": "x@example.com"},
+            products=[{"product_id": "p", "name": 'Tea "<b>"', "price": 1, "url": "https://shop.example.com/t"}])
+    out = store.render("welcome", c, channel="email", locale="en")
+    assert "<script>" not in out.html and "&lt;script&gt;alert(1)&lt;/script&gt;" in out.html
+    assert "Tea &#34;&lt;b&gt;&#34;" in out.html
+    assert "<script>alert(1)</script>" in out.text  # plain text is not HTML
+    assert out.subject == "Welcome to Polku Shop, <script>alert(1)</script>!"
+
+
+def test_unsafe_product_urls_are_dropped(store):
+    c = ctx(products=[{"product_id": "p", "name": "X", "price": 1, "url": "javascript:alert(1)", "image_url": "data:x"}])
+    out = store.render("welcome", c, channel="email", locale="en")
+    assert "javascript:" not in out.html and "data:x" not in out.html
+
+
+def test_control_characters_cannot_forge_sections_or_headers(store):
+    c = ctx(customer={"first_name": "Ann\x1fEvil\r\nBcc: x@evil.test", "email": "a@example.com"})
+    out = store.render("welcome", c, channel="email", locale="en")
+    assert "\n" not in out.subject and "\r" not in out.subject
+    assert out.subject.startswith("Welcome to Polku Shop, AnnEvil")
+
+
+def test_editable_block_override_is_escaped_text(store):
+    c = ctx()
+    c["editable_overrides"] = {"intro": "Tervetuloa <img src=x onerror=alert(1)> myymälään!"}
+    out = store.render("welcome", c, channel="email", locale="en")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in out.html and "<img src=x" not in out.html
+    default = store.render("welcome", ctx(), channel="email", locale="en")
+    assert "thank you for joining" in default.html
+
+
+def test_missing_variable_names_variable_and_template(store, tmp_path):
+    with pytest.raises(TemplateRenderError) as err:
+        render_snippet(store, tmp_path, "line one\n{{ customer.nickname }}")
+    msg = str(err.value)
+    assert "nickname" in msg and "undefined" in msg and err.value.variable == "nickname"
+    with pytest.raises(TemplateRenderError) as err:
+        render_snippet(store, tmp_path, "{{ coupon_code }}")
+    assert err.value.variable == "coupon_code"
+
+
+@pytest.mark.parametrize(
+    "asked, expected",
+    [("fi", "fi"), ("fi-FI", "fi"), ("fi_FI", "fi"), ("cs", "cs"), ("en-GB", "en"), ("de", "en"), (None, "en"),
+     ("../../etc", "en")],
+)
+def test_locale_fallback(store, asked, expected):
+    out = store.render("welcome", ctx(), channel="email", locale=asked)
+    assert out.locale == expected
+
+
+def test_locale_chain():
+    assert locale_chain("fi-FI") == ["fi-fi", "fi", "en"]
+    assert locale_chain(None) == ["en"]
+
+
+def test_channels_a_template_supports(store):
+    assert store.channels("welcome") == ["email", "sms", "push"]
+    assert store.channels("order_confirmation") == ["email"]
+    with pytest.raises(TemplateRenderError, match="does not support channel 'sms'"):
+        store.render("order_confirmation", ctx(data={"order_id": "1", "order_items": [], "total": 0}), channel="sms")
+
+
+def test_unknown_or_malicious_template_names_are_refused(store):
+    for name in ("nope", "../_layouts/brand", "WELCOME"):
+        with pytest.raises(TemplateRenderError):
+            store.render(name, ctx(), channel="email")
+
+
+def test_products_render_with_fallback_when_missing(store):
+    out = store.render("welcome", ctx(products=[]), channel="email", locale="en")
+    assert 'class="fallback"' in out.html and "product-name" not in out.html
+    out = store.render("welcome", ctx(), channel="email", locale="fi")
+    assert "Rye bread" in out.html and "3,50" in out.html
+
+
+def test_sms_and_push_are_plain_text(store):
+    c = ctx(customer={"first_name": "Åsa & <Bo>", "email": "a@example.com"})
+    sms = store.render("welcome", c, channel="sms", locale="en").parts["sms"]
+    assert "Åsa & <Bo>" in sms and "STOP" in sms
+    push = store.render("welcome", c, channel="push", locale="en").parts
+    assert push["push_title"] and "Åsa & <Bo>" in push["push_body"]
+
+
+def test_every_shipped_template_renders_every_channel_it_supports(store):
+    from polku.messaging.templating import iter_template_paths
+
+    c = ctx(offer={"title": "10 % off", "code": "X1", "expires_at": "2026-03-01"},
+            data={"order_id": "o-1", "order_items": [{"name": "Tea", "price": 2}], "total": 2, "cart_items": []})
+    seen = 0
+    for name, loc, _ in iter_template_paths(store):
+        for channel in store.channels(name, loc):
+            out = store.render(name, c, channel=channel, locale=loc)
+            assert out.locale == loc
+            seen += 1
+    assert seen >= 20
