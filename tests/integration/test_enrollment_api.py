@@ -89,11 +89,11 @@ def test_authenticated_caller_without_role_is_forbidden(api):
     assert resp.body["error"]["field"] == "authorization"
 
 
-def test_sales_enrols_with_personal_note_and_journeys_start(twin, api):
+def test_sales_enrols_with_intro_and_journeys_start(twin, api):
     sales = api(["sales"])
     ids = _customers(3)
-    customers = [ids[0], {"customer_id": ids[1], "overrides": {"personal_note": "Hi Ann, as promised"}}, ids[2]]
-    resp = sales.enroll("nurture", customers, role="sales", overrides={"personal_note": "Great meeting you"})
+    customers = [ids[0], {"customer_id": ids[1], "overrides": {"intro": "Hi Ann, as promised"}}, ids[2]]
+    resp = sales.enroll("nurture", customers, role="sales", overrides={"intro": "Great meeting you"})
     assert resp.status == 202, resp.body
     enrollment = resp.body["enrollment_id"]
     assert resp.body["customers"] == 3 and resp.body["chunks"] == 1
@@ -109,8 +109,8 @@ def test_sales_enrols_with_personal_note_and_journeys_start(twin, api):
     sfn = twin.client("stepfunctions")
     inputs = {json.loads(sfn.describe_execution(executionArn=r["executionArn"])["input"])["customer_id"]:
               json.loads(sfn.describe_execution(executionArn=r["executionArn"])["input"]) for r in runs}
-    assert inputs[ids[1]]["overrides"] == {"personal_note": "Hi Ann, as promised"}
-    assert inputs[ids[0]]["overrides"] == {"personal_note": "Great meeting you"}
+    assert inputs[ids[1]]["overrides"] == {"intro": "Hi Ann, as promised"}
+    assert inputs[ids[0]]["overrides"] == {"intro": "Great meeting you"}
     trigger = inputs[ids[0]]["trigger"]
     assert (trigger["type"], trigger["enrollment_id"], trigger["by"], trigger["role"]) == (
         "enrollment", enrollment, sales.arn, "sales")
@@ -119,9 +119,9 @@ def test_sales_enrols_with_personal_note_and_journeys_start(twin, api):
     # Audit: who, whom, which journey, which overrides.
     meta = EnrollmentModel.get(f"enr#{enrollment}", "meta")
     assert (meta.caller_arn, meta.role, meta.journey) == (sales.arn, "sales", "nurture")
-    assert json.loads(meta.overrides) == {"personal_note": "Great meeting you"}
+    assert json.loads(meta.overrides) == {"intro": "Great meeting you"}
     whom = {i.customer_id: json.loads(i.overrides) for i in store.customer_items(enrollment)}
-    assert whom[ids[1]] == {"personal_note": "Hi Ann, as promised"} and set(whom) == set(ids)
+    assert whom[ids[1]] == {"intro": "Hi Ann, as promised"} and set(whom) == set(ids)
     audits = [a for a in store.audit_records(meta.created_at[:10]) if a.enrollment_id == enrollment]
     assert audits and audits[0].outcome == "accepted" and set(audits[0].customers_sample) == set(ids)
 

@@ -24,14 +24,14 @@ def test_cli_enrols_with_per_recipient_notes(twin, tmp_path, capsys):
     for cid in ids:
         ProfileModel(cid).save()
     csv_file = tmp_path / "customers.csv"
-    csv_file.write_text("customer_id,personal_note\n" + "\n".join(f"{c},Thanks {c}!" for c in ids) + "\n")
+    csv_file.write_text("customer_id,intro\n" + "\n".join(f"{c},Thanks {c}!" for c in ids) + "\n")
     capsys.readouterr()
     assert main(endpoint + ["enroll", "nurture", "--customers", str(csv_file), "--role", "sales", "--as", arn]) == 0
     out = capsys.readouterr().out
     assert "3 customers into nurture as sales" in out and "completed: 3 started" in out
     enrollment = re.search(r"^enrolment ([0-9a-f]{20}):", out, re.M).group(1)
     notes = {i.customer_id: json.loads(i.overrides) for i in store.customer_items(enrollment)}
-    assert notes == {c: {"personal_note": f"Thanks {c}!"} for c in ids}
+    assert notes == {c: {"intro": f"Thanks {c}!"} for c in ids}
 
     # A refused request exits non-zero with the field named.
     rc = main(endpoint + ["enroll", "nurture", "--customers", ",".join(ids), "--role", "sales", "--as", arn,

@@ -8,18 +8,18 @@
   ``enrollable_by`` lists their role. Partners: journeys open to distributed
   marketing at all (non-empty ``enrollable_by``), and only their own customers.
 * Editable blocks: :func:`editable_blocks` — the blocks the journey's message
-  templates mark editable (messages package), else :data:`DEFAULT_EDITABLE_BLOCKS`.
+  templates mark editable (``{% call editable("intro") %}``, see docs/messages.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from polku.enrollment.errors import Forbidden, NotFound
 from polku.enrollment.roles import JourneyPolicy
 from polku.journeys import registry as journey_registry
-
-DEFAULT_EDITABLE_BLOCKS = ("personal_note", "sign_off")
+from polku.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,30 @@ class EnrollableJourney:
     split: dict
 
 
+@lru_cache(maxsize=64)
 def editable_blocks(journey: str) -> tuple[str, ...]:
-    """The blocks of ``journey``'s templates that enrolling users may override."""
+    """The blocks that ``journey``'s message templates (``templates/messages/<journey>/*.j2``)
+    mark with ``{% call editable("name") %}``, over all locales. None found: nothing is editable
+    (fail closed)."""
+    from jinja2 import nodes
+
+    from polku.messaging.wiring import template_store
+
     try:
-        from polku.messages import editable as messages_editable  # type: ignore[attr-defined]
-    except ImportError:
-        return DEFAULT_EDITABLE_BLOCKS
-    fn = getattr(messages_editable, "editable_blocks_for_journey", None)
-    blocks = fn(journey) if fn else None
-    return tuple(blocks) if blocks is not None else DEFAULT_EDITABLE_BLOCKS
+        store = template_store(get_settings().templates_dir)
+    except FileNotFoundError:
+        return ()
+    folder = store.root / "messages" / journey
+    blocks: set[str] = set()
+    for path in sorted(folder.glob("*.j2")) if folder.is_dir() else []:
+        ast = store.html_env.parse(path.read_text(encoding="utf-8"))
+        blocks.update(
+            c.args[0].value
+            for c in ast.find_all(nodes.Call)
+            if isinstance(c.node, nodes.Name) and c.node.name == "editable" and c.args
+            and isinstance(c.args[0], nodes.Const)
+        )
+    return tuple(sorted(blocks))
 
 
 def journey_for(url_name: str) -> EnrollableJourney:
