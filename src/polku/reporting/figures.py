@@ -2,7 +2,7 @@
 
 Definitions (also in docs/reporting.md):
 
-* sent — a logged message whose status is not one of ``records.NOT_SENT``;
+* sent — a logged message whose status is one of ``records.SENT`` (sent, delivered, bounced, complained);
 * opened / clicked — the message has ``opened_at`` / ``clicked_at``, or an
   ``email_open`` / ``email_click`` event names its ``message_id`` (a click implies an open);
 * converted — the customer made a purchase within ``attribution_days`` after the

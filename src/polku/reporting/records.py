@@ -1,8 +1,10 @@
 """Normalise raw table items (plain dicts) into the records the figures use (pure).
 
-Field names follow the data models (``polku.data.messages``, ``events``,
-``journey_state``); a few alternatives are accepted so the report survives small
-changes in what the writers log. Unknown statuses are kept as they are.
+Field names follow the data models and docs/messages.md: a message's opens and
+clicks are ``feedback.open_at`` / ``feedback.click_at``; one-off messages are those
+whose ``message_type`` is transactional/newsletter (or whose journey is "one-off");
+recommendation click-through needs ``recommended_products`` (product ids) and
+``recommend_strategy`` on the message. Unknown statuses are kept as they are.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-ONE_OFF_JOURNEYS = {"", "one-off", "one_off", "oneoff", "none", "broadcast"}
-NOT_SENT = {"suppressed", "failed", "skipped", "holdout", "held_out", "no_consent", "no_address", "throttled",
-            "rejected", "queued", "pending", "error", "unsubscribed"}
+ONE_OFF_JOURNEYS = {"", "one-off", "one_off", "oneoff", "none", "broadcast", "newsletter", "transactional"}
+ONE_OFF_TYPES = {"transactional", "newsletter", "one-off", "one_off"}
+# The message log's statuses (docs/messages.md) that mean "handed to a provider".
+SENT = {"sent", "delivered", "bounced", "complained"}
 OPEN_EVENTS = {"email_open", "message_open", "open"}
 CLICK_EVENTS = {"email_click", "message_click", "click"}
 PURCHASE_EVENTS = {"purchase", "order_completed"}
@@ -55,7 +58,7 @@ class Message:
 
     @property
     def sent(self) -> bool:
-        return self.status not in NOT_SENT
+        return self.status in SENT
 
     @property
     def opened(self) -> bool:
@@ -89,11 +92,12 @@ class Run:
 def message_from_item(item: dict) -> Message:
     item = plain(item)
     journey = _first(item, "journey")
-    kind = _first(item, "kind", "source")
-    if kind in ("one-off", "one_off", "oneoff", "broadcast") or str(journey or "").lower() in ONE_OFF_JOURNEYS:
+    kind = _first(item, "message_type", "kind")
+    if kind in ONE_OFF_TYPES or str(journey or "").lower() in ONE_OFF_JOURNEYS:
         journey = None
+    feedback = item.get("feedback") if isinstance(item.get("feedback"), dict) else {}
     status = str(_first(item, "status", default="unknown")).lower()
-    recs = _first(item, "recommendations", "recommended", "recommended_items", default=[]) or []
+    recs = _first(item, "recommended_products", "recommendations", "recommended", default=[]) or []
     recs = [r.get("product_id") if isinstance(r, dict) else r for r in recs]
     return Message(
         message_id=str(item["message_id"]),
@@ -105,10 +109,10 @@ def message_from_item(item: dict) -> Message:
         status=status,
         created_at=str(_first(item, "created_at", default="")),
         sent_at=_first(item, "sent_at", "created_at"),
-        opened_at=_first(item, "opened_at", "first_opened_at") or (item.get("created_at") if status == "opened" else None),
-        clicked_at=_first(item, "clicked_at", "first_clicked_at") or (item.get("created_at") if status == "clicked" else None),
+        opened_at=_first(feedback, "open_at", "opened_at") or _first(item, "opened_at"),
+        clicked_at=_first(feedback, "click_at", "clicked_at") or _first(item, "clicked_at"),
         recommendations=[str(r) for r in recs if r is not None],
-        recommendation_strategy=_first(item, "recommendation_strategy", "strategy"),
+        recommendation_strategy=_first(item, "recommend_strategy", "recommendation_strategy"),
     )
 
 
