@@ -22,6 +22,9 @@ await page.waitForTimeout(500);
 const result = await page.evaluate(() => ({
   charts: document.querySelectorAll('.js-plotly-plot').length,
   rendered: [...document.querySelectorAll('.js-plotly-plot')].filter((d) => d.querySelector('.main-svg')).length,
+  // charts drawn wider than their card would be cut off
+  overflowing: [...document.querySelectorAll('.js-plotly-plot')].filter((d) =>
+    Number(d.querySelector('.main-svg')?.getAttribute('width')) > d.closest('.card').clientWidth).map((d) => d.id),
   title: document.title,
   tiles: [...document.querySelectorAll('#totals .tile')].map((t) => t.innerText.replace(/\s+/g, ' ')),
   rateRows: document.querySelectorAll('#rates tr').length - 1,

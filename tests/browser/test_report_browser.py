@@ -49,6 +49,7 @@ def test_report_renders_in_chromium_without_errors(chromium, tmp_path):
     assert result["failed"] == [] and result["external"] == [], result
     expected_charts = len(fig["funnel"]) + 9
     assert result["charts"] == result["rendered"] == expected_charts
+    assert result["overflowing"] == [], result["overflowing"]
     assert result["rateRows"] == len(fig["rates"])
     assert any(t.startswith(f"{fig['totals']['sent']} sent") for t in result["tiles"]), result["tiles"]
     assert shot.stat().st_size > 50_000  # a real full-page screenshot, not an empty image

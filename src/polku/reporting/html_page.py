@@ -20,7 +20,7 @@ def render(fig: dict, generated_at: str) -> str:
     sections: dict[str, list] = {}
     for section, chart_id, figure in charts.all_charts(fig):
         html = figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{chart_id}",
-                              config={"displaylogo": False, "responsive": True})
+                              default_width="100%", config={"displaylogo": False, "responsive": True})
         sections.setdefault(section, []).append((chart_id, html))
     t = fig["totals"]
     tiles = [
