@@ -41,6 +41,7 @@ class Settings:
     lead_score_rules: str = ""
     templates_dir: str = ""
     api_base_url: str = ""
+    analytics_bucket: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
