@@ -1,5 +1,31 @@
-"""Lambda entry point for recommendations: built in issue #5 (not yet implemented)."""
+"""Recommend function: answers strategies from the current Annoy model in S3.
+
+The model is loaded into /tmp once per container (memory-mapped) and replaced when the
+``current`` pointer moves (checked at most every 30 s), without a redeploy."""
+
+from __future__ import annotations
+
+import boto3
+
+from polku.observability import logger, tracer
+from polku.recommend import catalog_store, event_reader, profile_reader
+from polku.recommend.model_cache import ModelCache
+from polku.recommend.model_store import ModelStore
+from polku.recommend.service import recommend
+from polku.settings import get_settings
+
+_cache: ModelCache | None = None
 
 
+def model_cache() -> ModelCache:
+    global _cache
+    if _cache is None:
+        _cache = ModelCache(ModelStore(boto3.client("s3"), get_settings().models_bucket))
+    return _cache
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def lambda_handler(event, context):
-    raise NotImplementedError("recommendations is built in issue #5")
+    return recommend(event, model_cache().get, event_reader.customer_events, catalog_store.content_for,
+                     profile_reader.customer_profile)

@@ -1,5 +1,30 @@
-"""Lambda entry point for recommender training: built in issue #5 (not yet implemented)."""
+"""Scheduled training: interactions from the events table -> item embeddings -> Annoy index ->
+a versioned model in S3; the ``current`` pointer moves only if the model is valid and not worse."""
+
+from __future__ import annotations
+
+import boto3
+
+from polku import clock
+from polku.observability import logger, tracer
+from polku.recommend import catalog_store, event_reader
+from polku.recommend.customer_history import WEIGHTS, interactions_from_events
+from polku.recommend.model_store import ModelStore
+from polku.recommend.pipeline import run_training
+from polku.settings import get_settings
 
 
+def train_from_events(force: bool = False) -> dict:
+    settings = get_settings()
+    inter = interactions_from_events(event_reader.all_events(set(WEIGHTS)))
+    outcome = run_training(inter, ModelStore(boto3.client("s3"), settings.models_bucket), clock.now_iso(),
+                           catalog=catalog_store.all_content(), force=force)
+    logger.info("training finished", extra={"version": outcome.version, "published": outcome.published,
+                                            "reason": outcome.reason})
+    return outcome.as_dict()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def lambda_handler(event, context):
-    raise NotImplementedError("recommender training is built in issue #5")
+    return train_from_events(force=bool((event or {}).get("force", False)))

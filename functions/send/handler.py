@@ -5,19 +5,25 @@ Input and output are documented in docs/messages.md. Errors Step Functions sees:
 ``MessageInProgress`` (retry with backoff). Everything else is in the message log.
 """
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from polku.messaging.send_message import SendInput, send_message, send_time_for
 from polku.messaging.wiring import send_deps
-from polku.observability import logger, tracer
+from polku.observability import logger, metrics, tracer
 
 
 def handle(event: dict) -> dict:
     deps = send_deps()
     if isinstance(event, dict) and event.get("action") == "send_time":
         return send_time_for(event, deps.load_profile, deps.quiet)
-    return send_message(SendInput.parse(event), deps)
+    result = send_message(SendInput.parse(event), deps)
+    name = "MessagesReplayed" if result.get("replayed") else f"Messages{str(result['status']).capitalize()}"
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    return result
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event, context):
     return handle(event)

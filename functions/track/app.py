@@ -52,16 +52,6 @@ def _not_built(issue: int):
     return Response({"error": f"not built yet (issue #{issue})"}, status_code=501)
 
 
-def _link_response(result) -> Response:
-    return Response(body=result.body, status_code=result.status, headers=result.headers)
-
-
-def _signer():
-    from polku.messaging.wiring import link_signer
-
-    return link_signer()
-
-
 @app.route("/v1/o/{token}", methods=["GET"])
 def open_pixel(token):
     from polku.messaging import link_actions
@@ -87,6 +77,16 @@ def unsubscribe(token):
     if app.current_request.method == "POST":  # RFC 8058 one-click, or the page's button
         return _link_response(link_actions.unsubscribe(_signer(), token))
     return _link_response(link_actions.unsubscribe_page(_signer(), token, action_path=""))
+
+
+def _link_response(result) -> Response:
+    return Response(body=result.body, status_code=result.status, headers=result.headers)
+
+
+def _signer():
+    from polku.messaging.wiring import link_signer
+
+    return link_signer()
 
 
 def _caller_arn():

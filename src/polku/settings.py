@@ -42,6 +42,7 @@ class Settings:
     templates_dir: str = ""
     api_base_url: str = ""
     analytics_bucket: str = ""
+    messages_bus_name: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":

@@ -174,3 +174,30 @@ def test_outbox_writes_one_file_per_email_and_an_index(twin, sent, tmp_path):
     assert twin.api_url + "/v1/o/" in page  # links rewritten to the local API
     index = (tmp_path / "outbox" / "index.html").read_text()
     assert mine[0].file in index and "Polku outbox" in index
+
+
+def test_webhook_channel_puts_the_rendered_message_on_eventbridge(twin, virtual_clock):
+    cid = f"c-{uuid.uuid4().hex[:12]}"
+    _put_profile(twin, cid, email_addr=f"{cid}@example.org", consents={"webhook": True})
+    ddb = twin.client("dynamodb")
+    ddb.update_item(TableName=twin.names["ProfilesTable"], Key={"customer_id": {"S": cid}},
+                    UpdateExpression="SET traits.webhook = :t", ExpressionAttributeValues={":t": {"BOOL": True}})
+    result = _invoke(twin, _payload(cid, channel="webhook"))
+    assert result["status"] == "sent" and result["channel"] == "webhook" and result["provider_id"], result
+    assert _to(twin, f"{cid}@example.org") == []
+
+
+def test_feedback_function_on_the_fixture_event(twin):
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "sns_ses_bounce_permanent.json"
+    load_fixture = lambda name: json.loads(fixture.read_text(encoding="utf-8"))  # noqa: E731
+    from polku.messaging import suppression_list
+
+    out = twin.client("lambda").invoke(FunctionName=twin.names["FeedbackFunction"],
+                                       Payload=json.dumps(load_fixture("sns_ses_bounce_permanent.json")).encode())
+    body = json.loads(out["Payload"].read())
+    assert not out.get("FunctionError"), body
+    assert body["results"][0]["suppressed"] == ["email:gone@example.org"]
+    assert "ignored" in body["results"][1]  # a malformed record is dropped, the rest is processed
+    assert suppression_list.is_suppressed("email:gone@example.org")

@@ -47,3 +47,21 @@ def test_schema_and_code_agree_on_examples(etype):
             assert list(checker.iter_errors(bad)), f"schema accepts {etype} without {p.name}"
             with pytest.raises(Invalid):
                 validate(bad["events"][0], NOW)
+
+
+def test_published_openapi_is_current_and_valid():
+    from openapi_spec_validator import validate as validate_spec
+
+    from polku.tracking import api_spec
+
+    text = resources.files("polku.tracking").joinpath(api_spec.SPEC_FILE).read_text()
+    assert json.loads(text) == api_spec.openapi(), "run: python -m polku.tracking.api_spec"
+    validate_spec(json.loads(text))
+
+
+def test_openapi_paths_are_the_tracking_routes(template):
+    from polku.tracking import api_spec
+
+    spec_routes = {(path, method.upper()) for path, ops in api_spec.openapi()["paths"].items() for method in ops}
+    routes = {(r.path, r.method) for r in template.api_routes() if r.path in {p for p, _ in spec_routes}}
+    assert spec_routes == routes

@@ -28,4 +28,10 @@ class ProductModel(PolkuModel):
     name = UnicodeAttribute()
     price = NumberAttribute(null=True)
     available = BooleanAttribute(default=True)
+    description = UnicodeAttribute(null=True)  # marketing text
+    image_url = UnicodeAttribute(null=True)
+    url = UnicodeAttribute(null=True)  # product page
+    currency = UnicodeAttribute(null=True)
+    synthetic = BooleanAttribute(null=True)  # demo data, not a real product
+    updated_at = UnicodeAttribute(null=True)
     by_category = ByCategory()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from functools import lru_cache
 
 from polku.journeys.offers import SOURCE
 from polku.settings import Settings, get_settings
@@ -11,6 +12,13 @@ from polku.settings import Settings, get_settings
 
 class OfferPublishError(RuntimeError):
     """EventBridge or the webhook did not accept the event (the step is retried)."""
+
+
+@lru_cache(maxsize=1)
+def _events_client():
+    import boto3
+
+    return boto3.client("events")
 
 
 class OfferBus:
@@ -21,9 +29,7 @@ class OfferBus:
     @property
     def events(self):
         if self._events is None:
-            import boto3
-
-            self._events = boto3.client("events")
+            self._events = _events_client()
         return self._events
 
     def publish(self, detail_type: str, detail: dict) -> None:

@@ -67,10 +67,12 @@ def grant(event: dict, publish: Callable[[str, dict], None]) -> dict:
         "journey": journey,
         "execution_id": execution_id,
         "code": code,
+        "title": offer.get("title") if isinstance(offer.get("title"), str) else f"{discount:g} % off",
         "discount_percent": discount,
         "valid_from": clock.to_iso(now),
         "valid_until": clock.to_iso(now + _dt.timedelta(hours=hours)),
     }
+    detail["expires_at"] = detail["valid_until"]  # the name message templates use
     item = JourneyStateModel(customer_id, f"offer#{oid}", journey=journey, status="granting",
                              entered_at=detail["valid_from"], detail=detail)
     try:

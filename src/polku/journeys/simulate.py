@@ -79,6 +79,7 @@ class Simulation:
     twin: object | None = None
     registry: registry_mod.Registry | None = None
     site_key: str | None = None
+    in_process: bool = True
     rejected: list = field(default_factory=list)
 
     def run(self, events: list[TimelineEvent], start: _dt.datetime | None = None,
@@ -101,10 +102,10 @@ class Simulation:
 
                 self.twin = Twin(REPO / "template.yaml").start()
             virtual_time.apply()
-            self._bind()
-            customers = self._drive(events, journey, reg, vclock, start, until)
-            vclock.wait_idle(timeout=3600)
-            return collect(self.twin, journey, sorted(customers))
+            with InProcess(self.twin, enabled=self.in_process):
+                customers = self._drive(events, journey, reg, vclock, start, until)
+                vclock.wait_idle(timeout=3600)
+                return collect(self.twin, journey, sorted(customers))
         finally:
             registry_mod.use(previous_registry)
             if own_twin and self.twin is not None:
@@ -112,17 +113,10 @@ class Simulation:
                 self.twin = None
             clock.set_clock(previous_clock)
 
-    def _bind(self) -> None:
-        from polku.data.base import bind_models
-        from polku.settings import get_settings
-
-        get_settings.cache_clear()
-        bind_models(get_settings(), host=self.twin.endpoint_url)
-
     def _drive(self, events, journey, reg, vclock, start, until) -> set[str]:
         from polku.journeys.triggers import run_schedule, scan_profiles
 
-        sfn = self.twin.client("stepfunctions")
+        sfn = _client(self.twin, "stepfunctions")
         prefix = self.twin.outputs["StateMachinePrefix"]
         customers: set[str] = set()
         ticks: list[_dt.datetime] = []
@@ -168,6 +162,86 @@ class Simulation:
         return {body["customer_id"]} if body.get("customer_id") else set()
 
 
+class InProcess:
+    """Run the simulation's AWS calls in-process against the twin's own moto backends.
+
+    The twin serves AWS over HTTP (a thread, a TCP connection and a Flask dispatch per call).
+    The simulator drives thousands of calls, so it switches this process to moto's in-process
+    interception over the *same* backends (``mock_aws`` started without a reset): nothing the
+    handlers see changes but the transport. Clients cached with the twin's endpoint are dropped
+    so they are rebuilt in-process; everything is restored afterwards.
+    """
+
+    def __init__(self, twin, enabled: bool = True):
+        self.twin = twin
+        self.enabled = enabled
+        self._mock = None
+        self._endpoint = None
+
+    def __enter__(self):
+        from polku.data.base import bind_models
+        from polku.settings import get_settings
+
+        get_settings.cache_clear()
+        if not self.enabled:
+            bind_models(get_settings(), host=self.twin.endpoint_url)
+            return self
+        import os
+
+        from moto import mock_aws
+
+        self._mock = mock_aws()
+        self._mock.start(reset=False)
+        self._endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)
+        _drop_cached_clients()
+        bind_models(get_settings(), host=None)
+        return self
+
+    def __exit__(self, *exc):
+        if not self.enabled:
+            return
+        import os
+
+        from polku.data.base import bind_models
+        from polku.settings import get_settings
+
+        if self._endpoint:
+            os.environ["AWS_ENDPOINT_URL"] = self._endpoint
+        _drop_cached_clients()
+        bind_models(get_settings(), host=self.twin.endpoint_url)
+        self._mock.stop(remove_data=False)
+
+
+def _drop_cached_clients() -> None:
+    """Forget boto3 clients that handlers keep between invocations (a warm container's)."""
+    import sys
+
+    from polku.journeys import offer_bus
+    from polku.twin import speedups
+
+    speedups.clear()
+    offer_bus._events_client.cache_clear()
+    try:
+        from polku.messaging import wiring
+
+        wiring.client.cache_clear()
+    except ImportError:
+        pass
+    for name, module in list(sys.modules.items()):
+        if name.startswith("polku_fn.") and isinstance(getattr(module, "_clients", None), dict):
+            module._clients.clear()
+
+
+def _client(twin, service: str):
+    import os
+
+    import boto3
+
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return twin.client(service)
+    return boto3.client(service, region_name=twin.region, aws_access_key_id="twin", aws_secret_access_key="twin")
+
+
 # ---------------------------------------------------------------- reading back
 def _iso(value) -> str:
     if isinstance(value, _dt.datetime):
@@ -180,9 +254,7 @@ def collect(twin, journey, customers: list[str]) -> list[dict]:
     from polku.data.journey_state import JourneyStateModel
     from polku.journeys.steps import plain
 
-    sfn = twin.client("stepfunctions")
     sm_arn = twin.outputs["StateMachinePrefix"] + journey.state_machine
-    names = twin.names
     send_arn = _function_arn(twin, "SendFunction")
     wanted = set(customers)
     rows: list[tuple] = []
@@ -193,19 +265,13 @@ def collect(twin, journey, customers: list[str]) -> list[dict]:
         seq += 1
         rows.append((at, customer, seq, {"at": at, "customer_id": customer, "journey": journey.name, "kind": kind, **detail}))
 
-    executions = []
-    paginator = sfn.get_paginator("list_executions")
-    for page in paginator.paginate(stateMachineArn=sm_arn):
-        executions.extend(page["executions"])
     details = []
-    for ex in executions:
-        d = sfn.describe_execution(executionArn=ex["executionArn"])
-        data = json.loads(d.get("input") or "{}")
+    for name, arn, data, events in _executions(twin, sm_arn):
         if data.get("customer_id") in wanted:
-            details.append((data.get("entered_at") or _iso(d["startDate"]), data["customer_id"], ex["name"], d, data))
+            details.append((data.get("entered_at") or "", data["customer_id"], name, arn, data, events))
     details.sort(key=lambda x: (x[0], x[1], x[2]))
-    for _, customer, name, d, data in details:
-        _history(sfn, d, data, customer, add, send_arn)
+    for _, customer, name, arn, data, events in details:
+        _history(events, name, data, customer, add, send_arn)
     for customer in sorted(wanted):
         for item in JourneyStateModel.query(customer, JourneyStateModel.sk.startswith("run#"), consistent_read=True):
             if item.journey == journey.name and item.status == "holdout":
@@ -226,19 +292,47 @@ def _function_arn(twin, logical_id: str) -> str:
     return f"arn:aws:lambda:{twin.region}:123456789012:function:{twin.names[logical_id]}"
 
 
-def _history(sfn, desc, data, customer, add, send_arn) -> None:
-    events = []
-    kwargs = {"executionArn": desc["executionArn"], "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            break
-        kwargs["nextToken"] = page["nextToken"]
+def _executions(twin, sm_arn: str):
+    """(name, arn, input, history events) of every execution of a state machine.
+
+    Read from the twin's moto backend directly (the API would serialise every history);
+    through the Step Functions API when the backend is not in this process.
+    """
+    try:
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        backend = stepfunctions_parser_backends[ACCOUNT][twin.region]
+        machine = backend.describe_state_machine(sm_arn)
+    except Exception:  # noqa: BLE001 - not in-process: use the API
+        machine = None
+    if machine is not None:
+        for ex in list(machine.executions):
+            data = ex.execution_input
+            data = json.loads(data) if isinstance(data, str) else (data or {})
+            yield ex.name, ex.exec_arn, data, list(ex.to_history_output()["events"])
+        return
+    sfn = _client(twin, "stepfunctions")
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=sm_arn):
+        for ex in page["executions"]:
+            events, kwargs = [], {"executionArn": ex["executionArn"], "maxResults": 1000}
+            while True:
+                resp = sfn.get_execution_history(**kwargs)
+                events.extend(resp["events"])
+                if not resp.get("nextToken"):
+                    break
+                kwargs["nextToken"] = resp["nextToken"]
+            started = next((e for e in events if e["type"] == "ExecutionStarted"), {})
+            data = json.loads((started.get("executionStartedEventDetails") or {}).get("input") or "{}")
+            yield ex["name"], ex["executionArn"], data, events
+
+
+ACCOUNT = "123456789012"
+
+
+def _history(events, execution, data, customer, add, send_arn) -> None:
     scheduled: dict[int, dict] = {}
     state_of: dict[int, str] = {}
     current_state = None
-    execution = desc["name"]
     for ev in events:
         et, at = ev["type"], _iso(ev["timestamp"])
         if et == "ExecutionStarted":
@@ -264,8 +358,10 @@ def _history(sfn, desc, data, customer, add, send_arn) -> None:
                 output = output["Payload"]
             if sched and sched["resource"] == send_arn and isinstance(output, dict):
                 inp = sched["input"]
+                detail = {k: output[k] for k in ("subject", "reason", "message_id") if output.get(k) is not None}
                 add(at, customer, "message", state=state_of.get(sched["id"]), template=inp.get("template"),
-                    channel=output.get("channel"), subject=output.get("subject"), status=output.get("status"))
+                    stage=(inp.get("context") or {}).get("stage"), channel=output.get("channel"),
+                    status=output.get("status"), **detail)
             elif isinstance(output, dict) and isinstance(output.get("action"), str):
                 detail = {k: output[k] for k in ("offer_id", "code", "discount_percent", "valid_until", "reason")
                           if output.get(k) is not None}
@@ -283,8 +379,13 @@ def _history(sfn, desc, data, customer, add, send_arn) -> None:
             add(at, customer, "exited", reason=stop_reason(customer, execution) or "stopped", execution=execution)
         elif et in ("ExecutionFailed", "ExecutionTimedOut"):
             det = ev.get("executionFailedEventDetails") or ev.get("executionTimedOutEventDetails") or {}
+            cause = det.get("cause") or ""
+            try:
+                cause = json.loads(cause).get("errorMessage", cause)
+            except (json.JSONDecodeError, AttributeError):
+                pass
             add(at, customer, "exited", reason="failed", execution=execution, error=det.get("error"),
-                cause=(det.get("cause") or "")[:300])
+                cause=str(cause)[:300])
 
 
 def _find_scheduled(scheduled: dict, ev: dict):

@@ -142,26 +142,38 @@ def score_gate(event: dict) -> dict:
 
 
 def choose_send_time(event: dict) -> dict:
-    """When to send: inside the customer's local window; ``wait_seconds`` is at most 24 h."""
+    """When to send: the messaging send-time model (the customer's best hour in the next 24 h,
+    outside quiet hours); without it, the customer's local 09-20 window. ``wait_seconds`` <= 24 h."""
     customer_id = _require(event, "customer_id")
     start, end = int(event.get("start_hour", 9)), int(event.get("end_hour", 20))
     if not 0 <= start < end <= 24:
         raise StepInputError("start_hour/end_hour: need 0 <= start_hour < end_hour <= 24")
-    view = profile_view(customer_id)
-    tz = view.get("time_zone") or (view.get("traits") or {}).get("time_zone")
     now_ = clock.now()
-    when = None
-    try:  # the messaging issue's send-time model, when it is there
-        from polku.messaging import send_time as messaging_send_time  # type: ignore
-
-        if hasattr(messaging_send_time, "choose_send_time"):
-            when = messaging_send_time.choose_send_time(view, now_)
-    except Exception:  # noqa: BLE001 - fall back to the window rule below
+    when = reason = None
+    try:
+        when, reason = _messaging_send_time(customer_id, now_)
+    except ImportError:
         when = None
-    if not isinstance(when, _dt.datetime):
-        when = fallback_send_time.next_send_time(now_, tz, start, end)
+    if when is None:
+        view = profile_view(customer_id)
+        tz = view.get("time_zone") or (view.get("traits") or {}).get("time_zone")
+        when, reason = fallback_send_time.next_send_time(now_, tz, start, end), "window"
     wait = max(0, min(fallback_send_time.MAX_DELAY_SECONDS, int((when - now_).total_seconds())))
-    return {"send_at": clock.to_iso(now_ + _dt.timedelta(seconds=wait)), "wait_seconds": wait}
+    return {"send_at": clock.to_iso(now_ + _dt.timedelta(seconds=wait)), "wait_seconds": wait, "reason": reason}
+
+
+def _messaging_send_time(customer_id: str, now_: _dt.datetime):
+    """polku.messaging.send_time over the raw profile (the same reading the Send step uses)."""
+    from polku.messaging.profile_reader import read_profile
+    from polku.messaging.recipient import Recipient
+    from polku.messaging.send_time import QuietHours, choose_send_time as best_time
+    from polku.messaging.wiring import client
+    from polku.settings import get_settings
+
+    profile = read_profile(client("dynamodb"), get_settings().profiles_table, customer_id)
+    r = Recipient.from_profile(profile, customer_id)
+    choice = best_time(now_, r.open_hours, time_zone=r.time_zone, window_hours=24, quiet=QuietHours())
+    return choice.at, choice.reason
 
 
 def store_open(event: dict) -> dict:

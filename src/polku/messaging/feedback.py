@@ -28,7 +28,7 @@ def _message_id(mail: Mapping) -> str | None:
 
 def handle_ses_event(event: Mapping[str, Any]) -> dict:
     kind = str(event.get("eventType") or event.get("notificationType") or "").lower()
-    mail = event.get("mail") or {}
+    mail = event.get("mail")
     if not kind or not isinstance(mail, Mapping):
         raise FeedbackError("not an SES event: eventType/notificationType and mail are required")
     message_id = _message_id(mail)

@@ -13,6 +13,7 @@ recorded outcome instead of sending again.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -30,6 +31,8 @@ from polku.messaging.templating import TemplateRenderError, TemplateStore
 from polku.observability import logger
 
 MESSAGE_TYPES = ("transactional", "offer", "journey", "reminder", "newsletter")
+MAX_OBJECT_BYTES = 64 * 1024  # context, offer, editable, brand: each at most this much JSON
+MAX_RECOMMENDATIONS = 50
 CHANNELS = ("email", "sms", "push", "webhook")
 
 
@@ -67,6 +70,7 @@ class SendInput:
     locale: str | None = None  # override the profile's locale
     editable: dict = field(default_factory=dict)  # distributed-marketing overrides: block name -> text
     brand: dict | None = None
+    scheduled_at: str | None = None  # when the journey meant it to go (e.g. the send_time answer)
 
     @classmethod
     def parse(cls, event: Any) -> "SendInput":
@@ -83,10 +87,20 @@ class SendInput:
             value = event.get(name)
             if value is not None and not isinstance(value, Mapping):
                 raise SendInputError(f"{name}: must be an object")
+            if value is not None and len(json.dumps(value, default=str)) > MAX_OBJECT_BYTES:
+                raise SendInputError(f"{name}: larger than {MAX_OBJECT_BYTES // 1024} KiB of JSON")
             objects[name] = dict(value) if value is not None else None
         recs = event.get("recommendations")
         if recs is not None and not isinstance(recs, list):
             raise SendInputError("recommendations: must be a list of products")
+        if recs is not None and len(recs) > MAX_RECOMMENDATIONS:
+            raise SendInputError(f"recommendations: at most {MAX_RECOMMENDATIONS} products")
+        scheduled_at = _str(event, "scheduled_at", required=False, max_len=40)
+        if scheduled_at is not None:
+            try:
+                scheduled_at = clock.to_iso(clock.parse_iso(scheduled_at))
+            except ValueError:
+                raise SendInputError("scheduled_at: must be an ISO-8601 timestamp") from None
         if recs is not None:
             for i, p in enumerate(recs):
                 if not isinstance(p, Mapping):
@@ -113,6 +127,7 @@ class SendInput:
             locale=_str(event, "locale", required=False, max_len=35),
             editable=editable,
             brand=objects["brand"],
+            scheduled_at=scheduled_at,
         )
 
 
@@ -178,6 +193,8 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
         supported = deps.templates.channels(inp.template, locale)
     except TemplateRenderError as exc:
         return _done(item, "failed", reason=str(exc))
+    if "email" in supported:
+        supported = [*supported, "webhook"]  # the webhook carries the e-mail rendering
     decision = choose_channel(recipient, inp.message_type, supported, requested=inp.channel)
     if not decision.ok:
         return _done(item, "skipped", reason=decision.reason)
@@ -274,7 +291,7 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
         provider=delivered.provider,
         provider_id=delivered.provider_id,
         sent_at=clock.now_iso(),
-        scheduled_at=clock.to_iso(now),
+        scheduled_at=inp.scheduled_at or clock.to_iso(now),
         reason=decision.reason,
     )
     logger.info("message sent", extra={"message_id": mid, "channel": channel, "template": inp.template})

@@ -11,7 +11,9 @@ of each channel it supports::
 The same file is compiled by two sandboxed environments: one with HTML autoescape
 (for the ``html`` part) and one without (subject, plain text, SMS, push: a name like
 ``O'Brien`` must not become ``O&#39;Brien`` in an SMS). The layout switches on the
-variable ``part``, so one render produces one part.
+variable ``part``: an e-mail takes two passes (``email_text`` yields subject, preheader
+and text separated by :data:`SEP`; ``html``), SMS and push one each. Shared words per
+locale come from ``templates/_locales/<locale>.json`` (global ``ui(locale)``).
 
 Safety (templates are written by people, data comes from customers):
 

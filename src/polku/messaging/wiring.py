@@ -60,7 +60,7 @@ def send_deps(settings: Settings | None = None):
         load_profile=lambda cid: read_profile(client("dynamodb"), settings.profiles_table, cid),
         email=SesSender(client("sesv2"), settings.ses_configuration_set),
         sms_push=SnsSender(client("sns")),
-        webhook=WebhookSender(client("events")),
+        webhook=WebhookSender(client("events"), settings.messages_bus_name or "default"),
         recommend=lambda request, cid: fetch_recommendations(
             client("lambda"), settings.recommend_function_name, request, cid, int(request.get("count", 4))
         ),

@@ -18,7 +18,7 @@ from polku import clock
 from polku.tracking import event_schema as schema
 from polku.tracking import event_store, identity
 from polku.tracking.normalise import subject_of
-from polku.tracking.validation import Invalid, _check_value, check_id, parse_ts
+from polku.tracking.validation import Invalid, check_value, check_id, parse_ts
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
@@ -42,7 +42,7 @@ def validate_traits(traits) -> dict:
         raise Invalid("traits", "must be an object")
     if len(traits) > MAX_TRAITS:
         raise Invalid("traits", f"must have at most {MAX_TRAITS} keys")
-    _check_value(traits, "traits", 1)
+    check_value(traits, "traits", 1)
     out = {}
     for key, value in traits.items():
         f = f"traits.{key}"
@@ -81,7 +81,7 @@ def prepare(body, received_at: dt.datetime, site_key: str | None = None) -> tupl
         raise Invalid("body", "must be a JSON object")
     for key in body:
         if key not in IDENTIFY_FIELDS:
-            raise Invalid(str(key)[:64], "is not an identify field")
+            raise Invalid("body", f"has a field that is not an identify field: {key[:64]!r}")
     if body.get("customer_id") is None:
         raise Invalid("customer_id", "is required")
     check_id(body["customer_id"], "customer_id")
@@ -96,7 +96,7 @@ def prepare(body, received_at: dt.datetime, site_key: str | None = None) -> tupl
     if context is not None:
         if not isinstance(context, dict):
             raise Invalid("context", "must be an object")
-        _check_value(context, "context", 1)
+        check_value(context, "context", 1)
     event_id = body.get("event_id")
     if event_id is None:
         # No id given: the same identify (same people, traits and time) is the same event.

@@ -10,12 +10,19 @@ failure: nothing is lost silently).
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from polku import clock
 from polku.tracking import event_store, identity
 from polku.tracking.normalise import normalise
 from polku.tracking.validation import Invalid, is_id, validate
+
+
+# Conditional writes of one batch go out in parallel across subjects (a warm Lambda keeps the
+# pool); one subject's events are written in order, so they do not race for one profile.
+WRITERS = 8
+_pool = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="polku-ingest")
 
 
 @dataclass
@@ -68,13 +75,35 @@ def ingest(events: list, site_key: str | None = None) -> IngestResult:
     links = identity.customers_of(anonymous) if anonymous else {}
     items, rejected = prepare(events, received_at, site_key, links)
     result = IngestResult(rejected=rejected)
+    groups: dict[str, list[dict]] = {}
     for item in items:
-        try:
-            stored = event_store.put_new(item)
-        except event_store.StorageUnavailable:
+        groups.setdefault(item["subject"], []).append(item)
+    if len(groups) > 1:
+        written = dict(zip(groups, _pool.map(_store_all, groups.values())))
+    else:
+        written = {s: _store_all(g) for s, g in groups.items()}
+    outcomes = {}
+    for subject, group in groups.items():
+        for item, stored in zip(group, written[subject]):
+            outcomes[id(item)] = stored
+    for item in items:
+        stored = outcomes[id(item)]
+        if stored is None:
             result.retry.append(item["event_id"])
             continue
         result.accepted.append(item["event_id"])
         if not stored:
             result.duplicates.append(item["event_id"])
     return result
+
+
+def _store_all(items: list[dict]) -> list[bool | None]:
+    return [_store(i) for i in items]
+
+
+def _store(item: dict) -> bool | None:
+    """True: stored now; False: stored before; None: storage failed (the client retries)."""
+    try:
+        return event_store.put_new(item)
+    except event_store.StorageUnavailable:
+        return None

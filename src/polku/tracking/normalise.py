@@ -42,8 +42,6 @@ def normalise_properties(etype: str, props: dict | None) -> dict:
             props[name] = str(props[name])
     if "items" in props and etype in ("purchase", "checkout_started"):
         props["items"] = _items(props["items"])
-    if etype == "add_to_cart" and props.get("quantity") is None:  # pragma: no cover - required
-        props["quantity"] = 1
     return {k: v for k, v in props.items() if v is not None}
 
 

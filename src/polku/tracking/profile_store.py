@@ -9,9 +9,11 @@ so a customer seen on two devices ends with one profile.
 
 from __future__ import annotations
 
+import random
+import time
 from functools import lru_cache
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from polku.data.catalog import ProductModel
 from polku.data.profiles import ProfileModel
@@ -86,28 +88,34 @@ def profile_key(event: dict) -> str:
     return owner or profile_builder.anonymous_key(event["anonymous_id"])
 
 
-def apply(event: dict, attempts: int = 8) -> bool:
+def _backoff(attempt: int) -> None:
+    """Jittered pause after losing an optimistic write (wall time: an adapter concern)."""
+    time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+
+
+def apply(event: dict, attempts: int = 20) -> bool:
     """Apply one stored event to its profile. False when it was applied before."""
     if event.get("type") == IDENTIFY and event.get("customer_id"):
         return rebuild(event["customer_id"], trigger=event)
     key = profile_key(event)
-    for _ in range(attempts):
+    for attempt in range(attempts):
         profile = load(key) or profile_builder.new_profile(key)
         previous = int(profile["version"] or 0)
         if not profile_builder.apply_event(profile, event, rules=rules(), category_of=catalog_category):
             return False
         if save(profile, previous):
             return True
+        _backoff(attempt)
     raise ProfileContention(f"profile {key}: still contended after {attempts} attempts")
 
 
-def rebuild(customer_id: str, trigger: dict | None = None, attempts: int = 8) -> bool:
+def rebuild(customer_id: str, trigger: dict | None = None, attempts: int = 20) -> bool:
     """Recompute a customer's profile from every event of theirs (all linked devices).
 
     ``trigger`` (the identify event being applied) is folded in even if the index
     has not caught up with it yet. False when the trigger was applied before.
     """
-    for _ in range(attempts):
+    for attempt in range(attempts):
         current = load(customer_id)
         if current and trigger and trigger["event_id"] in current["applied"]:
             return False
@@ -122,6 +130,7 @@ def rebuild(customer_id: str, trigger: dict | None = None, attempts: int = 8) ->
             for anon in anonymous_ids:
                 _mark_merged(anon, customer_id)
             return True
+        _backoff(attempt)
     raise ProfileContention(f"profile {customer_id}: still contended after {attempts} attempts")
 
 
@@ -132,8 +141,8 @@ def _mark_merged(anonymous_id: str, customer_id: str) -> None:
             actions=[ProfileModel.merged_into.set(customer_id)],
             condition=ProfileModel.customer_id.exists(),
         )
-    except Exception as exc:  # an anonymous visitor with no profile yet: nothing to mark
-        if "ConditionalCheckFailed" not in str(getattr(exc, "cause_response_code", "")):
+    except UpdateError as exc:  # an anonymous visitor with no profile yet: nothing to mark
+        if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
 
 
@@ -141,7 +150,7 @@ def delete(key: str) -> bool:
     try:
         ProfileModel(key).delete(condition=ProfileModel.customer_id.exists())
         return True
-    except Exception as exc:
-        if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
+    except DeleteError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise

@@ -17,6 +17,7 @@ from polku.tracking import event_schema as schema
 _ID = re.compile(schema.ID_PATTERN)
 _EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ENVELOPE = frozenset(schema.ENVELOPE_FIELDS)
 _SKEW = dt.timedelta(seconds=schema.MAX_CLOCK_SKEW_SECONDS)
 
 
@@ -148,8 +149,10 @@ def validate(event, received_at: dt.datetime) -> dt.datetime:
     if not isinstance(event, dict):
         raise Invalid("event", "must be a JSON object")
     for key in event:
-        if key not in schema.ENVELOPE_FIELDS:
-            raise Invalid(str(key)[:64], "is not an event field (put custom data under properties)")
+        if key not in _ENVELOPE:
+            if not key or _SURROGATE.search(key):
+                raise Invalid("event", "has an empty or invalid field name")
+            raise Invalid(key[:64], "is not an event field (put custom data under properties)")
     if "event_id" not in event:
         raise Invalid("event_id", "is required")
     check_id(event["event_id"], "event_id")
@@ -181,7 +184,7 @@ def validate(event, received_at: dt.datetime) -> dt.datetime:
         for key, value in context.items():
             limit = schema.CONTEXT_FIELDS.get(key)
             if limit is None:
-                raise Invalid(f"context.{str(key)[:64]}", "is not a context field")
+                raise Invalid("context", f"has a field that is not a context field: {key[:64]!r}")
             if not isinstance(value, str) or len(value) > limit or _SURROGATE.search(value):
                 raise Invalid(f"context.{key}", f"must be valid text of at most {limit} characters")
     props = event.get("properties")
@@ -202,7 +205,8 @@ def validate(event, received_at: dt.datetime) -> dt.datetime:
     if spec.one_of and not any(all(props.get(n) is not None for n in group) for group in spec.one_of):
         alternatives = " or ".join("+".join(g) for g in spec.one_of)
         raise Invalid(f"properties.{spec.one_of[0][0]}", f"{etype} needs {alternatives}")
-    _check_value(props, "properties", 0)
+    if not _value_ok(props):
+        check_value(props, "properties", 0)  # the slow walk names the field
     if len(props) > 8 or any(isinstance(v, (dict, list)) for v in props.values()):
         # Only deep or wide events can be big; small flat ones skip the encode.
         size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
@@ -211,32 +215,64 @@ def validate(event, received_at: dt.datetime) -> dt.datetime:
     return ts
 
 
-def _check_value(value, field: str, depth: int) -> None:
-    """Any JSON value DynamoDB can store: finite numbers in its range, text without lone surrogates."""
+_BIG_INT = 10**38
+
+
+def _value_ok(value, depth: int = 0) -> bool:
+    """Fast check of :func:`check_value`'s rules without building field names."""
+    t = type(value)
+    if t is str:
+        return len(value) <= 8192 and (value.isascii() or not _SURROGATE.search(value))
+    if t is bool or value is None:
+        return True
+    if t is int:
+        return -_BIG_INT < value < _BIG_INT
+    if t is float:
+        return math.isfinite(value) and abs(value) < 1e100 and (value == 0 or abs(value) >= 1e-100)
     if depth > 6:
-        raise Invalid(field, "is nested too deeply (at most 6 levels)")
-    if isinstance(value, str):
+        return False
+    if t is dict:
+        for k, v in value.items():
+            if type(k) is not str or not k or len(k) > 255 or not (k.isascii() or not _SURROGATE.search(k)):
+                return False
+            if not _value_ok(v, depth + 1):
+                return False
+        return True
+    if t is list:
+        for v in value:
+            if not _value_ok(v, depth + 1):
+                return False
+        return True
+    return False
+
+
+def check_value(value, field: str, depth: int) -> None:
+    """Any JSON value DynamoDB can store: finite numbers in its range, text without lone surrogates."""
+    t = type(value)
+    if t is str:
         if len(value) > 8192:
             raise Invalid(field, "must be at most 8192 characters")
-        if _SURROGATE.search(value):
+        if not value.isascii() and _SURROGATE.search(value):
             raise Invalid(field, "is not valid Unicode text")
-    elif isinstance(value, bool) or value is None:
+    elif t is bool or value is None:
         return
-    elif isinstance(value, int):
-        if abs(value) >= 10**38:
+    elif t is int:
+        if not -_BIG_INT < value < _BIG_INT:
             raise Invalid(field, "is too large a number")
-    elif isinstance(value, float):
+    elif t is float:
         if not math.isfinite(value) or abs(value) >= 1e100 or (value != 0 and abs(value) < 1e-100):
             raise Invalid(field, "must be a finite number between 1e-100 and 1e100")
-    elif isinstance(value, dict):
+    elif depth > 6:
+        raise Invalid(field, "is nested too deeply (at most 6 levels)")
+    elif t is dict:
         for k, v in value.items():
-            if not isinstance(k, str) or not k:
+            if type(k) is not str or not k:
                 raise Invalid(field, "has an empty key")
-            if len(k) > 255 or _SURROGATE.search(k):
+            if len(k) > 255 or (not k.isascii() and _SURROGATE.search(k)):
                 raise Invalid(field, "has a key that is too long or not valid Unicode")
-            _check_value(v, f"{field}.{k}", depth + 1)
-    elif isinstance(value, list):
+            check_value(v, f"{field}.{k}", depth + 1)
+    elif t is list:
         for i, v in enumerate(value):
-            _check_value(v, f"{field}[{i}]", depth + 1)
+            check_value(v, f"{field}[{i}]", depth + 1)
     else:
         raise Invalid(field, "must be a JSON value")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from polku import clock as polku_clock
-from polku.twin import lambda_runtime, virtual_time
+from polku.twin import lambda_runtime, speedups, virtual_time
 from polku.twin.template import Resolver, Template, TemplateError, parameter_defaults
 
 ACCOUNT_ID = "123456789012"
@@ -143,6 +143,7 @@ class Twin:
         default_user_config["lambda"]["use_docker"] = True
         lambda_runtime.apply()
         virtual_time.apply()
+        speedups.apply()
         if self.clock is not None:
             self._previous_clock = polku_clock.set_clock(self.clock)
 

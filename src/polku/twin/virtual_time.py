@@ -70,6 +70,24 @@ def apply() -> None:
 
     env_mod.Environment.__init__ = env_init
 
+    # StopExecution must also end a task-token wait at once (the virtual clock runs tasks inline,
+    # so nothing else would wake the waiting thread before its TimeoutSeconds).
+    orig_set_stop = env_mod.Environment.set_stop
+
+    def set_stop(self, stop_date, cause, error):
+        orig_set_stop(self, stop_date, cause, error)
+        if not polku_clock.get_clock().virtual:
+            return
+        # Release the waiting task with a neutral outcome: an error here would let the task's
+        # error handling turn the stopped (ABORTED) run into a FAILED one.
+        pool = getattr(self.callback_pool_manager, "_pool", {})
+        for endpoint in list(pool.values()):
+            if endpoint.get_outcome() is None:
+                endpoint.notify(callback_mod.CallbackOutcomeSuccess(callback_id=endpoint.callback_id,
+                                                                    output='{"stopped": true}'))
+
+    env_mod.Environment.set_stop = set_stop
+
     orig_cb_init = callback_mod.CallbackEndpoint.__init__
 
     def cb_init(self, *args, **kwargs):

@@ -1,0 +1,135 @@
+"""``polku journeys``: lint, graph and simulate the journeys in statemachines/ (marketer tooling)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("journeys", help="lint, draw and simulate journeys (statemachines/*.asl.json)")
+    jsub = p.add_subparsers(dest="journeys_command", metavar="ACTION")
+
+    lint = jsub.add_parser("lint", help="check definitions and the registry; exit 1 on any error")
+    lint.add_argument("paths", nargs="*", metavar="PATH", help="definition files or folders (default: statemachines/)")
+    lint.add_argument("--no-schema", action="store_true", help="skip the asl-validator schema check")
+    lint.set_defaults(func=run_lint)
+
+    graph = jsub.add_parser("graph", help="draw a journey as Mermaid or SVG")
+    graph.add_argument("name", metavar="NAME", help="journey name from the registry (or a .asl.json path)")
+    graph.add_argument("--format", choices=["mermaid", "svg"], default="mermaid")
+    graph.add_argument("--output", "-o", metavar="FILE", help="write here instead of standard output")
+    graph.set_defaults(func=run_graph)
+
+    sim = jsub.add_parser("simulate", help="run a journey over a timeline of events on a virtual clock")
+    sim.add_argument("name", metavar="NAME", help="journey name from the registry")
+    sim.add_argument("--timeline", required=True, metavar="FILE.jsonl",
+                     help="JSON lines of tracking events (POST /v1/events schema, each with ts; identify lines too)")
+    sim.add_argument("--start", metavar="ISO8601", help="virtual start time (default: the first event's time)")
+    sim.add_argument("--until", metavar="ISO8601", help="scheduled journeys: run the scheduler until then "
+                     "(default: a day after the last event)")
+    sim.add_argument("--output", "-o", metavar="FILE", help="write JSON lines here instead of standard output")
+    sim.set_defaults(func=run_simulate)
+
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def run_lint(args) -> int:
+    from polku.journeys.lint import lint
+
+    findings = lint([Path(p) for p in args.paths] or None, schema=not args.no_schema)
+    for f in findings:
+        print(f)
+    errors = sum(1 for f in findings if f.severity == "error")
+    warnings = len(findings) - errors
+    print(f"polku journeys lint: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _definition_path(name: str) -> tuple[Path, str]:
+    from polku.cli.main import CliError
+    from polku.journeys import registry
+    from polku.journeys.lint import repo_root
+
+    p = Path(name)
+    if p.suffix == ".json" and p.is_file():
+        return p, p.name.removesuffix(".asl.json")
+    try:
+        reg = registry.load()
+        j = reg.get(name)
+    except registry.RegistryError as exc:
+        raise CliError(str(exc)) from None
+    return repo_root() / "statemachines" / j.file, j.name
+
+
+def run_graph(args) -> int:
+    import json
+
+    from polku.cli.main import CliError
+    from polku.journeys.graph import render
+
+    path, title = _definition_path(args.name)
+    try:
+        text = render(path.read_text(encoding="utf-8"), args.format, title)
+    except (OSError, ValueError, json.JSONDecodeError) as exc:
+        raise CliError(f"{path}: cannot draw it ({exc}); run `polku journeys lint {path}`") from None
+    _write(text, args.output)
+    return 0
+
+
+def _logs_to_stderr() -> None:
+    """Handler logs (Powertools writes to stdout) must not mix with the JSON lines on stdout."""
+    import logging
+    import os
+
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon in a simulation
+    import polku.observability  # noqa: F401 - creates the Powertools handlers first
+
+    logging.disable(logging.INFO)
+    for logger in [logging.getLogger()] + [l for l in logging.root.manager.loggerDict.values()
+                                           if isinstance(l, logging.Logger)]:
+        for h in logger.handlers:
+            if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is sys.stdout:
+                h.setStream(sys.stderr)
+
+
+def run_simulate(args) -> int:
+    from polku import clock
+    from polku.cli.main import CliError
+    from polku.journeys import registry
+    from polku.journeys.simulate import Simulation, TimelineError, dumps, parse_timeline
+
+    try:
+        registry.load().get(args.name)
+    except registry.RegistryError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        lines = Path(args.timeline).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise CliError(f"--timeline: cannot read {args.timeline} ({exc.strerror})") from None
+    try:
+        start = clock.parse_iso(args.start) if args.start else None
+        until = clock.parse_iso(args.until) if args.until else None
+    except ValueError:
+        raise CliError("--start/--until: not an ISO-8601 time (e.g. 2026-01-05T08:00:00Z)") from None
+    import logging
+
+    _logs_to_stderr()
+    try:
+        events = parse_timeline(lines)
+        sim = Simulation(args.name)
+        happenings = sim.run(events, start, until)
+    except TimelineError as exc:
+        raise CliError(str(exc)) from None
+    for r in sim.rejected:
+        print(f"polku journeys simulate: timeline line {r['line']} rejected: {r.get('field')}: {r.get('reason')}",
+              file=sys.stderr)
+    _write(dumps(happenings), args.output)
+    return 0

@@ -1,0 +1,103 @@
+"""The tracking API as OpenAPI 3.1, generated from the event schema (published beside it).
+
+Regenerate with ``python -m polku.tracking.api_spec``; a unit test fails when the
+file in ``schema/openapi.json`` is stale.
+"""
+
+from __future__ import annotations
+
+import json
+
+from polku.tracking import event_schema
+
+SPEC_FILE = "schema/openapi.json"
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["field", "reason"],
+                             "properties": {"field": {"type": "string"}, "reason": {"type": "string"}}}},
+}
+_RESULT = {
+    "type": "object",
+    "required": ["accepted", "duplicates", "rejected", "retry"],
+    "properties": {
+        "accepted": {"type": "array", "items": {"type": "string"}},
+        "duplicates": {"type": "array", "items": {"type": "string"}},
+        "retry": {"type": "array", "items": {"type": "string"}},
+        "rejected": {"type": "array", "items": {
+            "type": "object", "required": ["index", "field", "reason"],
+            "properties": {"index": {"type": "integer"}, "event_id": {"type": "string"},
+                           "field": {"type": "string"}, "reason": {"type": "string"}}}},
+    },
+}
+
+
+def _json(ref: str) -> dict:
+    return {"application/json": {"schema": {"$ref": ref}}}
+
+
+def openapi() -> dict:
+    batch = event_schema.json_schema()
+    defs = batch.pop("$defs")
+    batch.pop("$schema"), batch.pop("$id")
+    batch["properties"]["events"]["items"] = {"$ref": "#/components/schemas/Event"}
+    event = json.loads(json.dumps(defs["event"]))
+    err = {"description": "The request as a whole is refused", "content": _json("#/components/schemas/Error")}
+    body = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Batch"}},
+                                          "text/plain": {"schema": {"$ref": "#/components/schemas/Batch"}}}}
+    identify = {"type": "object", "required": ["customer_id"], "additionalProperties": False,
+                "properties": {"site_key": {"type": "string"}, "event_id": {"type": "string"},
+                               "anonymous_id": {"type": "string"}, "customer_id": {"type": "string"},
+                               "ts": {"type": "string", "format": "date-time"},
+                               "traits": {"type": "object"}, "context": {"type": "object"}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Polku tracking API", "version": "1",
+                 "description": "See docs/events.md. Site key in the body (site_key) or header X-Polku-Site-Key."},
+        "paths": {
+            "/v1/events": {
+                "post": {
+                    "summary": "Ingest a batch of up to 100 events (256 kB); each event is validated on its own.",
+                    "requestBody": body,
+                    "responses": {
+                        "200": {"description": "At least one event accepted", "content": _json("#/components/schemas/IngestResult")},
+                        "400": {"description": "Nothing accepted (per-event reasons), or a bad body",
+                                "content": {"application/json": {"schema": {"oneOf": [
+                                    {"$ref": "#/components/schemas/IngestResult"}, {"$ref": "#/components/schemas/Error"}]}}}},
+                        "403": err, "413": err,
+                        "503": {"description": "Nothing stored; retry the events listed", "content": _json("#/components/schemas/IngestResult")},
+                    },
+                },
+                "options": {"summary": "CORS preflight", "responses": {"204": {"description": "Allowed origin"}, "403": err}},
+            },
+            "/v1/identify": {
+                "post": {
+                    "summary": "Link an anonymous id to a customer and record traits.",
+                    "requestBody": {"required": True, "content": _json("#/components/schemas/Identify")},
+                    "responses": {"200": {"description": "Linked", "content": {"application/json": {"schema": {
+                        "type": "object", "properties": {"event_id": {"type": "string"}, "customer_id": {"type": "string"},
+                                                         "linked": {"type": "boolean"}, "duplicate": {"type": "boolean"}}}}}},
+                        "400": err, "403": err, "409": err, "503": err},
+                },
+                "options": {"summary": "CORS preflight", "responses": {"204": {"description": "Allowed origin"}, "403": err}},
+            },
+            "/v1/polku.js": {"get": {"summary": "The browser tracker", "responses": {
+                "200": {"description": "JavaScript", "content": {"application/javascript": {"schema": {"type": "string"}}}},
+                "304": {"description": "Not modified (ETag)"}}}},
+        },
+        "components": {"schemas": {"Batch": batch, "Event": event, "Identify": identify,
+                                   "IngestResult": _RESULT, "Error": _ERROR}},
+    }
+
+
+def render() -> str:
+    return json.dumps(openapi(), indent=2) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from pathlib import Path
+
+    out = Path(__file__).with_name("schema") / "openapi.json"
+    out.write_text(render(), encoding="utf-8")
+    print(f"wrote {out}")

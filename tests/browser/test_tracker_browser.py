@@ -1,0 +1,163 @@
+"""tracker.js in real Chromium on a small shop page served locally, posting to the twin."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from polku.data.base import bind_models
+from polku.settings import get_settings
+from polku.tracking import event_store, identity, profile_store  # noqa: F401 - import models first
+
+pytestmark = [pytest.mark.browser, pytest.mark.twin]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def shop(twin, tmp_path_factory):
+    if not Path("/usr/bin/chromium").exists():
+        pytest.fail("chromium is missing: bash infra/scripts/install-chromium.sh")
+    if not shutil.which("node") or not (REPO / "node_modules/playwright-core").exists():
+        pytest.fail("node and npm playwright-core are required: npm ci")
+    root = tmp_path_factory.mktemp("shop")
+    template = (HERE / "shop.html").read_text()
+    for consent, name in (("undefined", "open.html"), ("false", "consent.html")):
+        (root / name).write_text(template.replace("__API__", twin.api_url).replace("__CONSENT__", consent))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    previous = os.environ.get("ALLOWED_ORIGINS")
+    os.environ["ALLOWED_ORIGINS"] = f"{previous},{origin}" if previous else origin  # the shop is on the allow-list
+    get_settings.cache_clear()
+    bind_models(get_settings(), host=None)
+    yield origin
+    server.shutdown()
+    if previous is None:
+        os.environ.pop("ALLOWED_ORIGINS", None)
+    else:
+        os.environ["ALLOWED_ORIGINS"] = previous
+    get_settings.cache_clear()
+
+
+def drive(url, steps, **options):
+    plan = json.dumps({"url": url, "steps": steps, **options})
+    proc = subprocess.run(["node", str(HERE / "drive_page.mjs"), plan], capture_output=True, text=True,
+                          timeout=90, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def events_of(subject):
+    return list(event_store.of_subject(subject))
+
+
+def wait_for(fn, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_shop_session_reaches_the_events_table_with_the_customer(shop):
+    customer = f"c-{uuid.uuid4().hex[:10]}"
+    out = drive(f"{shop}/open.html", [
+        {"waitFor": "window.polku && window.polku.loaded"},
+        {"eval": f"window.CUSTOMER = '{customer}'; document.cookie.match(/polku_aid=([^;]+)/)[1]"},
+        {"wait": 600},  # the queued page_view + product_view flush
+        {"click": "#login"},
+        {"click": "#add"},
+        {"click": "#buy"},
+        {"wait": 1200},
+        {"eval": "polku.track('search', {query: 'leaving'})"},
+        {"goto": "about:blank"},  # pagehide: sendBeacon
+        {"wait": 500},
+    ])
+    assert not [c for c in out["console"] if c.startswith("pageerror")], out["console"]
+    anon = out["results"][0]
+    assert [r for r in out["requests"] if r["url"].endswith("/v1/polku.js")]
+    before = wait_for(lambda: events_of(f"a#{anon}"))
+    assert sorted(e["type"] for e in before) == ["page_view", "product_view"]  # queued before the script loaded
+    assert before[0]["context"]["library"] == "polku.js/1" and before[0]["site_key"] == "demo-shop"
+    assert identity.customer_of(anon) == customer
+    after = wait_for(lambda: len(events_of(f"c#{customer}")) >= 4 and events_of(f"c#{customer}"))
+    types = sorted(e["type"] for e in after)
+    assert types == ["add_to_cart", "identify", "purchase", "search"], types
+    assert all(e["anonymous_id"] == anon for e in after)
+    purchase = next(e for e in after if e["type"] == "purchase")
+    assert purchase["properties"]["items"][0]["product_id"] == "sku-42"
+    profile = wait_for(lambda: profile_store.load(customer))
+    assert profile["counts"]["purchase"] == 1 and profile["counts"]["product_view"] == 1
+    assert profile["traits"]["email"] == "tea@example.com"
+    # "search" was tracked right before leaving the page: it went out on pagehide (sendBeacon)
+    assert next(e for e in after if e["type"] == "search")["properties"] == {"query": "leaving"}
+
+
+def test_nothing_is_sent_before_consent(shop):
+    out = drive(f"{shop}/consent.html", [
+        {"waitFor": "window.polku && window.polku.loaded"},
+        {"eval": "window.CUSTOMER = 'never'; 1"},
+        {"click": "#add"},
+        {"click": "#login"},
+        {"wait": 1500},
+        {"eval": "[document.cookie.indexOf('polku_aid') < 0, localStorage.length]"},
+        {"eval": "polku.consent(true); polku.track('search', {query: 'after consent'}); 1"},
+        {"wait": 1500},
+    ])
+    first_wait_requests = [r for r in out["requests"] if r["method"] == "POST" and "after consent" not in (r["body"] or "")]
+    assert first_wait_requests == [], first_wait_requests
+    no_cookie, stored_keys = out["results"][1]
+    assert no_cookie and stored_keys == 0  # no identifier kept before consent
+    sent = [r for r in out["requests"] if r["method"] == "POST"]
+    assert len(sent) == 1 and "after consent" in sent[0]["body"]
+
+
+def test_failed_posts_are_retried_with_backoff_and_stored_once(shop):
+    out = drive(f"{shop}/open.html", [
+        {"waitFor": "window.polku && window.polku.loaded"},
+        {"eval": "document.cookie.match(/polku_aid=([^;]+)/)[1]"},
+        {"wait": 5000},
+    ], failEvents=2)
+    anon = out["results"][0]
+    posts = [r["body"] for r in out["requests"] if r["method"] == "POST" and r["url"].endswith("/v1/events")]
+    assert len(out["failed"]) == 2 and len(posts) == 3  # two answered 503, then the retry went through
+    assert out["failed"][0] == out["failed"][1] == posts[2]  # the same events (same ids) each time
+    stored = wait_for(lambda: events_of(f"a#{anon}"))
+    assert sorted(e["type"] for e in stored) == ["page_view", "product_view"]
+
+
+def test_offline_events_wait_in_the_queue_and_survive_a_reload(shop):
+    out = drive(f"{shop}/open.html", [
+        {"waitFor": "window.polku && window.polku.loaded"},
+        {"eval": "document.cookie.match(/polku_aid=([^;]+)/)[1]"},
+        {"wait": 800},
+        {"offline": True},
+        {"eval": "polku.track('search', {query: 'offline 1'}); polku.track('search', {query: 'offline 2'}); 1"},
+        {"wait": 800},
+        {"eval": "JSON.parse(localStorage.getItem('polku_q')).length"},
+        {"offline": False},
+        {"eval": "location.reload(); 1"},
+        {"waitFor": "window.polku && window.polku.loaded"},
+        {"wait": 2500},
+    ])
+    anon = out["results"][0]
+    assert out["results"][2] == 2  # both events kept in the bounded offline queue
+    queries = lambda: sorted(e["properties"].get("query", "") for e in events_of(f"a#{anon}") if e["type"] == "search")  # noqa: E731
+    assert wait_for(lambda: queries() == ["offline 1", "offline 2"]), queries()

@@ -1,0 +1,101 @@
+"""Journey tests: real ASL in the twin's interpreter, real journey step handlers, virtual clock.
+
+Each test feeds a timeline (JSON lines of tracking events, as ``polku journeys simulate`` does)
+and asserts on the happenings. Customer ids are unique per test (the twin is shared).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from polku.journeys.simulate import Simulation, parse_timeline
+
+SEND_HANDLER = Path(__file__).resolve().parents[2] / "functions" / "send" / "handler.py"
+
+
+def send_is_placeholder() -> bool:
+    return "NotImplementedError" in SEND_HANDLER.read_text()
+
+
+@pytest.fixture(scope="session")
+def journey_twin(twin):
+    """The shared twin; the Send stand-in is registered only while the real Send is a placeholder."""
+    from polku.twin import lambda_runtime
+
+    if send_is_placeholder():
+        spec = lambda_runtime.registered()[twin.names["SendFunction"]]
+        lambda_runtime.register(lambda_runtime.FunctionSpec(
+            name=spec.name, logical_id=spec.logical_id, code_dir=Path(__file__).parent / "send_stand_in",
+            handler="stand_in.lambda_handler", arn=spec.arn, environment=spec.environment))
+    return twin
+
+
+class Run:
+    def __init__(self, twin, journey: str):
+        self.twin = twin
+        self.journey = journey
+        self.tag = uuid.uuid4().hex[:8]
+
+    def cid(self, name: str, holdout: bool = False) -> str:
+        """A customer id unique to this test, inside (holdout=True) or outside the journey's holdout."""
+        from polku.journeys.registry import load
+        from polku.journeys.runs import in_holdout
+
+        j = load().get(self.journey)
+        for i in range(10_000):
+            cid = f"{name}-{self.tag}-{i}"
+            if j.holdout == 0 or in_holdout(j, cid) == holdout:
+                return cid
+        raise AssertionError("no customer id found for the holdout wish")
+
+    def __call__(self, lines: list[dict], start=None, until=None) -> list[dict]:
+        sim = Simulation(self.journey, twin=self.twin)
+        out = sim.run(parse_timeline(json.dumps(line) for line in lines), start, until)
+        assert not sim.rejected, sim.rejected
+        return out
+
+
+@pytest.fixture
+def run_journey(journey_twin):
+    return lambda journey: Run(journey_twin, journey)
+
+
+def identify(cid: str, ts: str, **traits) -> dict:
+    traits = {"email": f"{cid}@example.com", "consents": {"email": True, "sms": True, "push": True}, **traits}
+    return {"type": "identify", "customer_id": cid, "ts": ts, "properties": traits}
+
+
+def event(cid: str, type_: str, ts: str, **props) -> dict:
+    return {"type": type_, "customer_id": cid, "ts": ts, "properties": props}
+
+
+def of(happenings: list[dict], customer: str, kind: str | None = None) -> list[dict]:
+    return [h for h in happenings if h["customer_id"] == customer and (kind is None or h["kind"] == kind)]
+
+
+def exits(happenings, customer) -> list[str]:
+    return [h["reason"] for h in of(happenings, customer, "exited")]
+
+
+def messages(happenings, customer) -> list[str]:
+    """The states that sent a message (template and stage are in the happening too)."""
+    return [h["state"] for h in of(happenings, customer, "message")]
+
+
+def actions(happenings, customer) -> list[str]:
+    return [h["type"] for h in of(happenings, customer, "action")]
+
+
+def at(happenings, customer, state: str, kind: str = "message"):
+    """The virtual time (datetime) of the first happening of ``kind`` in ``state``."""
+    from polku.clock import parse_iso
+
+    return parse_iso(next(h["at"] for h in of(happenings, customer, kind) if h.get("state") == state))
+
+
+def hours(a, b) -> float:
+    return (b - a).total_seconds() / 3600

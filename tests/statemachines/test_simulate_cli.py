@@ -1,0 +1,65 @@
+"""`polku journeys simulate` as a marketer runs it: a fresh twin per run, JSON lines out, byte-identical."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from polku.journeys.simulate import TimelineError, parse_timeline
+
+REPO = Path(__file__).resolve().parents[2]
+TIMELINE = REPO / "tests" / "fixtures" / "timeline_abandoned_cart.jsonl"
+
+
+def simulate(*args):
+    return subprocess.run([str(Path(sys.executable).parent / "polku"), "journeys", "simulate", *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+
+
+def test_same_timeline_gives_byte_identical_output_and_the_expected_story():
+    first = simulate("abandoned_cart", "--timeline", str(TIMELINE))
+    second = simulate("abandoned_cart", "--timeline", str(TIMELINE), "--start", "2026-01-05T08:00:00Z")
+    third = simulate("abandoned_cart", "--timeline", str(TIMELINE), "--start", "2026-01-05T08:00:00Z")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert second.stdout == third.stdout
+    assert first.stdout == second.stdout  # the start only moves the clock before the first event
+    rows = [json.loads(line) for line in first.stdout.splitlines()]
+    assert all(set(r) >= {"at", "customer_id", "kind"} for r in rows)
+    assert [r["at"] for r in rows] == sorted(r["at"] for r in rows)
+    ann = [r for r in rows if r["customer_id"] == "ann"]  # anonymous add-to-cart, linked by identify
+    bob = [r for r in rows if r["customer_id"] == "bob"]
+    assert [r["kind"] for r in ann][0] == "entered" and ann[-1] == {**ann[-1], "kind": "exited", "reason": "completed"}
+    assert [r["type"] for r in ann if r["kind"] == "action"] == ["OfferGranted", "OfferRevoked"]
+    msgs = [r for r in ann if r["kind"] == "message"]
+    assert [m["template"] for m in msgs] == ["abandoned_cart", "abandoned_cart"] and all(m["channel"] for m in msgs)
+    assert bob[-1]["kind"] == "exited" and bob[-1]["reason"] == "goal"
+
+
+def test_bad_timeline_and_unknown_journey_are_clear_errors(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"type": "add_to_cart", "customer_id": "x", "ts": "2026-01-05T10:00:00Z"}\n{"type": "purchase"}\n')
+    out = simulate("abandoned_cart", "--timeline", str(bad))
+    assert out.returncode == 2 and "timeline line 2: field ts is required" in out.stderr
+    out = simulate("no_such_journey", "--timeline", str(bad))
+    assert out.returncode == 2 and "no journey 'no_such_journey'" in out.stderr
+
+
+@pytest.mark.parametrize("line, message", [
+    ("not json", "line 1: not JSON"),
+    ('{"type": "x", "ts": "yesterday", "customer_id": "c"}', "line 1: field ts is not ISO-8601"),
+    ('{"type": "x", "ts": "2026-01-05T10:00:00Z"}', "line 1: customer_id or anonymous_id is required"),
+    ('{"type": "identify", "anonymous_id": "a", "ts": "2026-01-05T10:00:00Z"}', "line 1: an identify line needs customer_id"),
+])
+def test_timeline_errors_name_the_line(line, message):
+    with pytest.raises(TimelineError, match=message):
+        parse_timeline([line])
+
+
+def test_timeline_is_sorted_by_time_and_ids_are_stable():
+    lines = ['{"type": "b", "ts": "2026-01-05T11:00:00Z", "customer_id": "c"}',
+             '{"type": "a", "ts": "2026-01-05T10:00:00Z", "customer_id": "c"}']
+    events = parse_timeline(lines)
+    assert [e.body["type"] for e in events] == ["a", "b"]
+    assert [e.body["event_id"] for e in events] == [e.body["event_id"] for e in parse_timeline(lines)]
