@@ -18,8 +18,12 @@ def plan_chunks(customers: list[dict], max_customers: int = CHUNK_CUSTOMERS, max
     current: list[dict] = []
     size = 0
     for c in customers:
-        entry = {"customer_id": c["customer_id"], **({"overrides": c["overrides"]} if c.get("overrides") else {})}
-        n = len(json.dumps(entry, separators=(",", ":")).encode("utf-8")) + 1
+        if c.get("overrides"):
+            entry = {"customer_id": c["customer_id"], "overrides": c["overrides"]}
+            n = len(json.dumps(entry, separators=(",", ":")).encode("utf-8")) + 1
+        else:  # ids are plain ASCII (request.py checks): the JSON size is exact without encoding it
+            entry = {"customer_id": c["customer_id"]}
+            n = len(c["customer_id"]) + 19
         if current and (len(current) >= max_customers or size + n > max_bytes):
             chunks.append(current)
             current, size = [], 0
