@@ -5,7 +5,8 @@ same list SAM deploys. Each request becomes a v1 proxy event and is handed to
 the function's real handler in-process. Routes with ``Authorizer: AWS_IAM``
 need a valid SigV4 signature by a principal registered with the twin
 (:meth:`LocalApi.add_principal`); anything else gets 403 as on AWS.
-Paths under ``/_polku/`` describe and drive the twin itself.
+Paths under ``/_polku/`` describe and drive the twin itself (``POST /_polku/principals``
+issues SigV4 keys for an IAM ARN, the local stand-in for IAM users).
 """
 
 from __future__ import annotations
