@@ -68,3 +68,7 @@ def test_hand_checked_figures():
     assert fig["recommendations"]["by_strategy"] == {"similar": {"messages": 1, "items_shown": 2, "clicked": 1,
                                                                  "ctr": 1.0}}
     assert fig["totals"]["one_off_messages"] == 1 and fig["totals"]["purchases"] == 3
+    assert figures.summary_lines(fig) == [
+        "w: entered 3, messages sent 3, opened 67%, clicked 33%, converted 50%, revenue after click 30.00; "
+        "exits: completed 1, goal 1, in progress 1"
+    ]

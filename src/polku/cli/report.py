@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 
@@ -16,6 +17,7 @@ def run(args) -> int:
     from polku.cli.main import CliError
     from polku.cli.target import Target, TargetError
     from polku.reporting.build import build_report
+    from polku.reporting.figures import summary_lines
 
     if args.days < 1:
         raise CliError("--days: must be at least 1")
@@ -28,6 +30,9 @@ def run(args) -> int:
     if out.exists() and not out.is_dir():
         raise CliError(f"--out: {out} exists and is not a folder")
     index = build_report(out, target.client("dynamodb"), settings, attribution_days=args.days)
+    fig = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    for line in summary_lines(fig):
+        print(f"  {line}")
     print(f"report: {index.resolve()}")
     print(f"report: {(out / 'report.json').resolve()}")
     return 0

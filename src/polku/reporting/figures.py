@@ -251,3 +251,23 @@ def compute(messages: list[Message], events: list[Event], runs: list[Run], enrol
         "send_hours": dict(sorted(hours.items())),
         "recommendations": recommendations,
     }
+
+
+def summary_lines(fig: dict) -> list[str]:
+    """One line per journey (for the CLI and the demo's last lines)."""
+    lines = []
+    for j in fig["journeys"]:
+        entered = fig["funnel"][j][0]["customers"] if fig["funnel"].get(j) else 0
+        rows = [r for r in fig["rates"] if r["journey"] == j and r["variant"] != "holdout"]
+        sent = sum(r["sent"] for r in rows)
+        opened = sum(r["opened"] for r in rows)
+        clicked = sum(r["clicked"] for r in rows)
+        converted = sum(r["converted"] for r in rows)
+        customers = sum(r["customers"] for r in rows)
+        exits = ", ".join(f"{k} {v}" for k, v in fig["exits"].get(j, {}).items()) or "-"
+        pct = lambda n, d: f"{100 * n / d:.0f}%" if d else "-"  # noqa: E731
+        revenue = fig["revenue_after_click"]["by_journey"].get(j, 0)
+        lines.append(f"{j}: entered {entered}, messages sent {sent}, opened {pct(opened, sent)}, clicked "
+                     f"{pct(clicked, sent)}, converted {pct(converted, customers)}, revenue after click "
+                     f"{revenue:,.2f}; exits: {exits}")
+    return lines
