@@ -63,3 +63,33 @@ def test_timeline_is_sorted_by_time_and_ids_are_stable():
     events = parse_timeline(lines)
     assert [e.body["type"] for e in events] == ["a", "b"]
     assert [e.body["event_id"] for e in events] == [e.body["event_id"] for e in parse_timeline(lines)]
+
+
+def test_summary_counts_per_journey():
+    from polku.journeys.simulate import format_summary, summarize
+
+    rows = [
+        {"journey": "j", "kind": "entered", "customer_id": "a"}, {"journey": "j", "kind": "state", "state": "S"},
+        {"journey": "j", "kind": "message", "state": "S", "status": "sent"},
+        {"journey": "j", "kind": "action", "type": "OfferGranted"},
+        {"journey": "j", "kind": "exited", "reason": "goal"},
+        {"journey": "j", "kind": "entered", "customer_id": "b"}, {"journey": "j", "kind": "exited", "reason": "completed"},
+    ]
+    s = summarize(rows)["j"]
+    assert s["entered"] == 2 and s["goal_rate"] == 0.5 and s["messages"] == {"S:sent": 1}
+    assert s["actions"] == {"OfferGranted": 1} and s["states"] == {"S": 1}
+    assert "j: entered 2, goal rate 50.0%" in format_summary({"j": s})
+
+
+def test_demo_runs_several_journeys_over_instacart_shoppers(journey_twin):
+    from polku import clock
+    from polku.journeys import demo
+    from polku.journeys.simulate import Simulation, parse_timeline, summarize
+
+    lines = demo.timeline(4, 1, clock.parse_iso("2026-03-01T00:00:00Z"))
+    out = Simulation(demo.JOURNEYS, twin=journey_twin).run(parse_timeline(lines))
+    s = summarize(out)
+    assert {"abandoned_cart", "cross_sell"} <= set(s)
+    assert s["abandoned_cart"]["exits"].get("goal", 0) == s["abandoned_cart"]["entered"]  # shoppers always buy
+    assert s["cross_sell"]["entered"] >= 1
+    assert [h["at"] for h in out] == sorted(h["at"] for h in out)

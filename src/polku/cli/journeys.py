@@ -29,6 +29,8 @@ def register(sub) -> None:
     sim.add_argument("--until", metavar="ISO8601", help="scheduled journeys: run the scheduler until then "
                      "(default: a day after the last event)")
     sim.add_argument("--output", "-o", metavar="FILE", help="write JSON lines here instead of standard output")
+    sim.add_argument("--summary", action="store_true",
+                     help="also print per-journey counts (entered, each state, messages, actions, exits) to stderr")
     sim.set_defaults(func=run_simulate)
 
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -90,6 +92,7 @@ def _logs_to_stderr() -> None:
     import os
 
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon in a simulation
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # nor CloudWatch
     import polku.observability  # noqa: F401 - creates the Powertools handlers first
 
     logging.disable(logging.INFO)
@@ -122,14 +125,22 @@ def run_simulate(args) -> int:
     import logging
 
     _logs_to_stderr()
+    out = sys.stdout
+    sys.stdout = sys.stderr  # handlers print (metrics, logs); only the happenings go to stdout
     try:
         events = parse_timeline(lines)
         sim = Simulation(args.name)
         happenings = sim.run(events, start, until)
     except TimelineError as exc:
         raise CliError(str(exc)) from None
+    finally:
+        sys.stdout = out
     for r in sim.rejected:
         print(f"polku journeys simulate: timeline line {r['line']} rejected: {r.get('field')}: {r.get('reason')}",
               file=sys.stderr)
     _write(dumps(happenings), args.output)
+    if args.summary:
+        from polku.journeys.simulate import format_summary, summarize
+
+        sys.stderr.write(format_summary(summarize(happenings)))
     return 0

@@ -75,7 +75,7 @@ def parse_timeline(lines: Iterable[str]) -> list[TimelineEvent]:
 class Simulation:
     """One simulation run. ``twin`` may be shared (tests); otherwise one is started and stopped."""
 
-    journey: str
+    journey: str | list[str]  # one journey, or several active together (the demo)
     twin: object | None = None
     registry: registry_mod.Registry | None = None
     site_key: str | None = None
@@ -86,8 +86,9 @@ class Simulation:
             until: _dt.datetime | None = None) -> list[dict]:
         from polku.twin import virtual_time
 
-        reg = (self.registry or registry_mod.load()).only(self.journey)
-        journey = reg.get(self.journey)
+        names = [self.journey] if isinstance(self.journey, str) else list(self.journey)
+        reg = (self.registry or registry_mod.load()).only(*names)
+        journeys = [reg.get(n) for n in names]
         first = events[0].at if events else clock.now()
         start = start or first
         if events and start > first:
@@ -103,9 +104,14 @@ class Simulation:
                 self.twin = Twin(REPO / "template.yaml").start()
             virtual_time.apply()
             with InProcess(self.twin, enabled=self.in_process):
-                customers = self._drive(events, journey, reg, vclock, start, until)
+                customers = self._drive(events, journeys, reg, vclock, start, until)
                 vclock.wait_idle(timeout=3600)
-                return collect(self.twin, journey, sorted(customers))
+                out = []
+                for journey in journeys:
+                    out.extend(collect(self.twin, journey, sorted(customers)))
+                if len(journeys) > 1:
+                    out.sort(key=lambda h: (h["at"], h["customer_id"]))  # stable: per-journey order kept
+                return out
         finally:
             registry_mod.use(previous_registry)
             if own_twin and self.twin is not None:
@@ -113,18 +119,19 @@ class Simulation:
                 self.twin = None
             clock.set_clock(previous_clock)
 
-    def _drive(self, events, journey, reg, vclock, start, until) -> set[str]:
+    def _drive(self, events, journeys, reg, vclock, start, until) -> set[str]:
         from polku.journeys.triggers import run_schedule, scan_profiles
 
         sfn = _client(self.twin, "stepfunctions")
         prefix = self.twin.outputs["StateMachinePrefix"]
         customers: set[str] = set()
         ticks: list[_dt.datetime] = []
-        if journey.trigger.scheduled:
+        scheduled = [j for j in journeys if j.trigger.scheduled]
+        if scheduled:
             end = until or ((events[-1].at if events else start) + _dt.timedelta(days=1))
             t = start.replace(minute=0, second=0, microsecond=0) + _dt.timedelta(hours=1)
             while t <= end:
-                if journey.trigger.due(t):
+                if any(j.trigger.due(t) for j in scheduled):
                     ticks.append(t)
                 t += _dt.timedelta(hours=1)
         # Merge events and scheduler ticks; at equal times events go first.
@@ -407,3 +414,43 @@ def simulate(journey: str, lines: Iterable[str], start: _dt.datetime | None = No
 
 def dumps(happenings: list[dict]) -> str:
     return "".join(json.dumps(h, sort_keys=True, separators=(",", ":"), default=str) + "\n" for h in happenings)
+
+
+def summarize(happenings: list[dict]) -> dict[str, dict]:
+    """Per-journey counts for a report or the demo: customers entered, per state, messages sent,
+    actions by type, exits by reason and goal rate."""
+    out: dict[str, dict] = {}
+    for h in happenings:
+        j = out.setdefault(h.get("journey", "?"), {"entered": 0, "states": {}, "messages": {}, "actions": {},
+                                                     "exits": {}})
+        kind = h["kind"]
+        if kind == "entered":
+            j["entered"] += 1
+        elif kind == "state":
+            j["states"][h["state"]] = j["states"].get(h["state"], 0) + 1
+        elif kind == "message":
+            key = f"{h.get('state')}:{h.get('status')}"
+            j["messages"][key] = j["messages"].get(key, 0) + 1
+        elif kind == "action":
+            j["actions"][h["type"]] = j["actions"].get(h["type"], 0) + 1
+        elif kind == "exited":
+            j["exits"][h["reason"]] = j["exits"].get(h["reason"], 0) + 1
+    for j in out.values():
+        runs = sum(n for r, n in j["exits"].items() if r != "holdout")
+        j["goal_rate"] = round(j["exits"].get("goal", 0) / runs, 3) if runs else 0.0
+    return out
+
+
+def format_summary(summary: dict[str, dict]) -> str:
+    lines = []
+    for name in sorted(summary):
+        j = summary[name]
+        lines.append(f"{name}: entered {j['entered']}, goal rate {j['goal_rate']:.1%}")
+        lines.append("  exits: " + ", ".join(f"{k} {v}" for k, v in sorted(j["exits"].items())))
+        for state, n in j["states"].items():
+            lines.append(f"  {state:<34} {n}")
+        if j["messages"]:
+            lines.append("  messages: " + ", ".join(f"{k} {v}" for k, v in sorted(j["messages"].items())))
+        if j["actions"]:
+            lines.append("  actions: " + ", ".join(f"{k} {v}" for k, v in sorted(j["actions"].items())))
+    return "\n".join(lines) + "\n"
