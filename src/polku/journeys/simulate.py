@@ -186,15 +186,20 @@ class InProcess:
         self._endpoint = None
 
     def __enter__(self):
+        import os
+
         from polku.data.base import bind_models
         from polku.settings import get_settings
 
         get_settings.cache_clear()
+        over_http = bool(os.environ.get("AWS_ENDPOINT_URL"))
+        if not over_http:  # the twin already dispatches this process's calls in-process
+            self.enabled = False
+            bind_models(get_settings(), host=None)
+            return self
         if not self.enabled:
             bind_models(get_settings(), host=self.twin.endpoint_url)
             return self
-        import os
-
         from moto import mock_aws
 
         self._mock = mock_aws()
