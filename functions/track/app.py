@@ -1,7 +1,9 @@
 """The tracking API (Chalice). Thin: parse, call one use case, shape the answer."""
 
-from chalice import Chalice, Response
+from chalice import BadRequestError, Chalice, Response
 
+from polku.enrollment import service as enrollment
+from polku.enrollment.errors import EnrollmentError
 from polku.observability import logger
 from polku.tracking import http_api
 
@@ -87,11 +89,34 @@ def _signer():
     return link_signer()
 
 
+def _caller_arn():
+    identity = (app.current_request.context or {}).get("identity") or {}
+    return identity.get("userArn")
+
+
+def _enrollment_error(exc: EnrollmentError) -> Response:
+    return Response(exc.to_body(), status_code=exc.status)
+
+
 @app.route("/v1/journeys/{journey}/enrollments", methods=["POST"])
 def post_enrollments(journey):
-    return _not_built(7)
+    request = app.current_request
+    try:
+        body = request.json_body if request.raw_body else None
+    except BadRequestError:
+        return Response({"error": {"field": "body", "reason": "not valid JSON"}}, status_code=400)
+    try:
+        status, result = enrollment.submit(
+            _caller_arn(), journey, body, idempotency_key=(request.headers or {}).get("idempotency-key")
+        )
+    except EnrollmentError as exc:
+        return _enrollment_error(exc)
+    return Response(result, status_code=status)
 
 
 @app.route("/v1/enrollments/{enrollment_id}", methods=["GET"])
 def get_enrollment(enrollment_id):
-    return _not_built(7)
+    try:
+        return enrollment.progress(_caller_arn(), enrollment_id)
+    except EnrollmentError as exc:
+        return _enrollment_error(exc)

@@ -40,6 +40,7 @@ class Settings:
     recommend_function_name: str = ""
     templates_dir: str = ""
     api_base_url: str = ""
+    analytics_bucket: str = ""
     messages_bus_name: str = ""
     lead_score_rules: str = ""
 

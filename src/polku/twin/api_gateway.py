@@ -5,7 +5,8 @@ same list SAM deploys. Each request becomes a v1 proxy event and is handed to
 the function's real handler in-process. Routes with ``Authorizer: AWS_IAM``
 need a valid SigV4 signature by a principal registered with the twin
 (:meth:`LocalApi.add_principal`); anything else gets 403 as on AWS.
-Paths under ``/_polku/`` describe and drive the twin itself.
+Paths under ``/_polku/`` describe and drive the twin itself (``POST /_polku/principals``
+issues SigV4 keys for an IAM ARN, the local stand-in for IAM users).
 """
 
 from __future__ import annotations
@@ -224,6 +225,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 return self._json(400, {"message": "body must be JSON with a number field 'seconds'"})
             clk.advance(seconds)
             return self._json(200, {"now": polku_clock.now_iso()})
+        if path == "/_polku/principals" and self.command == "POST":
+            # Local stand-in for IAM: issue SigV4 keys for a principal ARN (the twin is no security boundary).
+            try:
+                arn = str(json.loads(body or b"{}")["arn"])
+            except (KeyError, ValueError, TypeError):
+                return self._json(400, {"message": "body must be JSON with a field 'arn'"})
+            key = "AKTWIN" + uuid.uuid5(uuid.NAMESPACE_URL, arn).hex[:14].upper()
+            secret = uuid.uuid5(uuid.NAMESPACE_OID, arn + str(id(api))).hex
+            api.add_principal(key, secret, arn)
+            return self._json(200, {"arn": arn, "access_key": key, "secret_key": secret})
         return self._json(404, {"message": f"no twin control endpoint {self.command} {path}"})
 
 

@@ -1,0 +1,32 @@
+"""Build the report (use case): read the tables, compute the figures, write the page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from polku import clock
+from polku.reporting import figures, html_page, records, table_scan
+from polku.settings import Settings
+
+
+def collect(dynamodb, settings: Settings) -> tuple[list, list, list, set[str]]:
+    messages = [records.message_from_item(i) for i in table_scan.scan(dynamodb, settings.messages_table)]
+    events = [records.event_from_item(i) for i in table_scan.scan(dynamodb, settings.events_table)]
+    runs = [r for r in (records.run_from_item(i) for i in table_scan.scan(dynamodb, settings.journey_state_table)) if r]
+    enrollment_ids = {
+        i["enrollment_id"]
+        for i in table_scan.scan(dynamodb, settings.enrollments_table, "pk, sk, enrollment_id")
+        if i.get("sk") == "meta" and i.get("enrollment_id")
+    }
+    return messages, events, runs, enrollment_ids
+
+
+def compute_figures(dynamodb, settings: Settings, attribution_days: int = 7) -> dict:
+    messages, events, runs, enrollment_ids = collect(dynamodb, settings)
+    return figures.compute(messages, events, runs, enrollment_ids, attribution_days=attribution_days)
+
+
+def build_report(out_dir: Path | str, dynamodb, settings: Settings, attribution_days: int = 7) -> Path:
+    """Write index.html, plotly.min.js and report.json into ``out_dir``; returns the page's path."""
+    fig = compute_figures(dynamodb, settings, attribution_days)
+    return html_page.write(Path(out_dir), fig, clock.now_iso())
