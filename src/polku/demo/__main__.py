@@ -1,96 +1,218 @@
-"""`python -m polku.demo`: start the twin, replay Instacart shoppers, show what landed."""
+"""`make demo`: the whole story on the embedded local twin, in simulated time.
+
+1. Start the local twin (template.yaml on moto, real handlers in-process).
+2. Put a synthetic catalogue behind the Instacart product ids and train the recommender on the
+   shoppers' order history before the replay window (published to the twin's S3).
+3. Replay the last weeks of Instacart shoppers through the tracking HTTP API on a virtual clock;
+   journeys start from the events stream, wait, branch, escalate (offers granted and revoked) and exit.
+4. A sales user enrols a handful of customers into the nurture journey with a personal note
+   (a SigV4-signed call to the enrolment API).
+5. Every e-mail lands in an outbox folder; a report (HTML with charts + JSON) is built from the tables.
+
+Instacart has only completed orders and no dates, names or prices: timestamps come from the order
+sequence, the catalogue is synthetic, and every fourth session is cut before checkout so that some
+carts are abandoned. Same input, same output: everything runs on a virtual clock from a fixed date.
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
+import logging
+import os
 import sys
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from polku import clock
-from polku.tracking import instacart_sessions, session_replay
-
 REPO = Path(__file__).resolve().parents[3]
+END = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.timezone.utc)  # a Monday: the demo's "today"
+JOURNEYS = ["abandoned_cart", "browse_abandonment", "cross_sell", "nurture"]
+SALES_USER = "arn:aws:iam::123456789012:user/sales-anna"
+NOTE = "Thanks for meeting me at the store on Friday - here is the guide I promised. - Anna"
 
 
 def data_path() -> Path:
     """../shared/data/instacart.csv beside the repository (the Instacart sample)."""
-    for candidate in (REPO.parent / "shared" / "data" / "instacart.csv", Path.cwd().parent / "shared" / "data" / "instacart.csv"):
+    for candidate in (REPO.parent / "shared" / "data" / "instacart.csv",
+                      Path.cwd().parent / "shared" / "data" / "instacart.csv"):
         if candidate.is_file():
             return candidate
     raise SystemExit("instacart.csv not found: it lives in ../shared/data/ beside the repository")
-ANCHOR = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.timezone.utc)  # a Monday; the demo's "today"
 
 
-def profile_summary(item: dict) -> dict:
-    """The fields a marketer looks at first; lists shortened."""
-    top = sorted((item.get("category_affinity") or {}).items(), key=lambda kv: -float(kv[1]))[:3]
-    return {
-        "customer_id": item.get("customer_id"),
-        "first_seen": item.get("first_seen"),
-        "last_seen": item.get("last_seen"),
-        "counts": item.get("counts"),
-        "orders": item.get("orders"),
-        "revenue": item.get("revenue"),
-        "top_categories": [k for k, _ in top],
-        "recently_viewed": [v.get("product_id") for v in (item.get("recently_viewed") or [])[:5]],
-        "products_bought": len(item.get("purchased") or {}),
-        "preferred_channel": item.get("preferred_channel"),
-        "consents": item.get("consents"),
-        "lead_score": item.get("lead_score"),
-        "time_zone": item.get("time_zone"),
-    }
+def abandoned(order_id: str) -> bool:
+    """Every fourth session (by a stable hash of the order) stops at the cart."""
+    return int(hashlib.sha256(order_id.encode()).hexdigest(), 16) % 4 == 0
+
+
+def build_timeline(shoppers: int, weeks: int) -> list[str]:
+    """Timeline lines (the `polku journeys simulate` format) with some carts abandoned."""
+    from polku.journeys.demo import timeline
+
+    out = []
+    for line in timeline(shoppers, weeks, END):
+        ev = json.loads(line)
+        order = ev.get("properties", {}).get("order_id") or ev.get("event_id", "").split("-")[1]
+        if ev["type"] in ("checkout_started", "purchase") and abandoned(str(order)):
+            continue
+        out.append(line)
+    return out
+
+
+def train_recommender(twin, rows: list[dict], window_start: dt.datetime) -> str:
+    """Catalogue + a model trained on orders before the window (users' earlier baskets)."""
+    from polku import clock
+    from polku.recommend import catalog_store
+    from polku.recommend.catalog import demo_catalog
+    from polku.recommend.interactions import Interactions
+    from polku.recommend.model_store import ModelStore
+    from polku.recommend.pipeline import run_training
+    from polku.settings import get_settings
+
+    products = demo_catalog(sorted({r["product_id"] for r in rows}), "https://shop.example")
+    catalog_store.save_products(products)
+    by_user: dict[str, list[dict]] = {}
+    for r in rows:
+        by_user.setdefault(r["user_id"], []).append(r)
+    users, items, baskets, times = [], [], [], []
+    for uid, urows in by_user.items():
+        last = max(int(r["order_number"]) for r in urows)
+        for r in urows:
+            if int(r["order_number"]) < last - 2:  # history well before the replayed weeks
+                users.append(uid)
+                items.append(r["product_id"])
+                baskets.append(r["order_id"])
+                times.append(float(r["order_number"]))
+    inter = Interactions.from_records(users, items, times=times, baskets=baskets)
+    store = ModelStore(twin.client("s3"), get_settings().models_bucket)
+    outcome = run_training(inter, store, clock.to_iso(window_start), catalog=catalog_store.all_content(), force=True)
+    ev = outcome.manifest.get("evaluation", {})
+    return (f"model {outcome.version}: {outcome.manifest.get('item_count')} products, "
+            f"{outcome.manifest.get('dimensions')} dimensions, holdout HR@10 {ev.get('hr@10', 'n/a')}")
+
+
+def http_simulation(journeys: list[str], twin):
+    """The journeys simulator, feeding each timeline event through the tracking HTTP API."""
+    import urllib.error
+    import urllib.request
+
+    from polku.journeys.simulate import Simulation
+
+    class HttpSimulation(Simulation):
+        def _post(self, path: str, body: dict) -> dict:
+            req = urllib.request.Request(f"{twin.api_url}{path}", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+            try:
+                with urllib.request.urlopen(req, timeout=120) as resp:
+                    return json.load(resp)
+            except urllib.error.HTTPError as exc:
+                return json.loads(exc.read() or b"{}") | {"status": exc.code}
+
+        def _feed(self, ev):
+            body = dict(ev.body)
+            if body["type"] == "identify":
+                request = {k: body[k] for k in ("event_id", "anonymous_id", "customer_id", "ts") if body.get(k)}
+                answer = self._post("/v1/identify", {**request, "traits": body.get("properties") or {},
+                                                     "site_key": self.site_key})
+                if answer.get("status", 200) >= 400:
+                    self.rejected.append({"line": ev.line, "answer": answer})
+                return {body["customer_id"]}
+            answer = self._post("/v1/events", {"site_key": self.site_key, "events": [body]})
+            for r in answer.get("rejected", []):
+                self.rejected.append({"line": ev.line, **r})
+            return {body["customer_id"]} if body.get("customer_id") else set()
+
+    return HttpSimulation(journeys, twin=twin, site_key="demo-shop")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="polku.demo", description=__doc__)
-    parser.add_argument("--shoppers", type=int, default=200, help="how many Instacart shoppers to replay")
-    parser.add_argument("--weeks", type=int, default=3, help="replay the sessions of the last N weeks")
-    parser.add_argument("--out", default=str(REPO / "out" / "demo"), help="where the demo writes its outputs")
+    parser = argparse.ArgumentParser(prog="python -m polku.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shoppers", type=int, default=40, help="Instacart shoppers to replay (default 40)")
+    parser.add_argument("--weeks", type=int, default=3, help="weeks of their sessions to replay (default 3)")
+    parser.add_argument("--enrol", type=int, default=5, help="customers the sales user enrols (default 5)")
+    parser.add_argument("--out", default=str(REPO / "out" / "demo"), help="outbox and report folder")
     args = parser.parse_args(argv)
 
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    logging.disable(logging.WARNING)
+    started = time.monotonic()
+    out_dir = Path(args.out)
+
+    from polku import clock
+    from polku.journeys.simulate import parse_timeline
+    from polku.tracking.instacart_sessions import read_rows
     from polku.twin.twin import Twin
 
-    started = time.monotonic()
-    vclock = clock.VirtualClock(ANCHOR)
-    twin = Twin(REPO / "template.yaml", api_port=0, clock=vclock, stream_delivery="async").start()
+    def say(text: str) -> None:
+        print(f"[demo] {text}", flush=True)
+
+    real_stdout = sys.stdout
+    sys.stdout = sys.stderr  # handlers print their logs; the demo's story goes to stdout
+    twin = Twin(REPO / "template.yaml", api_port=0).start()
     try:
-        print(f"[demo] local twin up: API {twin.api_url}, AWS {twin.endpoint_url} (virtual clock {clock.now_iso()})")
-        rows = instacart_sessions.read_rows(data_path())
-        users = sorted({r["user_id"] for r in rows}, key=int)[: args.shoppers]
-        window_start = ANCHOR - dt.timedelta(weeks=args.weeks)
-        sessions = [s for s in instacart_sessions.sessions(rows, end=ANCHOR, users=users) if s.at >= window_start]
-        n_events = sum(len(s.events) for s in sessions)
-        print(f"[demo] replaying {len(sessions)} sessions of {len(users)} Instacart shoppers from the last "
-              f"{args.weeks} weeks ({n_events} events) through POST /v1/events and /v1/identify")
-        report = session_replay.replay(twin.api_url, sessions, site_key="demo-shop")
-        print(f"[demo] API answered: {report.accepted} accepted, {report.duplicates} duplicates, "
-              f"{len(report.rejected)} rejected, {report.identified} identified")
-        twin.drain_streams()
+        def story(text: str) -> None:
+            print(f"[demo] {text}", file=real_stdout, flush=True)
 
-        ddb = twin.client("dynamodb")
-        counts: Counter = Counter()
-        for page in ddb.get_paginator("scan").paginate(TableName=twin.names["EventsTable"], ProjectionExpression="#t",
-                                                        ExpressionAttributeNames={"#t": "type"}):
-            counts.update(item["type"]["S"] for item in page["Items"])
-        print("[demo] events stored, per type:")
-        for kind, n in sorted(counts.items()):
-            print(f"         {kind:<16} {n:>7}")
-        first = sessions[0].customer_id
-        profile = ddb.get_item(TableName=twin.names["ProfilesTable"], Key={"customer_id": {"S": first}})
-        from boto3.dynamodb.types import TypeDeserializer
+        story(f"local twin up: HTTP API {twin.api_url}, AWS {twin.endpoint_url} ({len(twin.names)} resources "
+              "from template.yaml)")
+        rows = read_rows(data_path())
+        users = sorted({r["user_id"] for r in rows}, key=lambda u: (len(u), u))[: args.shoppers]
+        rows = [r for r in rows if r["user_id"] in set(users)]
+        window_start = END - dt.timedelta(weeks=args.weeks)
+        story("catalogue: synthetic names, categories and prices for the Instacart product ids")
+        story("recommender trained on earlier orders: " + train_recommender(twin, rows, window_start))
 
-        des = TypeDeserializer()
-        item = {k: des.deserialize(v) for k, v in profile.get("Item", {}).items()}
-        print(f"[demo] profile of customer {first} (their segment of one, abridged):")
-        print(json.dumps(profile_summary(item), indent=2, default=str, sort_keys=True))
+        lines = build_timeline(args.shoppers, args.weeks)
+        events = parse_timeline(lines)
+        kinds = Counter(e.body["type"] for e in events)
+        story(f"replaying {len(events)} events of {len(users)} shoppers over {args.weeks} weeks "
+              f"({clock.to_iso(window_start)[:10]} .. {clock.to_iso(END)[:10]}) through the tracking API; "
+              f"{kinds.get('add_to_cart', 0)} add-to-carts, {kinds.get('purchase', 0)} purchases "
+              f"(every 4th session stops at the cart)")
+        sim = http_simulation(JOURNEYS, twin)
+        happenings = sim.run(events)
+        story(f"simulated {len(happenings)} journey happenings; rejected events: {len(sim.rejected)}")
+
+        # A sales user enrols customers after meeting them, with a personal note, at the end of the window.
+        from polku.enrollment.twin_access import enroll_and_wait, principal_client
+
+        customers = sorted({e.body["customer_id"] for e in events if e.body.get("customer_id")})[: args.enrol]
+        vclock = clock.VirtualClock(END)
+        previous = clock.set_clock(vclock)
+        try:
+            client = principal_client(twin, SALES_USER, ["sales"])
+            with vclock.actor():  # hold time until every enrolment has started
+                progress = enroll_and_wait(client, "nurture", customers, role="sales", overrides={"intro": NOTE})
+            vclock.wait_idle(timeout=600)
+        finally:
+            clock.set_clock(previous)
+        story(f"sales (sales-anna) enrolled {progress.get('started', progress.get('enrolled', len(customers)))} "
+              f"customers into nurture with a personal note")
+
+        from polku.messaging.outbox import write_outbox
+
+        emails = write_outbox(twin, out_dir / "outbox")
+        story(f"outbox: {len(emails)} e-mails in {out_dir / 'outbox' / 'index.html'}")
+
+        from polku.reporting.build import build_report, compute_figures
+        from polku.reporting.figures import summary_lines
+        from polku.settings import get_settings
+
+        report = build_report(out_dir / "report", twin.client("dynamodb"), get_settings())
+        figures = compute_figures(twin.client("dynamodb"), get_settings())
+        story("journeys (from the message log, events and journey state, as the report counts them):")
+        for line in summary_lines(figures):
+            story(f"  {line}")
+        story(f"report: {report}")
     finally:
         twin.stop()
-    print(f"[demo] done in {time.monotonic() - started:.1f} s")
+        sys.stdout = real_stdout
+    print(f"[demo] done in {time.monotonic() - started:.0f} s")
     return 0
 
 

@@ -111,6 +111,7 @@ def enter(journey: Journey, customer_id: str, trigger: dict, sfn, prefix: str) -
         "entered_at": item.entered_at,
         "product_id": trigger_product(trigger),
         "trigger": _json_ready(trigger),
+        "overrides": {},  # distributed-marketing block overrides (enrolments carry them)
     }
     try:
         sfn.start_execution(stateMachineArn=sm_arn, name=item.execution_name,
