@@ -7,7 +7,7 @@ customer (``by_customer``) and per journey (``by_journey``), newest last.
 
 from __future__ import annotations
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from polku.data.base import PolkuModel
@@ -60,6 +60,8 @@ class MessageModel(PolkuModel):
     reason = UnicodeAttribute(null=True)  # why skipped / deferred / failed
     retry_at = UnicodeAttribute(null=True)
     attempts = NumberAttribute(null=True)
+    recommended_products = ListAttribute(of=UnicodeAttribute, null=True)  # product ids shown in the message
+    recommend_strategy = UnicodeAttribute(null=True)
     feedback = MapAttribute(null=True)  # delivered_at, opened_at, clicked_at, bounced_at, complained_at, ...
     by_customer = MessagesByCustomer()
     by_journey = MessagesByJourney()

@@ -94,6 +94,46 @@ def train_recommender(twin, rows: list[dict], window_start: dt.datetime) -> str:
             f"{outcome.manifest.get('dimensions')} dimensions, holdout HR@10 {ev.get('hr@10', 'n/a')}")
 
 
+def engage(emails, api_url: str, share_open: int = 45, share_click: int = 15) -> tuple[int, int]:
+    """Some recipients read their mail the next morning: a stable share open it (the tracking
+    pixel is fetched) and a smaller share click a product (the signed click link)."""
+    import http.client
+    import re
+    from urllib.parse import urlsplit
+
+    def get(url: str) -> int:
+        """One GET, redirects not followed (a click answers 302 to the shop)."""
+        url = api_url + url[url.index("/v1/"):]  # the link as the twin's API serves it
+        parts = urlsplit(url.replace("&amp;", "&"))
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        try:
+            # Mail clients load the pixel as an image (Chalice answers binary bodies only to a matching Accept).
+            conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""),
+                         headers={"Accept": "image/gif,image/*;q=0.9,*/*;q=0.8"})
+            resp = conn.getresponse()
+            resp.read()
+            return resp.status
+        finally:
+            conn.close()
+
+    opened = clicked = 0
+    for email in sorted(emails, key=lambda e: e.file):
+        roll = int(hashlib.sha256(f"{email.to}|{email.subject}|{email.file}".encode()).hexdigest(), 16) % 100
+        pixels = re.findall(r'src="([^"]+/v1/o/[^"]+)"', email.html)
+        clicks = re.findall(r'href="([^"]+/v1/c/[^"]+)"', email.html)
+        if pixels and roll < share_open:
+            status = get(pixels[0])
+            if status >= 400:
+                raise RuntimeError(f"open pixel answered {status}")
+            opened += 1
+        if clicks and roll < share_click:
+            status = get(clicks[0])
+            if status >= 400:
+                raise RuntimeError(f"click link answered {status}")
+            clicked += 1
+    return opened, clicked
+
+
 def http_simulation(journeys: list[str], twin):
     """The journeys simulator, feeding each timeline event through the tracking HTTP API."""
     import urllib.error
@@ -198,6 +238,15 @@ def main(argv: list[str] | None = None) -> int:
 
         emails = write_outbox(twin, out_dir / "outbox")
         story(f"outbox: {len(emails)} e-mails in {out_dir / 'outbox' / 'index.html'}")
+        vclock = clock.VirtualClock(END + dt.timedelta(hours=9))
+        previous = clock.set_clock(vclock)
+        try:
+            with vclock.actor():
+                opened, clicked = engage(emails, twin.api_url)
+            vclock.wait_idle(timeout=600)
+        finally:
+            clock.set_clock(previous)
+        story(f"the next morning {opened} e-mails were opened and {clicked} clicked (pixel and signed links)")
 
         from polku.reporting.build import build_report, compute_figures
         from polku.reporting.figures import summary_lines

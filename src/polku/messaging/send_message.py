@@ -293,6 +293,9 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
         sent_at=clock.now_iso(),
         scheduled_at=inp.scheduled_at or clock.to_iso(now),
         reason=decision.reason,
+        # What was recommended, for recommendation click-through in the report.
+        recommended_products=[str(p["product_id"]) for p in (products or []) if p.get("product_id")] or None,
+        recommend_strategy=(inp.recommend or {}).get("strategy") if products else None,
     )
     logger.info("message sent", extra={"message_id": mid, "channel": channel, "template": inp.template})
     return {"message_id": mid, "status": "sent", "channel": channel, "provider_id": delivered.provider_id,
