@@ -90,7 +90,7 @@ def train_recommender(twin, rows: list[dict], window_start: dt.datetime) -> str:
     store = ModelStore(twin.client("s3"), get_settings().models_bucket)
     outcome = run_training(inter, store, clock.to_iso(window_start), catalog=catalog_store.all_content(), force=True)
     ev = outcome.manifest.get("evaluation", {})
-    return (f"model {outcome.version}: {outcome.manifest.get('item_count')} products, "
+    return (f"{outcome.manifest.get('item_count')} products, "
             f"{outcome.manifest.get('dimensions')} dimensions, holdout HR@10 {ev.get('hr@10', 'n/a')}")
 
 
