@@ -21,9 +21,13 @@ def _machine(twin, definition: dict) -> str:
     )["stateMachineArn"]
 
 
-def _run(twin, arn: str, payload: dict, real_seconds_limit: float = 20.0) -> dict:
+def _run(twin, arn: str, payload: dict) -> dict:
     sfn = twin.client("stepfunctions")
     ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"]
+    return _finished(sfn, ex)
+
+
+def _finished(sfn, ex: str, real_seconds_limit: float = 20.0) -> dict:
     deadline = time.monotonic() + real_seconds_limit
     while time.monotonic() < deadline:
         desc = sfn.describe_execution(executionArn=ex)
@@ -97,19 +101,25 @@ def test_retry_backoff_sleeps_on_the_virtual_clock(twin, virtual_clock):
     assert virtual_clock.now() == start + dt.timedelta(hours=3)
 
 
+def _token_wait(twin, **extra) -> dict:
+    """A task-token wait for a purchase, up to two days."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": _step(twin), "Payload": {"action": "now", "token.$": "$$.Task.Token"}},
+        "TimeoutSeconds": 2 * DAY,
+        "End": True,
+        **extra,
+    }
+
+
 def test_task_token_wait_times_out_on_the_virtual_clock(twin, virtual_clock):
     start = virtual_clock.now()
     arn = _machine(twin, {
         "StartAt": "WaitForPurchase",
         "States": {
-            "WaitForPurchase": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                "Parameters": {"FunctionName": _step(twin), "Payload": {"action": "now", "token.$": "$$.Task.Token"}},
-                "TimeoutSeconds": 2 * DAY,
-                "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": "NoPurchase"}],
-                "End": True,
-            },
+            "WaitForPurchase": _token_wait(twin, Catch=[{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout",
+                                                         "Next": "NoPurchase"}]),
             "NoPurchase": {"Type": "Pass", "Result": "timed out", "ResultPath": "$.outcome", "End": True},
         },
     })
@@ -122,19 +132,8 @@ def test_task_token_wait_times_out_on_the_virtual_clock(twin, virtual_clock):
 def test_task_token_success_resumes_before_the_timeout(twin, virtual_clock):
     sfn = twin.client("stepfunctions")
     start = virtual_clock.now()
-    arn = _machine(twin, {
-        "StartAt": "WaitForPurchase",
-        "States": {
-            "WaitForPurchase": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                "Parameters": {"FunctionName": _step(twin), "Payload": {"action": "now", "token.$": "$$.Task.Token"}},
-                "TimeoutSeconds": 2 * DAY,
-                "ResultPath": "$.purchase",
-                "End": True,
-            },
-        },
-    })
+    arn = _machine(twin, {"StartAt": "WaitForPurchase",
+                          "States": {"WaitForPurchase": _token_wait(twin, ResultPath="$.purchase")}})
     with virtual_clock.actor():  # the driver holds time until it has answered
         ex = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
         token = None
@@ -148,13 +147,7 @@ def test_task_token_success_resumes_before_the_timeout(twin, virtual_clock):
         assert token, "the task token never appeared in the history"
         virtual_clock.sleep(3600)  # one virtual hour later the customer buys
         sfn.send_task_success(taskToken=token, output=json.dumps({"order_id": "o-1"}))
-    desc = None
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        desc = sfn.describe_execution(executionArn=ex)
-        if desc["status"] != "RUNNING":
-            break
-        time.sleep(0.01)
+    desc = _finished(sfn, ex)
     assert desc["status"] == "SUCCEEDED"
     assert json.loads(desc["output"])["purchase"] == {"order_id": "o-1"}
     assert virtual_clock.now() == start + dt.timedelta(hours=1)
