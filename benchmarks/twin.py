@@ -84,9 +84,11 @@ def main() -> int:
 | Events through the twin's HTTP API (validate, conditional put, stream -> profile) | {g['api_events_per_s']:,.0f} events/s |
 | API path / raw PutItem | {g['ratio']:.2f} |
 
-The API path pays per event one conditional PutItem plus the stream consumers that run inside it
-(moto invokes them synchronously, one record per write), so it is bounded by moto's request handling,
-not by Polku's code: see the tracking benchmarks for Polku's own validation throughput.
+The API path pays, per event, the conditional PutItem plus both stream consumers that moto runs
+inside it, one record at a time: the profile updater (read, fold, conditional write) and the journey
+trigger (registry match, run look-ups) — a dozen moto calls, each costing about what the baseline's
+one PutItem does. This is the twin's speed, not AWS's; Polku's own validation throughput is in the
+tracking section, and `Twin(stream_delivery="async")` delivers in batches as AWS does.
 """
     write_section("Local twin", body)
     print(body)
