@@ -203,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[demo] {text}", flush=True)
 
     real_stdout = sys.stdout
-    sys.stdout = sys.stderr  # handlers print their logs; the demo's story goes to stdout
+    out_dir.mkdir(parents=True, exist_ok=True)
+    handler_log = (out_dir / "handlers.log").open("w")
+    sys.stdout = handler_log  # the handlers' logs and metrics go to a file; the story goes to stdout
     twin = Twin(REPO / "template.yaml", api_port=0).start()
     try:
         def story(text: str) -> None:
@@ -272,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         twin.stop()
         sys.stdout = real_stdout
+        handler_log.close()
     print(f"[demo] done in {time.monotonic() - started:.0f} s")
     return 0
 
