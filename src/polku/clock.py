@@ -160,12 +160,7 @@ class VirtualClock:
                 heapq.heappush(self._heap, (when, s.seq, s))
             if event is not None:
                 self._by_event.setdefault(id(event), []).append(s)
-            self._sleepers.add(s)
-            self._active -= 1
-            self._maybe_advance()
-            while not s.woken:
-                s.cond.wait()
-            self._forget(s)
+            self._block(s)
             return s.event_fired
 
     def sleep(self, seconds: float) -> None:
@@ -177,12 +172,7 @@ class VirtualClock:
         with self._lock:
             s = _Sleeper(self._now, next(self._seq), None, threading.Condition(self._lock))
             heapq.heappush(self._heap, (self._now, s.seq, s))
-            self._sleepers.add(s)
-            self._active -= 1
-            self._maybe_advance()
-            while not s.woken:
-                s.cond.wait()
-            self._forget(s)
+            self._block(s)
 
     def sleep_until(self, when: _dt.datetime) -> None:
         delta = (_aware(when) - self.now()).total_seconds()
@@ -232,6 +222,15 @@ class VirtualClock:
             return True
 
     # -- internals (lock held) ------------------------------------------
+    def _block(self, s: _Sleeper) -> None:
+        """The calling actor stops running until ``s`` is woken (by time or by its event)."""
+        self._sleepers.add(s)
+        self._active -= 1
+        self._maybe_advance()
+        while not s.woken:
+            s.cond.wait()
+        self._forget(s)
+
     def _wake(self, s: _Sleeper, *, fired: bool) -> None:
         s.woken = True
         s.event_fired = fired

@@ -59,7 +59,11 @@ def policy() -> OriginPolicy:
     return OriginPolicy.from_settings(get_settings())
 
 
-def post_events(raw: bytes | None, headers) -> HttpAnswer:
+def _accept_request(raw: bytes | None, headers, max_bytes: int, not_object: str):
+    """The checks both POST routes make, in order: origin, body size and JSON, object, site key.
+
+    Returns (site_key, body, cors headers), or the error answer to send.
+    """
     headers = _lower(headers)
     pol = policy()
     origin = headers.get("origin")
@@ -69,15 +73,23 @@ def post_events(raw: bytes | None, headers) -> HttpAnswer:
     except Invalid as err:
         return _error(403, err, cors)
     try:
-        body = parse_json(raw, schema.MAX_BATCH_BYTES)
+        body = parse_json(raw, max_bytes)
     except Invalid as err:
         return _error(413 if "larger" in err.reason else 400, err, cors)
     if not isinstance(body, dict):
-        return _error(400, Invalid("body", "must be a JSON object with an events list"), cors)
+        return _error(400, Invalid("body", not_object), cors)
     try:
         site_key = pol.check_site_key(headers.get(SITE_KEY_HEADER) or body.get("site_key"))
     except Invalid as err:
         return _error(403, err, cors)
+    return site_key, body, cors
+
+
+def post_events(raw: bytes | None, headers) -> HttpAnswer:
+    accepted = _accept_request(raw, headers, schema.MAX_BATCH_BYTES, "must be a JSON object with an events list")
+    if isinstance(accepted, HttpAnswer):
+        return accepted
+    site_key, body, cors = accepted
     events = body.get("events")
     if not isinstance(events, list):
         return _error(400, Invalid("events", "must be a list of events"), cors)
@@ -96,24 +108,10 @@ def post_events(raw: bytes | None, headers) -> HttpAnswer:
 
 
 def post_identify(raw: bytes | None, headers) -> HttpAnswer:
-    headers = _lower(headers)
-    pol = policy()
-    origin = headers.get("origin")
-    cors = pol.cors_headers(origin)
-    try:
-        pol.check_origin(origin)
-    except Invalid as err:
-        return _error(403, err, cors)
-    try:
-        body = parse_json(raw, 32 * 1024)
-    except Invalid as err:
-        return _error(413 if "larger" in err.reason else 400, err, cors)
-    if not isinstance(body, dict):
-        return _error(400, Invalid("body", "must be a JSON object"), cors)
-    try:
-        site_key = pol.check_site_key(headers.get(SITE_KEY_HEADER) or body.get("site_key"))
-    except Invalid as err:
-        return _error(403, err, cors)
+    accepted = _accept_request(raw, headers, 32 * 1024, "must be a JSON object")
+    if isinstance(accepted, HttpAnswer):
+        return accepted
+    site_key, body, cors = accepted
     try:
         result = identify_use_case.identify(body, site_key)
     except Invalid as err:
