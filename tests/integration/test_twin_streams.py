@@ -29,8 +29,9 @@ def flaky_stream(twin):
     fn = f"flaky-{table}"
     lambda_runtime.register(lambda_runtime.FunctionSpec(name=fn, logical_id="Flaky", code_dir=FIXTURES,
                                                         handler="flaky_consumer.lambda_handler"))
+    # As the template's mappings: partial batch failures and BisectBatchOnFunctionError.
     mapping = streams.StreamMapping(table=table, function=fn, stream_arn=desc["LatestStreamArn"], batch_size=10,
-                                    max_retries=2, report_item_failures=True, on_failure=dlq_arn)
+                                    max_retries=2, report_item_failures=True, bisect=True, on_failure=dlq_arn)
     streams.register(mapping)
     streams.configure(True)
     module = sys.modules.get(f"polku_fn.{FIXTURES.name}.flaky_consumer")

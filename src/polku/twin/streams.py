@@ -186,10 +186,12 @@ def _poll(m: StreamMapping) -> None:
 
 
 def _deliver(m: StreamMapping, batch: list[dict]) -> None:
-    attempts = 0
-    queue = [batch]
+    # Each chunk carries its own retry count; as on AWS, splitting a batch in two does not count
+    # towards MaximumRetryAttempts.
+    queue: list[tuple[list[dict], int]] = [(batch, 0)]
+    limit = m.max_retries if m.max_retries >= 0 else 10
     while queue:
-        records = queue.pop(0)
+        records, attempts = queue.pop(0)
         result, error = lambda_runtime.invoke(m.function, {"Records": records})
         failed_from = None
         if error is None and m.report_item_failures and isinstance(result, dict):
@@ -200,23 +202,20 @@ def _deliver(m: StreamMapping, batch: list[dict]) -> None:
                 failed_from = min(positions)
         if error is None and failed_from is None:
             m.delivered += len(records)
-            attempts = 0
             continue
         if error is None:
             m.delivered += failed_from
             records = records[failed_from:]
-        attempts += 1
-        limit = m.max_retries if m.max_retries >= 0 else 10
-        if attempts > limit:
-            _dead_letter(m, records, error or "batchItemFailures")
-            attempts = 0
-            continue
-        polku_clock.get_clock().sleep(min(2 ** attempts, 60))
         if m.bisect and len(records) > 1:
             half = len(records) // 2
-            queue[:0] = [records[:half], records[half:]]
-        else:
-            queue.insert(0, records)
+            queue[:0] = [(records[:half], attempts), (records[half:], attempts)]
+            continue
+        attempts += 1
+        if attempts > limit:
+            _dead_letter(m, records, error or "batchItemFailures")
+            continue
+        polku_clock.get_clock().sleep(min(2 ** attempts, 60))
+        queue.insert(0, (records, attempts))
 
 
 def _dead_letter(m: StreamMapping, records: list[dict], reason: str) -> None:
