@@ -78,7 +78,10 @@ def synthetic_model(n: int, dim: int = 64, seed: int = 0):
     return TrainedModel(ids, emb, popularity, cats, [True] * n, {"version": f"synthetic-{n}"})
 
 
-def serving(sizes: list[int], queries: int = 2000) -> tuple[list[str], dict]:
+WARMUP, EXACT_QUERIES = 500, 1000
+
+
+def serving(sizes: list[int], queries: int = 10000) -> tuple[list[str], dict]:
     import boto3
     from moto.server import ThreadedMotoServer
 
@@ -122,21 +125,29 @@ def serving(sizes: list[int], queries: int = 2000) -> tuple[list[str], dict]:
                 cold = time.perf_counter() - t0
                 assert len(first) == 4
                 rng = np.random.default_rng(1)
-                picks = rng.integers(0, n, queries)
+                picks = [f"p{i}" for i in rng.integers(0, n, queries)]
+                hists = [CustomerHistory(purchased={f"p{x}": 1.0 for x in rng.integers(0, n, 20)},
+                                         viewed={f"p{x}": 0.5 for x in rng.integers(0, n, 3)})
+                         for _ in range(queries // 4)]
+                for pid in picks[:WARMUP]:  # warm-up: page in the index's hot nodes, fill caches
+                    rec.also_bought(pid, k=10)
                 lat_item, lat_cust, lat_exact, recalls, cpu_item = [], [], [], [], []
-                for j, i in enumerate(picks):
-                    t0, c0 = time.perf_counter(), time.thread_time()
-                    rec.also_bought(f"p{i}", k=10)
-                    lat_item.append(time.perf_counter() - t0)
-                    cpu_item.append(time.thread_time() - c0)
-                    hist = CustomerHistory(purchased={f"p{x}": 1.0 for x in rng.integers(0, n, 20)},
-                                           viewed={f"p{x}": 0.5 for x in rng.integers(0, n, 3)})
-                    t0 = time.perf_counter()
+                perf, cpu = time.perf_counter, time.thread_time
+                for pid in picks:  # each strategy in its own loop, as a warm container answers
+                    t0, c0 = perf(), cpu()
+                    rec.also_bought(pid, k=10)
+                    c1, t1 = cpu(), perf()
+                    lat_item.append(t1 - t0)
+                    cpu_item.append(c1 - c0)
+                for hist in hists:
+                    t0 = perf()
                     rec.for_customer(hist, k=10, exclude_purchased=True)
-                    lat_cust.append(time.perf_counter() - t0)
-                    t0 = time.perf_counter()
+                    lat_cust.append(perf() - t0)
+                for j, pid in enumerate(picks[:EXACT_QUERIES]):
+                    i = int(pid[1:])
+                    t0 = perf()
                     exact = annoy_index.exact_neighbours(emb, emb[i], 11)
-                    lat_exact.append(time.perf_counter() - t0)
+                    lat_exact.append(perf() - t0)
                     if j < 500:
                         got = annoy_index.neighbours(loaded.index, emb[i], 10, loaded.search_k)[0]
                         recalls.append(len(set(got) & set(exact[:10].tolist())) / 10)
@@ -146,7 +157,8 @@ def serving(sizes: list[int], queries: int = 2000) -> tuple[list[str], dict]:
 
                 r = {"items": n, "index_mb": size_mb, "build_s": build, "search_k": loaded.search_k,
                      "recall@10": float(np.mean(recalls)), "cold_s": cold, "download_s": download,
-                     "item_p50": pct(lat_item, 50), "item_p99": pct(lat_item, 99),
+                     "item_p50": pct(lat_item, 50), "item_p99": pct(lat_item, 99), "queries": len(lat_item),
+                     "item_p999": pct(lat_item, 99.9), "cpu_item_p999": pct(cpu_item, 99.9),
                      "cpu_item_p50": pct(cpu_item, 50), "cpu_item_p99": pct(cpu_item, 99),
                      "n_trees": loaded.manifest.get("n_trees"),
                      "cust_p50": pct(lat_cust, 50), "cust_p99": pct(lat_cust, 99),
@@ -219,8 +231,12 @@ def main(argv=None) -> int:
              "Cold = a new container: read the `current` pointer, download the version folder (parallel), "
              "memory-map the index, answer `also_bought`. S3 here is a local moto server over HTTP "
              "(real S3 adds network time; the download-only column is the baseline). Warm p50/p99 are "
-             "whole strategy calls (`for_customer`: 20 purchases + 3 views, purchases excluded); the exact "
-             "baseline is a numpy brute-force cosine top-10 over all items.", "", *s_lines, "",
+             "whole strategy calls on the loaded model (after `gc.freeze()`, as the container does), each "
+             "strategy in its own loop after 500 warm-up calls: 10,000 `also_bought` (k = 10) and 2,500 "
+             "`for_customer` calls (20 purchases + 3 views, purchases excluded). Wall = `perf_counter` "
+             "(includes waiting for a core on this shared machine); CPU = the thread's CPU time of the "
+             "same calls. The exact baseline is a numpy brute-force cosine top-10 over all items "
+             "(1,000 queries).", "", *s_lines, "",
              *targets(raw), f"Benchmark runtime: {time.perf_counter() - started:.0f} s."]
     print("\n".join(body))
     print(json.dumps(raw, default=str)[:2000], file=sys.stderr)
