@@ -47,6 +47,13 @@ def test_top_k_rows_keeps_the_largest_positive_weights_sorted_and_pads():
     assert cols.dtype == np.int32 and vals.dtype == np.float32
 
 
+def test_to_csr_drops_padding_and_keeps_row_order():
+    cols = np.array([[2, 0, -1], [-1, -1, -1], [1, -1, -1]], dtype=np.int32)
+    vals = np.array([[0.5, 0.25, 0], [0, 0, 0], [0.75, 0, 0]], dtype=np.float32)
+    indptr, c, v = emb.to_csr(cols, vals)
+    assert indptr.tolist() == [0, 2, 2, 3] and c.tolist() == [2, 0, 1] and v.tolist() == [0.5, 0.25, 0.75]
+
+
 def test_ease_neighbours_cap_keeps_the_most_bought_items_and_original_columns():
     # item 1 is rare: with max_items=2 it gets no list and appears in no list
     c = np.array([[5, 1, 3], [1, 1, 0], [3, 0, 4]], dtype=np.float32)
@@ -87,9 +94,10 @@ def test_rerank_scores_are_the_sparse_product_of_history_and_weights(model):
     items, scores = rec.rerank_scores(rows, x)
     dense = np.zeros(len(m.item_ids))
     for r, xi in zip(rows, x):
-        for j, wj in zip(m.rerank_items[r], m.rerank_weights[r]):
-            if j >= 0:
-                dense[j] += xi * wj
+        lo, hi = m.rerank_indptr[r], m.rerank_indptr[r + 1]
+        assert hi > lo
+        for j, wj in zip(m.rerank_items[lo:hi], m.rerank_weights[lo:hi]):
+            dense[j] += xi * wj
     assert dict(zip(items.tolist(), scores.tolist())) == pytest.approx(
         {j: dense[j] for j in np.flatnonzero(dense).tolist()})
 
@@ -105,6 +113,7 @@ def test_saved_model_memory_maps_the_rerank_list(model):
     m, folder = model
     loaded = TrainedModel.load(folder)
     assert isinstance(loaded.rerank_items, np.memmap)
+    assert np.array_equal(loaded.rerank_indptr, m.rerank_indptr)
     assert np.array_equal(loaded.rerank_items, m.rerank_items)
     assert np.array_equal(loaded.rerank_weights, m.rerank_weights)
     assert "rerank_items.npy" in loaded.manifest["files"]
@@ -122,7 +131,7 @@ def test_a_model_from_before_the_rerank_list_still_loads_and_answers(model, tmp_
     manifest["files"] = ["index.ann", "items.json", "manifest.json"]
     (old / "manifest.json").write_text(json.dumps(manifest))
     loaded = validate(old)
-    assert loaded.rerank_items.shape == (len(loaded.item_ids), 0)
+    assert len(loaded.rerank_items) == 0 and loaded.rerank_indptr.shape == (len(loaded.item_ids) + 1,)
     out = Recommender(loaded).for_customer(CustomerHistory(purchased={"bread": 1.0}), k=2, exclude_purchased=True)
     assert len(out) == 2 and loaded.row("bread") not in [r.row for r in out]
 
@@ -134,11 +143,12 @@ def test_a_rerank_list_naming_items_outside_the_index_is_refused(model, tmp_path
     for f in folder.iterdir():
         (bad / f.name).write_bytes(f.read_bytes())
     cols = np.load(bad / "rerank_items.npy")
-    cols[0, 0] = len(cols) + 3
+    good = cols.copy()
+    cols[0] = 99
     np.save(bad / "rerank_items.npy", cols)
     with pytest.raises(ModelError, match="outside the index"):
         validate(bad)
-    np.save(bad / "rerank_items.npy", cols[:-1])
+    np.save(bad / "rerank_items.npy", good[:-1])
     with pytest.raises(ModelError, match="does not match"):
         validate(bad)
     (bad / "rerank_weights.npy").unlink()

@@ -77,17 +77,19 @@ def normalise_rows(e: np.ndarray) -> np.ndarray:
     return (e / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
-def ease_weights(c: np.ndarray, lam: float) -> np.ndarray:
+def ease_weights(c: np.ndarray, lam: float, dtype=np.float32) -> np.ndarray:
     """EASE (Steck 2019) item-item weights from the Gram matrix G = XᵀX (binary X):
     P = (G + λI)⁻¹, B = I - P / diag(P) column-wise, so B_ij = -P_ij / P_jj and B_jj = 0.
-    A customer's score for item j is Σ_i x_i B_ij. Dense, O(n³) time, n² float64 memory."""
-    g = c.astype(np.float64)
+    A customer's score for item j is Σ_i x_i B_ij. Dense, O(n³) time; float32 by default
+    (G + λI is well conditioned for λ in the hundreds) with peak memory ≈ 3 n² floats."""
+    g = np.array(c, dtype=dtype, copy=True)
     g[np.diag_indices_from(g)] += lam
     p = np.linalg.inv(g)
     del g
-    b = (-p / np.diag(p)[None, :]).astype(np.float32)
-    np.fill_diagonal(b, 0.0)
-    return b
+    d = np.diag(p).copy()
+    p /= -d[None, :]
+    np.fill_diagonal(p, 0.0)
+    return p.astype(np.float32, copy=False)
 
 
 def top_k_rows(w: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -127,3 +129,12 @@ def ease_neighbours(c: np.ndarray, lam: float, k: int, max_items: int) -> tuple[
     cols[keep] = np.where(cols_sub >= 0, keep[np.maximum(cols_sub, 0)], -1)
     vals[keep] = vals_sub
     return cols, vals
+
+
+def to_csr(cols: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Padded per-row lists (column -1 = none) -> (indptr int64, columns int32, values float32),
+    each row's order kept."""
+    keep = cols >= 0
+    indptr = np.zeros(len(cols) + 1, dtype=np.int64)
+    np.cumsum(keep.sum(axis=1), out=indptr[1:])
+    return indptr, cols[keep].astype(np.int32), vals[keep].astype(np.float32)

@@ -187,7 +187,7 @@ class Recommender:
                 x_rows.append(r)
                 x_vals.append((w / top) ** b.rerank_power * (1.0 if reason == "buy_again" else b.viewed))
         n_candidates = b.candidates + len(banned)
-        has_rerank = np.shape(model.rerank_items)[1] > 0
+        has_rerank = len(model.rerank_items) > 0
         if has_rerank and x_rows:
             items, values = self.rerank_scores(np.asarray(x_rows), np.asarray(x_vals, dtype=np.float32))
             if len(items):
@@ -209,15 +209,19 @@ class Recommender:
 
     def rerank_scores(self, rows: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Σ_i x_i B_ij over the history rows i, for every item j on their rerank lists:
-        (items, scores), items unique."""
-        cols = np.asarray(self.model.rerank_items[rows])
-        vals = np.asarray(self.model.rerank_weights[rows]) * x[:, None]
-        keep = cols >= 0
-        cols, vals = cols[keep], vals[keep]
-        if not len(cols):
-            return cols.astype(np.int64), vals
+        (items, scores), items unique. Reads only the history's rows of the CSR list."""
+        indptr = self.model.rerank_indptr
+        starts, lengths = indptr[rows], indptr[rows + 1] - indptr[rows]
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        # positions of every entry of the selected rows, without a Python loop
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        at = offsets + np.arange(total)
+        cols = np.asarray(self.model.rerank_items[at])
+        vals = np.asarray(self.model.rerank_weights[at]) * np.repeat(x, lengths)
         items, inverse = np.unique(cols, return_inverse=True)
-        return items.astype(np.int64), np.bincount(inverse, weights=vals).astype(np.float64)
+        return items.astype(np.int64), np.bincount(inverse, weights=vals)
 
     def viewed_not_bought(self, history: CustomerHistory, k: int = 4, exclude_purchased: bool = True,
                           exclude=()) -> list[Recommendation]:

@@ -5,9 +5,11 @@ Files in one model folder (the same layout locally and under ``models/<version>/
 - ``index.ann``      the Annoy index (angular) over the L2-normalised item embeddings; it also
                      holds the vectors, so serving needs no separate embeddings file
 - ``items.json``     columns per index row: item id, popularity, category, availability
-- ``rerank_items.npy``, ``rerank_weights.npy``  (n_items x R) int32 / float32: each item's R
-                     strongest sparsified-EASE weights (the items it pushes up for a customer who
-                     has it; -1 / 0 padding), memory-mapped; ``for_customer`` scores with them
+- ``rerank_indptr.npy``, ``rerank_items.npy``, ``rerank_weights.npy``  the rerank list in CSR
+                     form (int64 n_items+1 / int32 / float32): item i's strongest sparsified-EASE
+                     weights (the items it pushes up for a customer who has it) are
+                     items/weights[indptr[i]:indptr[i+1]], memory-mapped; ``for_customer`` scores
+                     with them. Items outside the EASE part have empty rows (no bytes).
 - ``manifest.json``  version, dimensions, metric, item count, trees, search_k, training time,
                      evaluation figures (written last: a folder with a manifest is complete)
 
@@ -25,7 +27,8 @@ import numpy as np
 
 from polku.recommend import annoy_index
 
-FILES = ("index.ann", "items.json", "rerank_items.npy", "rerank_weights.npy", "manifest.json")  # manifest last
+RERANK_FILES = ("rerank_indptr.npy", "rerank_items.npy", "rerank_weights.npy")
+FILES = ("index.ann", "items.json", *RERANK_FILES, "manifest.json")  # manifest last
 REQUIRED = ("index.ann", "items.json", "manifest.json")  # models from before the rerank list lack the .npy files
 N_TREES_SMALL, N_TREES_LARGE, LARGE = 10, 50, 20000  # more trees for big catalogues: same recall at lower search_k
 RECALL_TARGET = 0.985  # tuned on a sample: a margin above the 0.98 we promise
@@ -61,8 +64,9 @@ class TrainedModel:
     availability: list[bool] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
     index: object = None  # AnnoyIndex
-    rerank_items: object = None  # (n_items, R) int32 column indices, -1 padded (numpy or memory map)
-    rerank_weights: object = None  # (n_items, R) float32 weights
+    rerank_indptr: object = None  # (n_items + 1,) int64 row starts of the rerank list (CSR)
+    rerank_items: object = None  # (nnz,) int32 column (item row) per entry (numpy or memory map)
+    rerank_weights: object = None  # (nnz,) float32 weight per entry
     _row: dict[str, int] = field(default_factory=dict, repr=False)
     serving_cache: dict = field(default_factory=dict, repr=False, compare=False)  # per-model constants of the Recommender
 
@@ -73,9 +77,10 @@ class TrainedModel:
             self.categories = [None] * len(self.item_ids)
         if not self.availability:
             self.availability = [True] * len(self.item_ids)
-        if self.rerank_items is None or self.rerank_weights is None:
-            self.rerank_items = np.full((len(self.item_ids), 0), -1, dtype=np.int32)
-            self.rerank_weights = np.zeros((len(self.item_ids), 0), dtype=np.float32)
+        if self.rerank_indptr is None or self.rerank_items is None or self.rerank_weights is None:
+            self.rerank_indptr = np.zeros(len(self.item_ids) + 1, dtype=np.int64)
+            self.rerank_items = np.zeros(0, dtype=np.int32)
+            self.rerank_weights = np.zeros(0, dtype=np.float32)
 
     @property
     def dim(self) -> int:
@@ -112,6 +117,7 @@ class TrainedModel:
         emb = np.asarray(self.embeddings, dtype=np.float32)
         self.index = annoy_index.build(emb, folder / "index.ann", n_trees=n_trees)
         search_k, recall = annoy_index.tune_search_k(self.index, emb, k=10, target=RECALL_TARGET)
+        np.save(folder / "rerank_indptr.npy", np.ascontiguousarray(self.rerank_indptr, dtype=np.int64))
         np.save(folder / "rerank_items.npy", np.ascontiguousarray(self.rerank_items, dtype=np.int32))
         np.save(folder / "rerank_weights.npy", np.ascontiguousarray(self.rerank_weights, dtype=np.float32))
         (folder / "items.json").write_text(json.dumps(
@@ -120,7 +126,8 @@ class TrainedModel:
         self.manifest = dict(self.manifest, dimensions=int(emb.shape[1]), metric=annoy_index.METRIC,
                              item_count=len(self.item_ids), n_trees=n_trees, search_k=search_k,
                              index_recall_at_10=round(recall, 4), files=list(FILES),
-                             rerank_neighbours=int(np.shape(self.rerank_items)[1]))
+                             rerank_neighbours=int(np.diff(self.rerank_indptr).max(initial=0)),
+                             rerank_entries=int(len(self.rerank_items)))
         (folder / "manifest.json").write_text(json.dumps(self.manifest, indent=2, sort_keys=True))
 
     @classmethod
@@ -139,24 +146,27 @@ class TrainedModel:
         missing = [f for f in files if not (folder / f).is_file()]
         if missing:
             raise ModelError(f"model folder {folder} lacks {', '.join(missing)}")
-        rerank_items = rerank_weights = None
-        if "rerank_items.npy" in files and "rerank_weights.npy" in files:
-            try:
-                rerank_items = np.load(folder / "rerank_items.npy", mmap_mode="r", allow_pickle=False)
-                rerank_weights = np.load(folder / "rerank_weights.npy", mmap_mode="r", allow_pickle=False)
-            except ValueError as exc:
-                raise ModelError(f"model folder {folder}: unreadable rerank list ({exc})") from None
-            if (rerank_items.shape != rerank_weights.shape or rerank_items.ndim != 2 or rerank_items.shape[0] != n
-                    or rerank_items.dtype != np.int32 or rerank_weights.dtype != np.float32):
-                raise ModelError(f"model folder {folder}: rerank list shape {rerank_items.shape}/"
-                                 f"{rerank_weights.shape} does not match {n} items")
-            if rerank_items.size and (int(rerank_items.max()) >= n or int(rerank_items.min()) < -1):
-                raise ModelError(f"model folder {folder}: rerank list names items outside the index")
-        if len(items.get("item_ids", [])) != n:
-            raise ModelError(f"model folder {folder}: manifest and items disagree on the item count")
+        rerank = (None, None, None)
+        if all(f in files for f in RERANK_FILES):
+            rerank = _load_rerank(folder, n)
         index = annoy_index.load(folder / "index.ann", dim)
         if index.get_n_items() != n:
             raise ModelError(f"model folder {folder}: index has {index.get_n_items()} items, expected {n}")
         return cls(items["item_ids"], IndexVectors(index, n, dim), np.asarray(items["popularity"], dtype=np.float64),
-                   items.get("category") or [], items.get("available") or [], manifest, index,
-                   rerank_items, rerank_weights)
+                   items.get("category") or [], items.get("available") or [], manifest, index, *rerank)
+
+
+def _load_rerank(folder: Path, n: int):
+    """The memory-mapped CSR rerank list, checked against the item count."""
+    try:
+        indptr, cols, vals = (np.load(folder / f, mmap_mode="r", allow_pickle=False) for f in RERANK_FILES)
+    except ValueError as exc:
+        raise ModelError(f"model folder {folder}: unreadable rerank list ({exc})") from None
+    if (indptr.shape != (n + 1,) or indptr.dtype != np.int64 or cols.dtype != np.int32 or vals.dtype != np.float32
+            or cols.ndim != 1 or cols.shape != vals.shape or int(indptr[0]) != 0 or int(indptr[-1]) != len(cols)
+            or np.any(np.diff(indptr) < 0)):
+        raise ModelError(f"model folder {folder}: rerank list shape (indptr {indptr.shape}, {cols.shape} items, "
+                         f"{vals.shape} weights) does not match {n} items")
+    if len(cols) and (int(cols.max()) >= n or int(cols.min()) < 0):
+        raise ModelError(f"model folder {folder}: rerank list names items outside the index")
+    return indptr, cols, vals

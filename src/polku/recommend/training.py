@@ -21,7 +21,7 @@ class TrainingConfig:
     # for_customer's rerank list: sparsified EASE (see embeddings.ease_neighbours)
     ease_lambda: float = 400.0  # chosen on a validation split (docs/recommendations.md)
     rerank_neighbours: int = 100  # strongest weights kept per item
-    ease_max_items: int = 10000  # the EASE inverse is O(n³): above this, the most popular items only
+    ease_max_items: int = 8000  # the EASE inverse is O(n³) time, 3 n² floats: above this, the most bought items only
 
 
 class TrainingError(ValueError):
@@ -47,8 +47,8 @@ def train(inter: Interactions, config: TrainingConfig = TrainingConfig(), catalo
     if len(items) < 2:
         raise TrainingError(f"only {len(items)} distinct item(s) in the interactions; need at least 2")
     c = emb.cooccurrence(inter, items)
-    rerank_items, rerank_weights = emb.ease_neighbours(c, config.ease_lambda, config.rerank_neighbours,
-                                                       config.ease_max_items)
+    rerank_indptr, rerank_items, rerank_weights = emb.to_csr(*emb.ease_neighbours(
+        c, config.ease_lambda, config.rerank_neighbours, config.ease_max_items))
     vectors = emb.item_embeddings(inter, items, dim=config.dim, seed=config.seed, c=c)
     del c
     counts = inter.item_counts()[items]
@@ -59,7 +59,7 @@ def train(inter: Interactions, config: TrainingConfig = TrainingConfig(), catalo
     meta = {"method": "cosine co-occurrence + truncated eigendecomposition (Annoy); sparsified EASE rerank",
             "dim": config.dim, "min_count": config.min_count, "interactions": int(len(inter)),
             "users": int(inter.n_users), "ease_lambda": config.ease_lambda,
-            "rerank_neighbours": int(rerank_items.shape[1]),
+            "rerank_neighbours": int(np.diff(rerank_indptr).max(initial=0)),
             "ease_items": int(min(len(items), config.ease_max_items))}
     return TrainedModel(ids, vectors, counts, categories, availability, dict(meta, **(manifest or {})),
-                        rerank_items=rerank_items, rerank_weights=rerank_weights)
+                        rerank_indptr=rerank_indptr, rerank_items=rerank_items, rerank_weights=rerank_weights)
