@@ -30,7 +30,7 @@ from polku.recommend import annoy_index
 RERANK_FILES = ("rerank_indptr.npy", "rerank_items.npy", "rerank_weights.npy")
 FILES = ("index.ann", "items.json", *RERANK_FILES, "manifest.json")  # manifest last
 REQUIRED = ("index.ann", "items.json", "manifest.json")  # models from before the rerank list lack the .npy files
-N_TREES_SMALL, N_TREES_LARGE, LARGE = 10, 50, 20000  # more trees for big catalogues: same recall at lower search_k
+N_TREES_SMALL, N_TREES_LARGE, LARGE = 10, 40, 20000  # more trees for big catalogues: same recall at lower search_k (40: as fast as 50 at 100k, 13 MB smaller)
 RECALL_TARGET = 0.985  # tuned on a sample: a margin above the 0.98 we promise
 
 
