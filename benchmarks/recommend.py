@@ -78,7 +78,10 @@ def synthetic_model(n: int, dim: int = 64, seed: int = 0):
     return TrainedModel(ids, emb, popularity, cats, [True] * n, {"version": f"synthetic-{n}"})
 
 
-def serving(sizes: list[int], queries: int = 2000) -> tuple[list[str], dict]:
+WARMUP, EXACT_QUERIES, PAUSE_S = 500, 1000, 0.001
+
+
+def serving(sizes: list[int], queries: int = 10000) -> tuple[list[str], dict]:
     import boto3
     from moto.server import ThreadedMotoServer
 
@@ -92,9 +95,10 @@ def serving(sizes: list[int], queries: int = 2000) -> tuple[list[str], dict]:
     server.start()
     raw = {}
     lines = ["| items | trees | index MB | build s | search_k | Annoy recall@10 | cold: S3 -> first answer | baseline: download only | "
-             "warm p50 / p99 (also_bought) | CPU-time p50 / p99 (also_bought) | warm p50 / p99 (for_customer) | "
+             "warm wall p50 / p99 (also_bought, back-to-back) | CPU p50 / p99 (same calls) | "
+             "warm wall p50 / p99 (also_bought, paced) | CPU p50 / p99 (same calls) | warm wall p50 / p99 (for_customer) | "
              "baseline exact p50 / p99 | p50 exact / Annoy |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     try:
         s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                           aws_access_key_id="bench", aws_secret_access_key="bench")
@@ -122,21 +126,39 @@ def serving(sizes: list[int], queries: int = 2000) -> tuple[list[str], dict]:
                 cold = time.perf_counter() - t0
                 assert len(first) == 4
                 rng = np.random.default_rng(1)
-                picks = rng.integers(0, n, queries)
+                picks = [f"p{i}" for i in rng.integers(0, n, queries)]
+                hists = [CustomerHistory(purchased={f"p{x}": 1.0 for x in rng.integers(0, n, 20)},
+                                         viewed={f"p{x}": 0.5 for x in rng.integers(0, n, 3)})
+                         for _ in range(queries // 4)]
+                for pid in picks[:WARMUP]:  # warm-up: page in the index's hot nodes, fill caches
+                    rec.also_bought(pid, k=10)
                 lat_item, lat_cust, lat_exact, recalls, cpu_item = [], [], [], [], []
-                for j, i in enumerate(picks):
-                    t0, c0 = time.perf_counter(), time.thread_time()
-                    rec.also_bought(f"p{i}", k=10)
-                    lat_item.append(time.perf_counter() - t0)
-                    cpu_item.append(time.thread_time() - c0)
-                    hist = CustomerHistory(purchased={f"p{x}": 1.0 for x in rng.integers(0, n, 20)},
-                                           viewed={f"p{x}": 0.5 for x in rng.integers(0, n, 3)})
-                    t0 = time.perf_counter()
+                perf, cpu = time.perf_counter, time.thread_time
+                for pid in picks:  # each strategy in its own loop, as a warm container answers
+                    t0, c0 = perf(), cpu()
+                    rec.also_bought(pid, k=10)
+                    c1, t1 = cpu(), perf()
+                    lat_item.append(t1 - t0)
+                    cpu_item.append(c1 - c0)
+                # paced: one request at a time with a pause between (a warm container waits on
+                # the Lambda runtime API between invocations), the closed loop above never pauses
+                lat_paced, cpu_paced = [], []
+                for pid in picks[: queries // 2]:
+                    time.sleep(PAUSE_S)
+                    t0, c0 = perf(), cpu()
+                    rec.also_bought(pid, k=10)
+                    c1, t1 = cpu(), perf()
+                    lat_paced.append(t1 - t0)
+                    cpu_paced.append(c1 - c0)
+                for hist in hists:
+                    t0 = perf()
                     rec.for_customer(hist, k=10, exclude_purchased=True)
-                    lat_cust.append(time.perf_counter() - t0)
-                    t0 = time.perf_counter()
+                    lat_cust.append(perf() - t0)
+                for j, pid in enumerate(picks[:EXACT_QUERIES]):
+                    i = int(pid[1:])
+                    t0 = perf()
                     exact = annoy_index.exact_neighbours(emb, emb[i], 11)
-                    lat_exact.append(time.perf_counter() - t0)
+                    lat_exact.append(perf() - t0)
                     if j < 500:
                         got = annoy_index.neighbours(loaded.index, emb[i], 10, loaded.search_k)[0]
                         recalls.append(len(set(got) & set(exact[:10].tolist())) / 10)
@@ -146,7 +168,10 @@ def serving(sizes: list[int], queries: int = 2000) -> tuple[list[str], dict]:
 
                 r = {"items": n, "index_mb": size_mb, "build_s": build, "search_k": loaded.search_k,
                      "recall@10": float(np.mean(recalls)), "cold_s": cold, "download_s": download,
-                     "item_p50": pct(lat_item, 50), "item_p99": pct(lat_item, 99),
+                     "item_p50": pct(lat_item, 50), "item_p99": pct(lat_item, 99), "queries": len(lat_item),
+                     "item_p999": pct(lat_item, 99.9), "cpu_item_p999": pct(cpu_item, 99.9),
+                     "paced_p50": pct(lat_paced, 50), "paced_p99": pct(lat_paced, 99),
+                     "cpu_paced_p50": pct(cpu_paced, 50), "cpu_paced_p99": pct(cpu_paced, 99),
                      "cpu_item_p50": pct(cpu_item, 50), "cpu_item_p99": pct(cpu_item, 99),
                      "n_trees": loaded.manifest.get("n_trees"),
                      "cust_p50": pct(lat_cust, 50), "cust_p99": pct(lat_cust, 99),
@@ -155,6 +180,8 @@ def serving(sizes: list[int], queries: int = 2000) -> tuple[list[str], dict]:
                 lines.append(f"| {n:,} | {r['n_trees']} | {size_mb:.0f} | {build:.1f} | {r['search_k']} | {r['recall@10']:.4f} | "
                              f"{cold * 1000:.0f} ms | {download * 1000:.0f} ms | {r['item_p50']:.3f} / {r['item_p99']:.3f} ms | "
                              f"{r['cpu_item_p50']:.3f} / {r['cpu_item_p99']:.3f} ms | "
+                             f"{r['paced_p50']:.3f} / {r['paced_p99']:.3f} ms | "
+                             f"{r['cpu_paced_p50']:.3f} / {r['cpu_paced_p99']:.3f} ms | "
                              f"{r['cust_p50']:.3f} / {r['cust_p99']:.3f} ms | {r['exact_p50']:.3f} / {r['exact_p99']:.3f} ms | "
                              f"{r['exact_p50'] / r['item_p50']:.1f}x |")
     finally:
@@ -182,17 +209,29 @@ def targets(raw: dict) -> list[str]:
     for n, r in (raw.get("serving") or {}).items():
         row(f"Annoy recall@10 >= 0.98 at {n:,} items", f"{r['recall@10']:.4f}", r["recall@10"] >= 0.98)
         if n >= 100_000:
-            row("warm query p99 <= 2 ms at 100k (wall clock)", f"{r['item_p99']:.3f} ms", r["item_p99"] <= 2)
+            row("warm query p99 <= 2 ms at 100k (wall clock, paced requests)", f"{r['paced_p99']:.3f} ms", r["paced_p99"] <= 2)
+            row("warm query p99 <= 2 ms at 100k (wall clock, back-to-back loop)", f"{r['item_p99']:.3f} ms", r["item_p99"] <= 2)
             row("warm query p99 <= 2 ms at 100k (CPU time of the query)", f"{r['cpu_item_p99']:.3f} ms", r["cpu_item_p99"] <= 2)
-            row("cold load to first answer <= 1 s at 100k (local S3)", f"{r['cold_s'] * 1000:.0f} ms", r["cold_s"] <= 1)
+            row("cold load to first answer <= 1 s at 100k (local S3)",
+                f"{r['cold_s'] * 1000:.0f} ms (download alone, same run: {r['download_s'] * 1000:.0f} ms; "
+                f"index {r['index_mb']:.0f} MB)", r["cold_s"] <= 1)
     return out + [""]
 
 
+HEADING = "## Recommendations"
+
+
 def write_section(body: list[str]) -> None:
-    section = "\n".join([START, "## Recommendations", "", *body, END])
+    """Replace this benchmark's section (between its markers) or append it. A section that lost
+    its start marker (it starts at its heading and ends at the end marker) is replaced too."""
+    section = "\n".join([START, HEADING, "", *body, END])
     text = DOC.read_text() if DOC.is_file() else "# Benchmarks\n\nEach section is written by its `benchmarks/<name>.py`.\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
+    start = text.find(START)
+    if start < 0 and END in text and HEADING in text and text.index(HEADING) < text.index(END):
+        start = text.index(HEADING)
+    end = text.find(END, start) if start >= 0 else -1
+    if start >= 0 and end >= 0:
+        text = text[:start] + section + text[end + len(END):]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     DOC.write_text(text)
@@ -219,8 +258,13 @@ def main(argv=None) -> int:
              "Cold = a new container: read the `current` pointer, download the version folder (parallel), "
              "memory-map the index, answer `also_bought`. S3 here is a local moto server over HTTP "
              "(real S3 adds network time; the download-only column is the baseline). Warm p50/p99 are "
-             "whole strategy calls (`for_customer`: 20 purchases + 3 views, purchases excluded); the exact "
-             "baseline is a numpy brute-force cosine top-10 over all items.", "", *s_lines, "",
+             "whole strategy calls on the loaded model (after `gc.freeze()`, as the container does), each "
+             "strategy in its own loop after 500 warm-up calls: 10,000 `also_bought` (k = 10) back-to-back, "
+             "5,000 `also_bought` paced (a 1 ms pause before each call, as a warm container waits for its next "
+             "invocation), and 2,500 `for_customer` calls (20 purchases + 3 views, purchases excluded). Wall = `perf_counter` "
+             "(includes waiting for a core on this shared machine); CPU = the thread's CPU time of the "
+             "same calls. The exact baseline is a numpy brute-force cosine top-10 over all items "
+             "(1,000 queries).", "", *s_lines, "",
              *targets(raw), f"Benchmark runtime: {time.perf_counter() - started:.0f} s."]
     print("\n".join(body))
     print(json.dumps(raw, default=str)[:2000], file=sys.stderr)

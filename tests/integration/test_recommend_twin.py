@@ -91,8 +91,10 @@ def test_training_publishes_a_versioned_model_and_the_pointer(env, trained):
     store = env["store"]
     assert store.current().version == trained["version"]
     keys = {o["Key"] for o in store.s3.list_objects_v2(Bucket=store.bucket, Prefix=f"models/{trained['version']}/")["Contents"]}
-    assert keys == {f"models/{trained['version']}/{f}" for f in ("index.ann", "items.json", "manifest.json")}
+    files = ("index.ann", "items.json", "rerank_indptr.npy", "rerank_items.npy", "rerank_weights.npy", "manifest.json")
+    assert keys == {f"models/{trained['version']}/{f}" for f in files}
     m = trained["manifest"]
+    assert sorted(m["files"]) == sorted(files) and m["rerank_neighbours"] >= 1
     assert m["metric"] == "angular" and m["dimensions"] == 64 and m["item_count"] >= len(FRUIT + VEG)
     assert "trained_at" in m and "training_seconds" in m and "evaluation" in m
 

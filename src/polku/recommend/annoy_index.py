@@ -50,7 +50,8 @@ def exact_neighbours(embeddings: np.ndarray, vector: np.ndarray, n: int) -> np.n
     return top[np.argsort(-scores[top])]
 
 
-SEARCH_K_LADDER = (-1, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000)
+SEARCH_K_LADDER = (-1, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 8000, 12000,
+                   16000, 24000, 32000)
 
 
 def tune_search_k(index: AnnoyIndex, embeddings: np.ndarray, k: int = 10, target: float = 0.99,

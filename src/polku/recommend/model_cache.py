@@ -6,6 +6,7 @@ with the model it has: a recommend call during a switch never fails because of t
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import threading
@@ -52,7 +53,7 @@ class ModelCache:
                 return self.model
             if self.model is None or pointer.version != self.model.version:
                 try:
-                    folder = self.store.download(pointer.version, self.root)
+                    folder = self.store.download(pointer.version, self.root, pointer.manifest.get("files"))
                     model = TrainedModel.load(folder)
                 except Exception:
                     if self.model is None:
@@ -61,6 +62,9 @@ class ModelCache:
                     return self.model
                 old = self.model
                 self.model = model
+                # the model's long-lived objects (ids, id map, columns) leave the collector's
+                # generations: later collections do not walk them during a query
+                gc.freeze()
                 logger.info("recommend model loaded", extra={"model_version": model.version})
                 if old is not None:
                     self._remove_others(model.version)

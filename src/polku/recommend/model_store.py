@@ -2,7 +2,7 @@
 
 Layout in the models bucket::
 
-    models/<version>/index.ann, embeddings.npy, items.json, manifest.json
+    models/<version>/index.ann, items.json, rerank_items.npy, rerank_weights.npy, manifest.json
     models/current.json      {"version": ..., "manifest": {...}}
 
 A version folder is written completely (manifest last) before the pointer moves, and is never
@@ -117,7 +117,7 @@ class ModelStore:
             if why:
                 raise ModelRefused(f"model {version} refused: {why}")
         folder = Path(folder)
-        for name in FILES:  # manifest.json is last in FILES: a folder with a manifest is complete
+        for name in _manifest_last(model.files):  # a folder with a manifest is complete
             self.s3.upload_file(str(folder / name), self.bucket, f"{self.prefix}{version}/{name}")
         body = json.dumps({"version": version, "manifest": manifest}).encode()
         condition = {"IfMatch": previous.etag} if previous else {"IfNoneMatch": "*"}
@@ -130,9 +130,11 @@ class ModelStore:
             raise
         return Pointer(version, manifest, put["ETag"])
 
-    def download(self, version: str, root: str | Path) -> Path:
+    def download(self, version: str, root: str | Path, files=None) -> Path:
         """Fetch a version folder into ``root/<version>`` (written to a temporary folder and
-        renamed, so a half-downloaded folder is never used)."""
+        renamed, so a half-downloaded folder is never used). ``files``: the manifest's list
+        (older models have fewer files); default all of FILES."""
+        files = tuple(files or FILES)
         root = Path(root)
         final = root / version
         if (final / "manifest.json").is_file():
@@ -140,9 +142,9 @@ class ModelStore:
         tmp = root / f".{version}.{os.getpid()}.{secrets.token_hex(3)}"
         tmp.mkdir(parents=True, exist_ok=True)
         try:
-            with ThreadPoolExecutor(max_workers=len(FILES)) as pool:  # in parallel: cold start time
+            with ThreadPoolExecutor(max_workers=len(files)) as pool:  # in parallel: cold start time
                 list(pool.map(lambda name: self.s3.download_file(self.bucket, f"{self.prefix}{version}/{name}",
-                                                                 str(tmp / name)), FILES))
+                                                                 str(tmp / name)), files))
             try:
                 os.rename(tmp, final)
             except OSError:  # another thread finished first
@@ -151,6 +153,10 @@ class ModelStore:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return final
+
+
+def _manifest_last(files) -> list[str]:
+    return [f for f in files if f != "manifest.json"] + ["manifest.json"]
 
 
 class NotModified(Exception):

@@ -37,10 +37,12 @@ class Blend:
 
     repeat: float = 1.0  # the customer's own purchases (buy again)
     viewed: float = 0.6  # viewed and left
-    neighbours: float = 0.1  # embedding neighbours of the customer's taste vector
+    neighbours: float = 0.1  # rerank score (sparsified EASE over the history), scaled to [0, 1]
+    annoy: float = 0.02  # cosine of the Annoy neighbours of the customer's taste vector
     popularity: float = 0.02  # tie-break and fallback
-    candidates: int = 100  # how many Annoy neighbours to consider
+    candidates: int = 100  # how many Annoy neighbours (and rerank-list items) to consider
     taste_power: float = 0.5  # taste vector = sum of (relative strength ** power) x item vector
+    rerank_power: float = 0.5  # rerank input x_i = (relative strength ** power); 0 = plain 0/1 history
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,13 @@ class Recommender:
         self.model = model
         self.blend = blend
         self.search_k = model.search_k if search_k is None else search_k  # tuned at training
-        pop = np.asarray(model.popularity, dtype=np.float64)
-        self._pop_norm = pop / pop.max() if len(pop) and pop.max() > 0 else np.zeros(len(pop))
-        self._pop_order = np.argsort(-pop, kind="stable")
+        # per-model constants, computed once per loaded model (not per request)
+        cached = model.serving_cache.get("popularity")
+        if cached is None:
+            pop = np.asarray(model.popularity, dtype=np.float64)
+            pop_norm = pop / pop.max() if len(pop) and pop.max() > 0 else np.zeros(len(pop))
+            cached = model.serving_cache["popularity"] = (pop_norm, np.argsort(-pop, kind="stable"))
+        self._pop_norm, self._pop_order = cached
 
     # ------------------------------------------------------------ helpers
     def _allowed(self, row: int, banned: set[int]) -> bool:
@@ -109,15 +115,30 @@ class Recommender:
     # ------------------------------------------------------------ strategies
     def also_bought(self, product_id: str, k: int = 4, history: CustomerHistory | None = None,
                     exclude_purchased: bool = False, exclude=()) -> list[Recommendation]:
-        """Products bought by the same customers as ``product_id`` (embedding neighbours)."""
+        """Products bought by the same customers as ``product_id`` (embedding neighbours).
+
+        The hot path: one Annoy call by item row (no vector copied out of the index), then
+        a walk down the answer, which Annoy returns sorted by distance (ties by row)."""
         row = self._product_row(product_id)
-        banned = self._banned(history, exclude_purchased, exclude)
+        banned = self._banned(history, exclude_purchased, exclude) if (exclude or exclude_purchased) else set()
         if row is None:  # a product the model has not seen: popularity
             return self.popular(k, banned)
         banned.add(row)
-        ids, sims = self._neighbours(np.asarray(self.model.embeddings[row]), k * 4 + len(banned) + 1)
-        scores = {i: s for i, s in zip(ids, sims) if i != row and s > 0}
-        return self._rank(scores, dict.fromkeys(scores, "also_bought"), k, banned)
+        ids, dist = self.model.index.get_nns_by_item(row, k * 4 + len(banned) + 1, self.search_k, True)
+        available = self.model.availability
+        out = []
+        for i, d in zip(ids, dist):
+            if i in banned or available[i] is False:
+                continue
+            s = 1.0 - d * d / 2.0  # angular distance -> cosine
+            if s <= 0:
+                break  # sorted by distance: no positive cosine follows
+            out.append(Recommendation(i, s, "also_bought"))
+            if len(out) == k:
+                return out
+        if len(out) < k:
+            out += self.popular(k - len(out), banned | {r.row for r in out})
+        return out
 
     def similar(self, product_id: str, k: int = 4, history: CustomerHistory | None = None,
                 exclude_purchased: bool = False, exclude=()) -> list[Recommendation]:
@@ -135,9 +156,11 @@ class Recommender:
 
     def for_customer(self, history: CustomerHistory, k: int = 4, exclude_purchased: bool = False,
                      exclude=()) -> list[Recommendation]:
-        """Blend of buying again, viewed-and-left, embedding neighbours of the customer's taste,
-        and popularity."""
+        """Blend of buying again, viewed-and-left, the rerank list's score over the customer's
+        history (sparsified EASE: Σ_i x_i B_ij), Annoy neighbours of the customer's taste
+        vector, and popularity."""
         b = self.blend
+        model = self.model
         banned = self._banned(history, exclude_purchased, exclude)
         scores: dict[int, float] = defaultdict(float)
         reasons: dict[int, str] = {}
@@ -145,27 +168,60 @@ class Recommender:
 
         def add(row: int, value: float, reason: str):
             scores[row] += value
-            if value > part[row]:
+            if value > part[row] or row not in reasons:
                 part[row] = value
                 reasons[row] = reason
 
-        taste = np.zeros(self.model.dim, dtype=np.float32)
+        taste = np.zeros(model.dim, dtype=np.float32)
+        x_rows: list[int] = []
+        x_vals: list[float] = []
         for source, weight, reason in ((history.purchased, b.repeat, "buy_again"), (history.viewed, b.viewed, "viewed")):
-            rows = [(self.model.row(p), w) for p, w in source.items()]
+            rows = [(model.row(p), w) for p, w in source.items()]
             rows = [(r, w) for r, w in rows if r is not None and w > 0]
             if not rows:
                 continue
             top = max(w for _, w in rows)
             for r, w in rows:
                 add(r, weight * w / top, reason)
-                taste += (w / top) ** b.taste_power * np.asarray(self.model.embeddings[r])
-        ids, sims = self._neighbours(taste, b.candidates + len(banned))
+                taste += (w / top) ** b.taste_power * np.asarray(model.embeddings[r])
+                x_rows.append(r)
+                x_vals.append((w / top) ** b.rerank_power * (1.0 if reason == "buy_again" else b.viewed))
+        n_candidates = b.candidates + len(banned)
+        has_rerank = len(model.rerank_items) > 0
+        if has_rerank and x_rows:
+            items, values = self.rerank_scores(np.asarray(x_rows), np.asarray(x_vals, dtype=np.float32))
+            if len(items):
+                if len(items) > n_candidates:
+                    top = np.argpartition(-values, n_candidates - 1)[:n_candidates]
+                    items, values = items[top], values[top]
+                scale = b.neighbours / max(float(values.max()), 1e-12)
+                for r, v in zip(items.tolist(), values.tolist()):
+                    if v > 0:
+                        add(r, scale * v, "because_you_bought")
+        annoy_weight = b.annoy if has_rerank else b.neighbours  # models without a rerank list
+        ids, sims = self._neighbours(taste, n_candidates)
         for r, s in zip(ids, sims):
             if s > 0:
-                add(r, b.neighbours * s, "because_you_bought")
+                add(r, annoy_weight * s, "because_you_bought")
         for r in self._pop_order[: k + len(banned) + len(scores)]:
             add(int(r), b.popularity * self._pop_norm[r], "popular")
         return self._rank(scores, reasons, k, banned)
+
+    def rerank_scores(self, rows: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Σ_i x_i B_ij over the history rows i, for every item j on their rerank lists:
+        (items, scores), items unique. Reads only the history's rows of the CSR list."""
+        indptr = self.model.rerank_indptr
+        starts, lengths = indptr[rows], indptr[rows + 1] - indptr[rows]
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        # positions of every entry of the selected rows, without a Python loop
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        at = offsets + np.arange(total)
+        cols = np.asarray(self.model.rerank_items[at])
+        vals = np.asarray(self.model.rerank_weights[at]) * np.repeat(x, lengths)
+        items, inverse = np.unique(cols, return_inverse=True)
+        return items.astype(np.int64), np.bincount(inverse, weights=vals)
 
     def viewed_not_bought(self, history: CustomerHistory, k: int = 4, exclude_purchased: bool = True,
                           exclude=()) -> list[Recommendation]:
