@@ -124,3 +124,27 @@ def test_signed_but_unsafe_destination_is_still_refused():
 def test_bad_secrets_are_refused(secret):
     with pytest.raises(LinkError):
         KeyRing.from_secret(secret if isinstance(secret, str) else json.dumps(secret))
+
+
+@pytest.mark.parametrize("claims", [
+    {"k": "c", "m": "m_1", "c": "c1", "u": "https://shop.example.com/p/1?x=1&y=\"2\""},
+    {"k": "u", "m": "m_1", "c": "Tomáš ☃ \U0001f600", "a": "email:ann@example.com", "j": "welcome", "ch": "sms"},
+    {"k": "o", "m": "m\\1\n\t\x00\x7f\u2028", "c": "</script>"},
+    {"k": "c", "m": "m_1", "c": 17, "u": "https://x.example.com/"},  # not all strings: json.dumps itself
+    {"b": None, "a": ["x", 1.5], "c": True},
+])
+def test_signing_fast_path_gives_the_same_token_as_json_dumps_and_hmac_new(claims):
+    import hashlib
+    import hmac
+
+    from polku.messaging.links import _compact_json
+
+    want = json.dumps(claims, separators=(",", ":"), sort_keys=True)
+    assert _compact_json(claims) == want
+    ring = KeyRing.from_secret(SECRET)
+    payload = base64.urlsafe_b64encode(want.encode("utf-8")).rstrip(b"=").decode()
+    mac = hmac.new(SECRET["k1"].encode(), f"k1.{payload}".encode(), hashlib.sha256).digest()[:16]
+    reference = f"{payload}.k1.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+    assert ring.sign(claims) == reference
+    assert ring.sign(claims) == reference  # the cached keyed state is copied, not consumed
+    assert ring.verify(reference) == claims

@@ -75,6 +75,8 @@ def _tidy(name: str, text: str) -> str:
         return _BLANK_LINES.sub("\n\n", text).strip() + "\n"
     return text.strip() + "\n"
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
 _budget: contextvars.ContextVar[list[int]] = contextvars.ContextVar("polku_render_budget")
 _WIDTH_IN_SPEC = re.compile(r"(\d{4,})")
 
@@ -160,15 +162,25 @@ def _money(ctx, value: Any, currency: str | None = None) -> str:
     """``12.9|money`` -> ``€12.90`` (en) or ``12,90 €`` (fi, cs; CZK as ``Kč``)."""
     if value is None or isinstance(value, Undefined) or value == "":
         return ""
+    brand = ctx.get("brand") or {}
+    currency = currency or (brand.get("currency") if isinstance(brand, dict) else None) or "EUR"
+    locale = ctx.get("locale") or DEFAULT_LOCALE
+    try:
+        # The same amount, currency and locale always read the same: format each once.
+        # The type is part of the key (1 == 1.0 == True, but "1" is not a number).
+        return _money_text(type(value), value, currency, locale)
+    except TypeError:  # unhashable (a list...): format without the cache
+        return _money_text.__wrapped__(type(value), value, currency, locale)
+
+
+@lru_cache(maxsize=4096)
+def _money_text(kind: type, value: Any, currency: Any, locale: Any) -> str:
     try:
         amount = float(value)
     except (TypeError, ValueError):
         return str(value)
-    brand = ctx.get("brand") or {}
-    currency = currency or (brand.get("currency") if isinstance(brand, dict) else None) or "EUR"
     symbol = {"EUR": "€", "CZK": "Kč", "USD": "$", "GBP": "£"}.get(currency, currency)
-    locale = str(ctx.get("locale") or DEFAULT_LOCALE)[:2]
-    if locale in ("fi", "cs"):
+    if str(locale)[:2] in ("fi", "cs"):
         number = f"{amount:,.2f}".replace(",", "\u00a0").replace(".", ",")
         return f"{number}\u00a0{symbol}"
     return f"{symbol}{amount:,.2f}"
@@ -249,6 +261,23 @@ class PolkuSandbox(SandboxedEnvironment):
     def format_string(self, s, args, kwargs, format_func=None):
         _check_spec_widths(str(s))
         return super().format_string(s, args, kwargs, format_func)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``p.name`` on a plain dict: the item, straight away.
+
+        Jinja first tries ``getattr(dict, "name")``, which for a name that is not an
+        attribute of ``dict`` raises AttributeError and only then looks up the item. For
+        such a name the answer is always the item (or undefined), so look it up directly;
+        names that *are* attributes of ``dict`` (``items``, ``__class__``, ...) take the
+        sandbox's own path with its safety checks. Same result, without an exception per
+        lookup (messages read product and customer fields dozens of times).
+        """
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
 
 # ---------------------------------------------------------------- editable blocks
