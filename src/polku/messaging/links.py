@@ -17,6 +17,7 @@ destinations are accepted at signing and at verification.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -38,8 +39,12 @@ class LinkError(ValueError):
     """The token is malformed, forged, for another purpose, or points somewhere unsafe."""
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64e(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    """base64url without padding (``base64.urlsafe_b64encode`` without its two Python layers)."""
+    return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def _b64d(text: str) -> bytes:

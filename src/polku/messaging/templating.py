@@ -35,9 +35,11 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import FunctionType, MethodType
 from typing import Any, Callable, Iterable, Iterator
 
 from jinja2 import BaseLoader, FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, nodes, pass_context, pass_eval_context
+from jinja2.runtime import Macro
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
@@ -203,6 +205,64 @@ def _date(ctx, value: Any) -> str:
     return f"{d.day} {d.strftime('%b')} {d.year}"
 
 
+# ---------------------------------------------------------------- product cards
+CARD_TEMPLATE = "_blocks/product_card.j2"
+LINK_MARK = "\x1epolku-link\x1e"  # stands for a card's tracked link; data cannot hold it (control characters are stripped)
+FRAGMENT_CACHE_MAX = 20_000
+_FLAT_VALUES = frozenset({str, int, float, bool, type(None)})
+_STR_ONLY = frozenset({str})
+
+
+def _flat_key(obj: Any) -> tuple | None:
+    """A hashable key equal only for dicts that render the same: string keys, scalar values,
+    compared with their types (1, 1.0 and True are equal in Python, not on the page) and
+    without float zero (0.0 == -0.0). None for anything else (rendered without the cache)."""
+    if type(obj) is not dict:
+        return None
+    values = tuple(obj.values())
+    types = tuple(map(type, values))
+    if not _FLAT_VALUES.issuperset(types) or not _STR_ONLY.issuperset(map(type, obj)) or 0.0 in values:
+        return None
+    return (tuple(obj), values, types)
+
+
+@pass_context
+def _product_cards(ctx, items: Any, limit: int = 4) -> str:
+    """``{{ product_cards(items, limit) }}``: one card per product, rendered from
+    ``_blocks/product_card.j2`` in the same sandbox and part.
+
+    A card sees only ``p``, ``link``, ``part``, ``locale``, ``brand`` and the globals, so
+    it is a function of exactly those: each distinct (product, part, locale, brand) is
+    rendered once per process and kept; the card's link -- signed for this recipient --
+    is put in afterwards (escaped in HTML, as ``{{ track(p.url) }}`` would be). Each
+    product draws from the loop budget like the ``for`` loop it replaces.
+    """
+    env: PolkuSandbox = ctx.environment
+    template = env.get_template(CARD_TEMPLATE)
+    part, locale, brand, track = ctx.get("part"), ctx.get("locale"), ctx.get("brand"), ctx.get("track")
+    html = bool(env.autoescape)
+    brand_key = _flat_key(brand)
+    cache = env.fragments
+    out: list[str] = []
+    for p in _guard_iter(items[:limit]):
+        url = env.getattr(p, "url")
+        link = env.call(ctx, track, url) if html else None  # the order the template used: link first in HTML
+        pk = _flat_key(p) if brand_key is not None else None
+        key = (part, locale, brand_key, pk) if pk is not None else None
+        card = cache.get(key) if key is not None else None
+        if card is None:
+            card = "".join(template.root_render_func(template.new_context(
+                {"p": dict(p) if type(p) is dict else p, "link": LINK_MARK, "part": part, "locale": locale, "brand": brand})))
+            if key is not None:
+                if len(cache) >= FRAGMENT_CACHE_MAX:
+                    cache.clear()
+                cache[key] = card
+        if link is None:
+            link = env.call(ctx, track, url)
+        out.append(card.replace(LINK_MARK, escape(link) if html else str(link)))
+    return Markup("".join(out)) if html else "".join(out)
+
+
 class PolkuSandbox(SandboxedEnvironment):
     """The sandbox every Polku template runs in."""
 
@@ -222,6 +282,9 @@ class PolkuSandbox(SandboxedEnvironment):
         self.globals["range"] = _limited_range
         self.globals.pop("lipsum", None)
         self.globals["SEP"] = SEP
+        self.globals["product_cards"] = _product_cards
+        self.fragments: dict[tuple, str] = {}  # rendered product cards (see _product_cards)
+        self._templates: dict[str, Any] = {}  # compiled templates by name (auto_reload is off)
         self.filters["_polku_guard_iter"] = _guard_iter
         self.filters["format"] = _safe_format_filter
         self.filters["money"] = _money
@@ -261,6 +324,48 @@ class PolkuSandbox(SandboxedEnvironment):
     def format_string(self, s, args, kwargs, format_func=None):
         _check_spec_widths(str(s))
         return super().format_string(s, args, kwargs, format_func)
+
+    def call(__self, __context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        """A macro call, without the generic dispatch (what ``Context.call`` does for a
+        ``Macro``: its ``__call__`` takes the eval context). A macro is always safe to
+        call (it is template code); everything else takes the sandbox's checked path."""
+        kind = type(__obj)
+        if kind is Macro:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+            try:
+                return __obj.__call__(__context.eval_ctx, *args, **kwargs)
+            except StopIteration:
+                return __self.undefined("value was undefined because a callable raised a StopIteration exception")
+        # A plain function or method with no attributes at all (so neither marked unsafe
+        # nor asking for a context, e.g. track(), ui()): Context.call would call it as is.
+        if (kind is FunctionType and not __obj.__dict__) or (kind is MethodType and not __obj.__func__.__dict__
+                                                             and type(__obj.__func__) is FunctionType):
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+            try:
+                return __obj(*args, **kwargs)
+            except StopIteration:
+                return __self.undefined("value was undefined because a callable raised a StopIteration exception")
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def make_globals(self, d: Any) -> dict:
+        """A template's globals as one plain dict (Jinja's ChainMap is iterated twice per
+        render, key by key, in Python). Polku sets every global before the first template
+        loads (as Jinja asks: "avoid modifying any globals after a template is loaded")."""
+        return {**self.globals, **(d or {})}
+
+    def get_template(self, name: Any, parent: str | None = None, globals: Any = None) -> Any:
+        """Compiled templates by name, from a plain dict: templates do not change while a
+        process runs (auto_reload is off), so skip the loader cache's locking and checks."""
+        if globals is None and type(name) is str:
+            if parent is not None:
+                name = self.join_path(name, parent)
+            template = self._templates.get(name)
+            if template is None:
+                template = self._templates[name] = super().get_template(name)
+            return template
+        return super().get_template(name, parent, globals)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """``p.name`` on a plain dict: the item, straight away.
@@ -460,11 +565,14 @@ class TemplateStore:
             template = env.get_template(path)
             chunks: list[str] = []
             size = 0
-            for chunk in template.generate(ctx, part=part):
-                size += len(chunk)
-                if size > MAX_OUTPUT_CHARS:
-                    raise TemplateLimitError(f"output is limited to {MAX_OUTPUT_CHARS} characters")
-                chunks.append(chunk)
+            try:  # Template.generate() without its extra generator layer
+                for chunk in template.root_render_func(template.new_context({**ctx, "part": part})):
+                    size += len(chunk)
+                    if size > MAX_OUTPUT_CHARS:
+                        raise TemplateLimitError(f"output is limited to {MAX_OUTPUT_CHARS} characters")
+                    chunks.append(chunk)
+            except Exception:
+                env.handle_exception()  # re-raises with the template's file and line in the traceback
             return "".join(chunks)
         except TemplateSyntaxError as exc:
             raise TemplateRenderError(
