@@ -148,3 +148,35 @@ def test_signing_fast_path_gives_the_same_token_as_json_dumps_and_hmac_new(claim
     assert ring.sign(claims) == reference
     assert ring.sign(claims) == reference  # the cached keyed state is copied, not consumed
     assert ring.verify(reference) == claims
+
+
+@pytest.mark.parametrize("mid,cid,channel,journey", [
+    ("m_1", "c1", "email", None),
+    ("m_1", "c1", "sms", "welcome"),
+    ("m_\u00e4\"\\", "Tom\u00e1\u0161 \U0001f600", "push", ""),
+    ("m_2", "c2", "email", "j\n\t"),
+])
+def test_click_links_fast_path_matches_the_general_claims_path(mid, cid, channel, journey):
+    s = signer()
+    for url in ("https://shop.example.com/p/1?x=1&y=\u00e4", "http://a.example.com/\"q\"", "https://shop.example.com/p/1?x=1&y=\u00e4"):
+        claims = s._claims("c", mid, cid, channel, journey)
+        claims["u"] = url
+        want = s.base_url + "/v1/c/" + s.ring.sign(claims)
+        assert s.click_url(url, mid, cid, channel=channel, journey=journey) == want
+        back = s.verify(token_of(want), "click")
+        assert (back.url, back.message_id, back.customer_id, back.channel) == (url, mid, cid, channel)
+    other = signer()  # a prefix kept for one message is never used for another
+    a = other.click_url("https://s.example.com/", "m_a", "c_a")
+    b = other.click_url("https://s.example.com/", "m_b", "c_a")
+    assert other.verify(token_of(a), "click").message_id == "m_a" and other.verify(token_of(b), "click").message_id == "m_b"
+
+
+def test_hmac_from_precomputed_states_matches_hmac_new_for_long_and_short_keys():
+    import hashlib
+    import hmac
+
+    for key in ("k" * 16, "long-key-" * 20):
+        ring = KeyRing.from_secret({"active": "k9", "k9": key})
+        for payload in ("", "abc", "x" * 200):
+            want = hmac.new(key.encode(), f"k9.{payload}".encode(), hashlib.sha256).digest()[:16]
+            assert ring._mac("k9", payload) == base64.urlsafe_b64encode(want).rstrip(b"=").decode()
