@@ -11,6 +11,8 @@
 ``track(url)``     a signed click-tracking URL for ``url``
 ``editable(name)`` a distributed-marketing editable block (``{% call editable("intro") %}``)
 ``part``, ``channel``, ``locale``, ``subject``, ``preheader``  set by the renderer
+``greeting()``, ``product_list(items, heading, limit)``, ``offer_box(offer)``, ``button(url, label)``
+                   the brand layout's building blocks (no import needed)
 =================  =====================================================================
 """
 
@@ -25,7 +27,9 @@ from polku.messaging.links import LinkError, safe_destination
 
 TEMPLATE_VARIABLES = frozenset(
     {"customer", "products", "offer", "data", "brand", "links", "message", "track", "editable",
-     "part", "channel", "locale", "subject", "preheader"}  # fmt: skip
+     "part", "channel", "locale", "subject", "preheader",
+     # the layout's building blocks (templates/_layouts/brand.j2) and the card renderer
+     "greeting", "product_list", "offer_box", "button", "product_cards"}  # fmt: skip
 )
 PRODUCT_FIELDS = ("product_id", "name", "price", "image_url", "url", "category")
 PRODUCT_LISTS_IN_DATA = ("cart_items", "order_items", "viewed_items")

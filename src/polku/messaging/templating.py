@@ -39,7 +39,8 @@ from types import FunctionType, MethodType
 from typing import Any, Callable, Iterable, Iterator
 
 from jinja2 import BaseLoader, FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, nodes, pass_context, pass_eval_context
-from jinja2.runtime import Macro
+from jinja2.runtime import BlockReference, Macro, TemplateReference
+from jinja2.utils import _PassArg
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
@@ -78,6 +79,8 @@ def _tidy(name: str, text: str) -> str:
     return text.strip() + "\n"
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))
+_TEMPLATE_REFERENCE_ATTRIBUTES = frozenset(dir(TemplateReference))
+_PASS_ARG_ONLY = {"jinja_pass_arg": None}.keys()
 
 _budget: contextvars.ContextVar[list[int]] = contextvars.ContextVar("polku_render_budget")
 _WIDTH_IN_SPEC = re.compile(r"(\d{4,})")
@@ -339,8 +342,31 @@ class PolkuSandbox(SandboxedEnvironment):
                 return __self.undefined("value was undefined because a callable raised a StopIteration exception")
         # A plain function or method with no attributes at all (so neither marked unsafe
         # nor asking for a context, e.g. track(), ui()): Context.call would call it as is.
-        if (kind is FunctionType and not __obj.__dict__) or (kind is MethodType and not __obj.__func__.__dict__
-                                                             and type(__obj.__func__) is FunctionType):
+        # A block of this template (``self.subject()``): Context.call would call it as is.
+        if (kind is FunctionType and not __obj.__dict__) or kind is BlockReference or (
+                kind is MethodType and type(__obj.__func__) is FunctionType and not __obj.__func__.__dict__):
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+            try:
+                return __obj(*args, **kwargs)
+            except StopIteration:
+                return __self.undefined("value was undefined because a callable raised a StopIteration exception")
+        # A function whose only attribute asks for the context or eval context (our filters
+        # and globals, e.g. product_cards(), editable()): what Context.call does for it.
+        if kind is FunctionType and __obj.__dict__.keys() == _PASS_ARG_ONLY:
+            pass_arg = __obj.__dict__["jinja_pass_arg"]
+            if pass_arg is _PassArg.context:
+                if kwargs.get("_loop_vars"):
+                    __context = __context.derived(kwargs["_loop_vars"])
+                if kwargs.get("_block_vars"):
+                    __context = __context.derived(kwargs["_block_vars"])
+                args = (__context, *args)
+            elif pass_arg is _PassArg.eval_context:
+                args = (__context.eval_ctx, *args)
+            elif pass_arg is _PassArg.environment:
+                args = (__context.environment, *args)
+            else:
+                return super().call(__context, __obj, *args, **kwargs)
             kwargs.pop("_block_vars", None)
             kwargs.pop("_loop_vars", None)
             try:
@@ -377,7 +403,14 @@ class PolkuSandbox(SandboxedEnvironment):
         sandbox's own path with its safety checks. Same result, without an exception per
         lookup (messages read product and customer fields dozens of times).
         """
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+        kind = type(obj)
+        if kind is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        # ``self.subject``: the same reasoning for the template reference and its blocks.
+        if kind is TemplateReference and attribute not in _TEMPLATE_REFERENCE_ATTRIBUTES and attribute[:1] != "_":
             try:
                 return obj[attribute]
             except KeyError:
