@@ -199,3 +199,21 @@ def test_every_shipped_template_renders_every_channel_it_supports(store):
             assert out.locale == loc
             seen += 1
     assert seen >= 20
+
+
+def test_the_templates_escape_is_markupsafe_escape():
+    from markupsafe import Markup, escape
+
+    from polku.messaging.templating import _fast_escape
+
+    class Html:
+        def __html__(self):
+            return "<b>safe</b>"
+
+    class Sub(str):
+        pass
+
+    for value in ["", "plain", "<a href=\"x\">O'Brien & Co</a>", "\u00e4\x1f", Markup("<i>ok</i>"), Sub("<s>"),
+                  0, 3.5, None, True, [1, "<"], Html(), Markup("")]:
+        got, want = _fast_escape(value), escape(value)
+        assert type(got) is type(want) is Markup and got == want, value
