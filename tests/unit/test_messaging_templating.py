@@ -217,3 +217,34 @@ def test_the_templates_escape_is_markupsafe_escape():
                   0, 3.5, None, True, [1, "<"], Html(), Markup("")]:
         got, want = _fast_escape(value), escape(value)
         assert type(got) is type(want) is Markup and got == want, value
+
+
+@pytest.mark.parametrize("html", [True, False])
+@pytest.mark.parametrize("call", [
+    "m(1)", "m(1, 2)", "m(1, 2, 3)", "m(1, c=5)", "m(a=1)", "m(1, b=2, c=3)", "m(1, 2, 3, 4)", "m(1, d=4)",
+    "m(1, a=2)", "m()", "n()", "n(1)", "v(1, 2, 3)", "k(1, x=2)", "s('<b>')",
+    "m(1, caller=none_)",
+])
+def test_macro_calls_behave_as_in_plain_jinja(html, call):
+    """The sandbox's quick macro call gives what Jinja's Macro.__call__ gives, errors included."""
+    from jinja2 import DictLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from polku.messaging.templating import PolkuSandbox
+
+    source = (
+        "{% macro m(a, b=None, c='<c>') %}[{{ a }}|{{ b }}|{{ c }}]{% endmacro %}"
+        "{% macro n() %}<n>{% endmacro %}"
+        "{% macro v(a) %}{{ a }}{{ varargs }}{% endmacro %}"
+        "{% macro k(a) %}{{ a }}{{ kwargs }}{% endmacro %}"
+        "{% macro s(x) %}{{ x }}{% endmacro %}"
+        "{% set none_ = None %}{{ " + call + " }}|{{ " + call + " }}"
+    )
+    results = []
+    for env in (PolkuSandbox(DictLoader({"t": source}), html=html),
+                SandboxedEnvironment(loader=DictLoader({"t": source}), autoescape=html, undefined=StrictUndefined)):
+        try:
+            results.append(("ok", env.get_template("t").render()))
+        except Exception as exc:  # noqa: BLE001 - the same error is the point
+            results.append((type(exc).__name__, str(exc)))
+    assert results[0] == results[1]

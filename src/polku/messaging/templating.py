@@ -39,7 +39,7 @@ from types import FunctionType, MethodType
 from typing import Any, Callable, Iterable, Iterator
 
 from jinja2 import BaseLoader, FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, nodes, pass_context, pass_eval_context
-from jinja2.runtime import BlockReference, Macro, TemplateReference
+from jinja2.runtime import BlockReference, Macro, TemplateReference, missing
 from jinja2.utils import _PassArg
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
@@ -284,7 +284,7 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
                 cache[key] = card
         if link is None:
             link = env.call(ctx, track, url)
-        out.append(card.replace(LINK_MARK, escape(link) if html else str(link)))
+        out.append(card.replace(LINK_MARK, _fast_escape(link) if html else str(link)))
     return Markup("".join(out)) if html else "".join(out)
 
 
@@ -359,6 +359,20 @@ class PolkuSandbox(SandboxedEnvironment):
             kwargs.pop("_block_vars", None)
             kwargs.pop("_loop_vars", None)
             try:
+                if (not __obj.caller and not __obj.catch_kwargs and not __obj.catch_varargs and not __obj.explicit_caller
+                        and len(args) <= __obj._argument_count and not __self.is_async):
+                    # What Macro.__call__ + _invoke do for plain arguments: fill the missing
+                    # ones from keywords or `missing` (the macro applies its defaults), call,
+                    # mark the result safe in an autoescaped part.
+                    if kwargs or len(args) < __obj._argument_count:
+                        rest = __obj.arguments[len(args):]
+                        if not kwargs.keys() <= set(rest):
+                            return __obj.__call__(__context.eval_ctx, *args, **kwargs)  # its own error
+                        args = (*args, *[kwargs.get(name, missing) for name in rest])
+                    rv = __obj._func(*args)
+                    if __context.eval_ctx.autoescape:
+                        return _new_str(Markup, rv) if type(rv) is str else Markup(rv)
+                    return rv
                 return __obj.__call__(__context.eval_ctx, *args, **kwargs)
             except StopIteration:
                 return __self.undefined("value was undefined because a callable raised a StopIteration exception")
