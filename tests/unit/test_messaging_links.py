@@ -180,3 +180,22 @@ def test_hmac_from_precomputed_states_matches_hmac_new_for_long_and_short_keys()
         for payload in ("", "abc", "x" * 200):
             want = hmac.new(key.encode(), f"k9.{payload}".encode(), hashlib.sha256).digest()[:16]
             assert ring._mac("k9", payload) == base64.urlsafe_b64encode(want).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("mid,cid,channel,journey,address", [
+    ("m_1", "c1", "email", None, "email:ann@example.com"),
+    ("m_1", "c1", "sms", "welcome", "sms:+358401234567"),
+    ("m_\u00e4\"", "Tom\u00e1\u0161", "push", "", "push:arn:aws:sns:eu-west-1:1:endpoint/GCM/app/\u00e4"),
+])
+def test_open_and_unsubscribe_fast_paths_match_the_general_claims_path(mid, cid, channel, journey, address):
+    from urllib.parse import quote
+
+    s = signer()
+    want_open = s.base_url + "/v1/o/" + s.ring.sign(s._claims("o", mid, cid, channel, journey))
+    claims = s._claims("u", mid, cid, channel, journey)
+    claims["a"] = address
+    want_unsub = s.base_url + "/v1/unsubscribe/" + quote(s.ring.sign(claims), safe=".-_")
+    for _ in range(2):  # computed, then from the kept message head
+        assert s.open_url(mid, cid, channel=channel, journey=journey) == want_open
+        assert s.unsubscribe_url(address, mid, cid, channel=channel, journey=journey) == want_unsub
+    assert s.verify(token_of(want_unsub), "unsubscribe").address == address

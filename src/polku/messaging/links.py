@@ -182,7 +182,7 @@ class LinkSigner:
     def __init__(self, ring: KeyRing, base_url: str):
         self.ring = ring
         self.base_url = base_url.rstrip("/")
-        self._last_click_prefix: tuple | None = None
+        self._last_head: tuple | None = None
 
     def _claims(self, kind: str, message_id: str, customer_id: str, channel: str, journey: str | None) -> dict:
         claims = {"k": kind, "m": message_id, "c": customer_id}
@@ -193,43 +193,53 @@ class LinkSigner:
         return claims
 
     def open_url(self, message_id: str, customer_id: str, *, channel: str = "email", journey: str | None = None) -> str:
+        head = self._head(message_id, customer_id, channel, journey)
+        if head is not None:  # the same claims JSON as _claims + json.dumps make
+            return self.base_url + PATHS["o"] + self.ring.sign_payload(
+                _b64e(("{" + head[0] + ',"k":"o","m":' + head[1] + "}").encode("ascii")))
         return self.base_url + PATHS["o"] + self.ring.sign(self._claims("o", message_id, customer_id, channel, journey))
 
     def click_url(
         self, url: str, message_id: str, customer_id: str, *, channel: str = "email", journey: str | None = None
     ) -> str:
         dest = safe_destination(url)
-        prefix = self._click_prefix(message_id, customer_id, channel, journey)
-        if prefix is not None:  # the same claims JSON as below, with this message's part written once
-            return self.base_url + PATHS["c"] + self.ring.sign_payload(_b64e((prefix + _json_str(dest) + "}").encode("ascii")))
+        head = self._head(message_id, customer_id, channel, journey)
+        if head is not None:  # the same claims JSON as below, with this message's part written once
+            return self.base_url + PATHS["c"] + self.ring.sign_payload(_b64e((head[2] + _json_str(dest) + "}").encode("ascii")))
         claims = self._claims("c", message_id, customer_id, channel, journey)
         claims["u"] = dest
         return self.base_url + PATHS["c"] + self.ring.sign(claims)
 
-    def _click_prefix(self, message_id: Any, customer_id: Any, channel: Any, journey: Any) -> str | None:
-        """``{"c":...,["ch":...,]["j":...,]"k":"c","m":...,"u":`` -- the compact, key-sorted
-        JSON of a click token's claims up to the URL (as ``_claims`` + ``json.dumps`` make
-        them). Links of one message share it, so the last one is kept. None if a value is
-        not a string (the general path handles it)."""
+    def _head(self, message_id: Any, customer_id: Any, channel: Any, journey: Any) -> tuple | None:
+        """The parts of a token's compact, key-sorted claims JSON (as ``_claims`` +
+        ``json.dumps`` make them) that one message's links share: ``"c":..[,"ch":..][,"j":..]``,
+        the message id as JSON, and a click token's JSON up to its URL. The links of one
+        message are made together, so the last one is kept. None if a value is not a
+        string (the general path handles it); tests compare both paths."""
         key = (message_id, customer_id, channel, journey)
-        last = self._last_click_prefix
+        last = self._last_head
         if last is not None and last[0] == key:
             return last[1]
         if not (type(message_id) is str and type(customer_id) is str and type(channel) is str
                 and (journey is None or type(journey) is str)):
             return None
-        prefix = '{"c":' + _json_str(customer_id)
+        head = '"c":' + _json_str(customer_id)
         if channel != "email":
-            prefix += ',"ch":' + _json_str(channel)
+            head += ',"ch":' + _json_str(channel)
         if journey:
-            prefix += ',"j":' + _json_str(journey)
-        prefix += ',"k":"c","m":' + _json_str(message_id) + ',"u":'
-        self._last_click_prefix = (key, prefix)
-        return prefix
+            head += ',"j":' + _json_str(journey)
+        mid = _json_str(message_id)
+        parts = (head, mid, "{" + head + ',"k":"c","m":' + mid + ',"u":')
+        self._last_head = (key, parts)
+        return parts
 
     def unsubscribe_url(
         self, address: str, message_id: str, customer_id: str, *, channel: str = "email", journey: str | None = None
     ) -> str:
+        head = self._head(message_id, customer_id, channel, journey)
+        if head is not None and type(address) is str:
+            payload = _b64e(('{"a":' + _json_str(address) + "," + head[0] + ',"k":"u","m":' + head[1] + "}").encode("ascii"))
+            return self.base_url + PATHS["u"] + quote(self.ring.sign_payload(payload), safe=".-_")
         claims = self._claims("u", message_id, customer_id, channel, journey)
         claims["a"] = address
         return self.base_url + PATHS["u"] + quote(self.ring.sign(claims), safe=".-_")

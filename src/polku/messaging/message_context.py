@@ -115,7 +115,7 @@ def _product_key(p: Any, shop_url: Any) -> tuple | None:
         return None
     values = tuple(p.values())
     types = tuple(map(type, values))
-    if not _CACHEABLE_VALUES.issuperset(types) or not _STR_ONLY.issuperset(map(type, p)) or 0.0 in values:
+    if not _CACHEABLE_VALUES.issuperset(types) or not _STR_ONLY.issuperset(map(type, p)) or (float in types and 0.0 in values):
         return None
     return (tuple(p), values, types, shop_url)
 
