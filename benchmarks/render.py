@@ -48,6 +48,7 @@ def plain_store(root: Path) -> TemplateStore:
                           trim_blocks=True, lstrip_blocks=True, auto_reload=False, cache_size=800)
         env.globals.update(sandbox.globals)
         env.filters.update({k: v for k, v in sandbox.filters.items()})
+        env.fragments = {}  # product_cards() keeps rendered cards per environment, as in the sandbox
         setattr(store, attr, env)
     return store
 

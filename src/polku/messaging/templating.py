@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextvars
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from types import FunctionType, MethodType
 from typing import Any, Callable, Iterable, Iterator
@@ -266,12 +266,15 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
     template = env.get_template(CARD_TEMPLATE)
     part, locale, brand, track = ctx.get("part"), ctx.get("locale"), ctx.get("brand"), ctx.get("track")
     html = bool(env.autoescape)
+    # Call track() the way a template would: through the sandbox's checks (or, in a plain
+    # Jinja environment such as the benchmark's baseline, through the context).
+    call = partial(env.call, ctx) if env.sandboxed else ctx.call
     brand_key = _flat_key(brand)
     cache = env.fragments
     out: list[str] = []
     for p in _guard_iter(items[:limit]):
         url = env.getattr(p, "url")
-        link = env.call(ctx, track, url) if html else None  # the order the template used: link first in HTML
+        link = call(track, url) if html else None  # the order the template used: link first in HTML
         pk = _flat_key(p) if brand_key is not None else None
         key = (part, locale, brand_key, pk) if pk is not None else None
         card = cache.get(key) if key is not None else None
@@ -283,7 +286,7 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
                     cache.clear()
                 cache[key] = card
         if link is None:
-            link = env.call(ctx, track, url)
+            link = call(track, url)
         out.append(card.replace(LINK_MARK, _fast_escape(link) if html else str(link)))
     return Markup("".join(out)) if html else "".join(out)
 
