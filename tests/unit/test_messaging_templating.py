@@ -248,3 +248,23 @@ def test_macro_calls_behave_as_in_plain_jinja(html, call):
         except Exception as exc:  # noqa: BLE001 - the same error is the point
             results.append((type(exc).__name__, str(exc)))
     assert results[0] == results[1]
+
+
+def test_cached_money_and_date_filters_give_what_formatting_each_value_gives():
+    import decimal
+
+    from polku.messaging.templating import _date, _date_text, _money, _money_text
+
+    class Ctx(dict):
+        pass
+
+    values = [1, 1.0, True, "1", 0, 0.0, -0.0, False, decimal.Decimal("2.50"), decimal.Decimal("2.5"), 2.5, "2.5", (1,), (1.0,),
+              1234567.891, "n/a", [1], "2026-03-01", "2026-03-01T10:00:00Z", "not a date"]
+    for locale in ("fi", "cs", "en"):
+        for currency in ("EUR", "CZK", "SEK"):
+            ctx = Ctx(locale=locale, brand={"currency": currency})
+            for _ in range(2):  # cold, then from the cache, in both orders of lookalikes
+                for v in values + values[::-1]:
+                    assert _money(ctx, v) == _money_text.__wrapped__(type(v), v, currency, locale), (v, locale)
+                    assert _date(ctx, v) == _date_text.__wrapped__(type(v), v, locale), (v, locale)
+    assert _money(Ctx(locale="en", brand={}), -0.0) == "€-0.00" and _money(Ctx(locale="en", brand={}), 0.0) == "€0.00"

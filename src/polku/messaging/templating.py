@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextvars
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache, partial
 from pathlib import Path
 from types import FunctionType, MethodType
@@ -170,12 +171,19 @@ def _money(ctx, value: Any, currency: str | None = None) -> str:
     brand = ctx.get("brand") or {}
     currency = currency or (brand.get("currency") if isinstance(brand, dict) else None) or "EUR"
     locale = ctx.get("locale") or DEFAULT_LOCALE
-    try:
-        # The same amount, currency and locale always read the same: format each once.
-        # The type is part of the key (1 == 1.0 == True, but "1" is not a number).
-        return _money_text(type(value), value, currency, locale)
-    except TypeError:  # unhashable (a list...): format without the cache
-        return _money_text.__wrapped__(type(value), value, currency, locale)
+    kind = type(value)
+    # The same amount, currency and locale always read the same: format each once. Only for
+    # types whose equal values format alike (the type is part of the key: 1 == 1.0 == True,
+    # "1" is not a number); not float zero (0.0 == -0.0 but they print differently).
+    if kind in _MONEY_CACHED and not (kind is float and value == 0):
+        try:
+            return _money_text(kind, value, currency, locale)
+        except TypeError:  # an unhashable currency
+            pass
+    return _money_text.__wrapped__(kind, value, currency, locale)
+
+
+_MONEY_CACHED = frozenset({int, float, bool, str, Decimal})
 
 
 @lru_cache(maxsize=4096)
@@ -194,16 +202,26 @@ def _money_text(kind: type, value: Any, currency: Any, locale: Any) -> str:
 @pass_context
 def _date(ctx, value: Any) -> str:
     """An ISO date/time as a local-looking date: ``2026-03-01`` -> ``1.3.2026`` (fi, cs) or ``1 Mar 2026`` (en)."""
-    import datetime as _dt
-
     if value is None or isinstance(value, Undefined) or value == "":
         return ""
+    locale = ctx.get("locale") or DEFAULT_LOCALE
+    if type(value) is str:  # each distinct date string and locale is formatted once
+        try:
+            return _date_text(str, value, locale)
+        except TypeError:  # an unhashable locale
+            pass
+    return _date_text.__wrapped__(type(value), value, locale)
+
+
+@lru_cache(maxsize=4096)
+def _date_text(kind: type, value: Any, locale: Any) -> str:
+    import datetime as _dt
+
     try:
         d = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return str(value)
-    locale = str(ctx.get("locale") or DEFAULT_LOCALE)[:2]
-    if locale in ("fi", "cs"):
+    if str(locale)[:2] in ("fi", "cs"):
         return f"{d.day}.{d.month}.{d.year}"
     return f"{d.day} {d.strftime('%b')} {d.year}"
 
