@@ -268,3 +268,27 @@ def test_cached_money_and_date_filters_give_what_formatting_each_value_gives():
                     assert _money(ctx, v) == _money_text.__wrapped__(type(v), v, currency, locale), (v, locale)
                     assert _date(ctx, v) == _date_text.__wrapped__(type(v), v, locale), (v, locale)
     assert _money(Ctx(locale="en", brand={}), -0.0) == "€-0.00" and _money(Ctx(locale="en", brand={}), 0.0) == "€0.00"
+
+
+def test_product_cards_of_unusual_products_render_like_plain_ones(store, tmp_path):
+    """A product the card cache cannot key (nested values) takes the uncached path: same card."""
+    plain = {"product_id": "1", "name": "Tea & <cakes>", "price": 2.5, "url": "https://shop.example.com/t"}
+    nested = {**plain, "tags": ["a", "b"], "meta": {"x": 1}}
+    body = "{{ product_list([p], heading='H') }}"
+    for channel in ("email",):
+        a = render_snippet(store, tmp_path, body.replace("[p]", "products"), channel=channel, products=[plain])
+        b = render_snippet(store, tmp_path, body.replace("[p]", "products"), channel=channel, products=[nested])
+        assert a.html == b.html and a.text == b.text
+        assert "Tea &amp; &lt;cakes&gt;" in a.html and "Tea & <cakes>" in a.text
+
+
+def test_product_cards_draw_from_the_loop_budget(store, tmp_path):
+    body = "{{ product_cards([{'name': 'x', 'url': 'https://a.example.com/'}] * 10001, 20000) }}"
+    with pytest.raises(TemplateRenderError, match="loop iterations"):
+        render_snippet(store, tmp_path, body)
+
+
+def test_a_card_template_error_names_the_card_template(store, tmp_path):
+    body = "{{ product_cards([{'url': 'https://a.example.com/'}]) }}"  # no name: the card needs it
+    with pytest.raises(TemplateRenderError, match="product_card.j2"):
+        render_snippet(store, tmp_path, body)
