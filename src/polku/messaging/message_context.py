@@ -106,7 +106,7 @@ def normalise_products(items: Any, shop_url: str, limit: int = MAX_PRODUCTS) -> 
 _CACHEABLE_VALUES = frozenset({str, int, float, bool, type(None), Decimal})
 _STR_ONLY = frozenset({str})
 _NORMALISED: dict[tuple, dict | None] = {}
-NORMALISED_CACHE_MAX = 20_000
+NORMALISED_CACHE_MAX = 10_000
 _UNUSABLE: dict = {}  # cached "not a usable product"
 
 

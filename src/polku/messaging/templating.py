@@ -251,7 +251,7 @@ def _fast_escape(s: Any) -> Markup:
 # ---------------------------------------------------------------- product cards
 CARD_TEMPLATE = "_blocks/product_card.j2"
 LINK_MARK = "\x1epolku-link\x1e"  # stands for a card's tracked link; data cannot hold it (control characters are stripped)
-FRAGMENT_CACHE_MAX = 20_000
+FRAGMENT_CACHE_MAX = 10_000
 _FLAT_VALUES = frozenset({str, int, float, bool, type(None)})
 _STR_ONLY = frozenset({str})
 
