@@ -281,22 +281,35 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
     product draws from the loop budget like the ``for`` loop it replaces.
     """
     env: PolkuSandbox = ctx.environment
-    template = env.get_template(CARD_TEMPLATE)
-    part, locale, brand, track = ctx.get("part"), ctx.get("locale"), ctx.get("brand"), ctx.get("track")
+    resolve = ctx.resolve_or_missing  # what ctx.get() does, without its two extra frames
+    part, locale, brand, track = (None if v is missing else v for v in map(resolve, ("part", "locale", "brand", "track")))
     html = bool(env.autoescape)
-    # Call track() the way a template would: through the sandbox's checks (or, in a plain
-    # Jinja environment such as the benchmark's baseline, through the context).
-    call = partial(env.call, ctx) if env.sandboxed else ctx.call
+    # Call track() the way a template would: a plain function with no attributes is called
+    # as it is (what the sandbox and Context.call do for it); anything else goes through the
+    # sandbox's checks (or, in a plain Jinja environment such as the benchmark's baseline,
+    # through the context).
+    if type(track) is FunctionType and not track.__dict__:
+        call = None
+    else:
+        call = partial(env.call, ctx) if env.sandboxed else ctx.call
     brand_key = _flat_key(brand)
     cache = env.fragments
+    budget = _budget.get(None)
     out: list[str] = []
-    for p in _guard_iter(items[:limit]):
+    for p in items[:limit]:
+        if budget is not None:  # each product draws from the loop budget, as the for loop did
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise TemplateLimitError(f"the template ran more than {MAX_ITERATIONS} loop iterations")
         url = env.getattr(p, "url")
-        link = call(track, url) if html else None  # the order the template used: link first in HTML
+        link = None
+        if html:  # the order the template used: the link first in HTML, last in text
+            link = _call_track(env, call, track, url)
         pk = _flat_key(p) if brand_key is not None else None
         key = (part, locale, brand_key, pk) if pk is not None else None
         card = cache.get(key) if key is not None else None
         if card is None:
+            template = env.get_template(CARD_TEMPLATE)
             card = "".join(template.root_render_func(template.new_context(
                 {"p": dict(p) if type(p) is dict else p, "link": LINK_MARK, "part": part, "locale": locale, "brand": brand})))
             if key is not None:
@@ -304,9 +317,18 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
                     cache.clear()
                 cache[key] = card
         if link is None:
-            link = call(track, url)
+            link = _call_track(env, call, track, url)
         out.append(card.replace(LINK_MARK, _fast_escape(link) if html else str(link)))
     return Markup("".join(out)) if html else "".join(out)
+
+
+def _call_track(env: Any, call: Callable | None, track: Any, url: Any) -> Any:
+    if call is not None:
+        return call(track, url)
+    try:
+        return track(url)
+    except StopIteration:
+        return env.undefined("value was undefined because a callable raised a StopIteration exception")
 
 
 class PolkuSandbox(SandboxedEnvironment):
