@@ -83,3 +83,39 @@ def test_the_cache_is_bounded(monkeypatch):
     for i in range(12):
         mc._products([{"product_id": str(i), "name": f"P{i}", "price": i + 1}], "https://s.example.com/", 12, depth=1)
     assert 0 < len(mc._NORMALISED) <= 5
+
+
+def _reference_clean(value, depth=0):
+    """clean() as it was written before the inlined fast paths."""
+    if isinstance(value, str):
+        return mc._CONTROL.sub("", value)
+    if depth > 8:
+        return None
+    if isinstance(value, dict):
+        return {str(k): _reference_clean(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_reference_clean(v, depth + 1) for v in value]
+    if type(value).__name__ == "Decimal":
+        return int(value) if value == int(value) else float(value)
+    return value
+
+
+def test_clean_matches_the_reference_at_every_depth():
+    import random
+
+    rng = random.Random(4)
+
+    def make(depth):
+        kind = rng.randrange(7) if depth < 12 else rng.randrange(4)
+        return [lambda: "a\x00b\x1fc", lambda: rng.choice([0, 1.5, -0.0, True, None]),
+                lambda: decimal.Decimal(rng.choice(["2.50", "3", "-0"])), lambda: "plain",
+                lambda: {rng.choice(["k", 1, True, "x\x07"]): make(depth + 1) for _ in range(3)},
+                lambda: [make(depth + 1) for _ in range(2)], lambda: (make(depth + 1),)][kind]()
+
+    for _ in range(300):
+        value = make(0)
+        assert repr(mc.clean(value)) == repr(_reference_clean(value))
+    deep: object = {"s": "x\x00", "n": 1, "f": 2.5, "z": None}
+    for level in range(12):  # every depth around the cut at 8, dicts and lists
+        deep = {"d": deep, "n": level, "s": "y\x1f", "l": [deep, level]}
+        assert repr(mc.clean(deep)) == repr(_reference_clean(deep))

@@ -60,7 +60,16 @@ def clean(value: Any, depth: int = 0) -> Any:
     if kind in _PLAIN:
         return value
     if kind is dict or isinstance(value, Mapping):
-        return {str(k): clean(v, depth + 1) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():  # strings and plain numbers inline: what clean(v, depth + 1) gives
+            vk = type(v)
+            if vk is str:
+                out[str(k)] = _CONTROL.sub("", v)
+            elif vk in _PLAIN and depth < 8:
+                out[str(k)] = v
+            else:
+                out[str(k)] = clean(v, depth + 1)
+        return out
     if isinstance(value, (list, tuple)):
         return [clean(v, depth + 1) for v in value]
     if type(value).__name__ == "Decimal":
