@@ -186,7 +186,7 @@ def write_section(body: str) -> None:
         f"{body}\n"
     )
     pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.S)
-    text = pattern.sub(lambda m: block.rstrip("\n"), text) if SECTION in text else text.rstrip("\n") + "\n\n" + block
+    text = pattern.sub(lambda m: block.rstrip("\n") + "\n", text) if SECTION in text else text.rstrip("\n") + "\n\n" + block
     doc.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
