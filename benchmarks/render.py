@@ -48,6 +48,7 @@ def plain_store(root: Path) -> TemplateStore:
                           trim_blocks=True, lstrip_blocks=True, auto_reload=False, cache_size=800)
         env.globals.update(sandbox.globals)
         env.filters.update({k: v for k, v in sandbox.filters.items()})
+        env.fragments = {}  # product_cards() keeps rendered cards per environment, as in the sandbox
         setattr(store, attr, env)
     return store
 
@@ -151,7 +152,9 @@ def main() -> int:
         f"- personalised e-mails rendered per second, one core, sandbox: **{sandbox_rate:,.0f}/s** "
         f"(target >= {TARGET:,}/s: {'met' if sandbox_rate >= TARGET else 'NOT met'})",
         f"- same work on plain Jinja2 (no sandbox, no limits): {plain_rate:,.0f}/s",
-        f"- sandbox cost: plain / sandbox = **{ratio:.2f}x** time per e-mail",
+        f"- sandbox cost: time per e-mail, sandbox / plain = **{ratio:.2f}x**"
+        + (" (below 1: the sandbox's own shortcuts -- direct dict lookups, quick macro calls, escape -- "
+           "save more than its checks cost)" if ratio < 1 else ""),
         f"- of one e-mail's time, {context_share:.0%} is building the context and HMAC-signing its links "
         f"({1e6 / context_rate:.0f} µs), the rest is Jinja2 rendering two passes (text, HTML) "
         f"({1e6 / sandbox_rate - 1e6 / context_rate:.0f} µs)",
@@ -174,11 +177,16 @@ def write_section(body: str) -> None:
     block = (
         f"{SECTION}\n\nOne render = one whole personalised e-mail as the send step makes it (context from a "
         "customer with locale fi/cs/en, 4 recommended products, an offer, a cart; every link HMAC-signed; "
-        "subject, preheader, text and HTML). Templates welcome / abandoned_cart / win_back.\n\n"
+        "subject, preheader, text and HTML). Templates welcome / abandoned_cart / win_back. "
+        "The output is byte-identical to the renderer before the speed work (golden corpus "
+        "tests/unit/test_messaging_render_golden.py); what changed is in docs/messages.md, Performance: "
+        "product cards rendered once per product/part/locale/brand with each recipient's signed link put in, "
+        "the building blocks defined by the layout (no import per part), sandbox shortcuts with the same "
+        "results, cached product normalisation, quicker signing of every link.\n\n"
         f"{body}\n"
     )
     pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.S)
-    text = pattern.sub(lambda m: block.rstrip("\n"), text) if SECTION in text else text.rstrip("\n") + "\n\n" + block
+    text = pattern.sub(lambda m: block.rstrip("\n") + "\n", text) if SECTION in text else text.rstrip("\n") + "\n\n" + block
     doc.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 

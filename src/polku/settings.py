@@ -43,6 +43,11 @@ class Settings:
     analytics_bucket: str = ""
     messages_bus_name: str = ""
     lead_score_rules: str = ""
+    # Send: quiet hours (local hours; equal start and end = none) and frequency caps across journeys.
+    quiet_hours_start: str = "21"
+    quiet_hours_end: str = "8"
+    frequency_cap_per_day: str = "2"
+    frequency_cap_per_week: str = "5"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -61,6 +66,35 @@ class Settings:
     @property
     def site_key_list(self) -> list[str]:
         return [k.strip() for k in self.site_keys.split(",") if k.strip()]
+
+    @property
+    def quiet_hours(self) -> tuple[int, int]:
+        """(start, end) local hours of quiet time; equal hours mean no quiet hours."""
+        return (_int_setting("QUIET_HOURS_START", self.quiet_hours_start, 0, 23),
+                _int_setting("QUIET_HOURS_END", self.quiet_hours_end, 0, 23))
+
+    @property
+    def frequency_caps(self) -> tuple[int, int]:
+        """(per day, per week): marketing messages per customer across all journeys."""
+        per_day = _int_setting("FREQUENCY_CAP_PER_DAY", self.frequency_cap_per_day, 1, 100)
+        per_week = _int_setting("FREQUENCY_CAP_PER_WEEK", self.frequency_cap_per_week, 1, 700)
+        if per_week < per_day:
+            raise SettingsError(f"FREQUENCY_CAP_PER_WEEK: must be at least FREQUENCY_CAP_PER_DAY ({per_day}), got {per_week}")
+        return per_day, per_week
+
+
+class SettingsError(ValueError):
+    """A setting has a value Polku cannot use; the message names the setting."""
+
+
+def _int_setting(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise SettingsError(f"{name}: must be a whole number from {low} to {high}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}: must be from {low} to {high}, got {value}")
+    return value
 
 
 @lru_cache(maxsize=1)

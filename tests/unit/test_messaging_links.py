@@ -124,3 +124,78 @@ def test_signed_but_unsafe_destination_is_still_refused():
 def test_bad_secrets_are_refused(secret):
     with pytest.raises(LinkError):
         KeyRing.from_secret(secret if isinstance(secret, str) else json.dumps(secret))
+
+
+@pytest.mark.parametrize("claims", [
+    {"k": "c", "m": "m_1", "c": "c1", "u": "https://shop.example.com/p/1?x=1&y=\"2\""},
+    {"k": "u", "m": "m_1", "c": "Tomáš ☃ \U0001f600", "a": "email:ann@example.com", "j": "welcome", "ch": "sms"},
+    {"k": "o", "m": "m\\1\n\t\x00\x7f\u2028", "c": "</script>"},
+    {"k": "c", "m": "m_1", "c": 17, "u": "https://x.example.com/"},  # not all strings: json.dumps itself
+    {"b": None, "a": ["x", 1.5], "c": True},
+])
+def test_signing_fast_path_gives_the_same_token_as_json_dumps_and_hmac_new(claims):
+    import hashlib
+    import hmac
+
+    from polku.messaging.links import _compact_json
+
+    want = json.dumps(claims, separators=(",", ":"), sort_keys=True)
+    assert _compact_json(claims) == want
+    ring = KeyRing.from_secret(SECRET)
+    payload = base64.urlsafe_b64encode(want.encode("utf-8")).rstrip(b"=").decode()
+    mac = hmac.new(SECRET["k1"].encode(), f"k1.{payload}".encode(), hashlib.sha256).digest()[:16]
+    reference = f"{payload}.k1.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+    assert ring.sign(claims) == reference
+    assert ring.sign(claims) == reference  # the cached keyed state is copied, not consumed
+    assert ring.verify(reference) == claims
+
+
+@pytest.mark.parametrize("mid,cid,channel,journey", [
+    ("m_1", "c1", "email", None),
+    ("m_1", "c1", "sms", "welcome"),
+    ("m_\u00e4\"\\", "Tom\u00e1\u0161 \U0001f600", "push", ""),
+    ("m_2", "c2", "email", "j\n\t"),
+])
+def test_click_links_fast_path_matches_the_general_claims_path(mid, cid, channel, journey):
+    s = signer()
+    for url in ("https://shop.example.com/p/1?x=1&y=\u00e4", "http://a.example.com/\"q\"", "https://shop.example.com/p/1?x=1&y=\u00e4"):
+        claims = s._claims("c", mid, cid, channel, journey)
+        claims["u"] = url
+        want = s.base_url + "/v1/c/" + s.ring.sign(claims)
+        assert s.click_url(url, mid, cid, channel=channel, journey=journey) == want
+        back = s.verify(token_of(want), "click")
+        assert (back.url, back.message_id, back.customer_id, back.channel) == (url, mid, cid, channel)
+    other = signer()  # a prefix kept for one message is never used for another
+    a = other.click_url("https://s.example.com/", "m_a", "c_a")
+    b = other.click_url("https://s.example.com/", "m_b", "c_a")
+    assert other.verify(token_of(a), "click").message_id == "m_a" and other.verify(token_of(b), "click").message_id == "m_b"
+
+
+def test_hmac_from_precomputed_states_matches_hmac_new_for_long_and_short_keys():
+    import hashlib
+    import hmac
+
+    for key in ("k" * 16, "long-key-" * 20):
+        ring = KeyRing.from_secret({"active": "k9", "k9": key})
+        for payload in ("", "abc", "x" * 200):
+            want = hmac.new(key.encode(), f"k9.{payload}".encode(), hashlib.sha256).digest()[:16]
+            assert ring._mac("k9", payload) == base64.urlsafe_b64encode(want).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("mid,cid,channel,journey,address", [
+    ("m_1", "c1", "email", None, "email:ann@example.com"),
+    ("m_1", "c1", "sms", "welcome", "sms:+358401234567"),
+    ("m_\u00e4\"", "Tom\u00e1\u0161", "push", "", "push:arn:aws:sns:eu-west-1:1:endpoint/GCM/app/\u00e4"),
+])
+def test_open_and_unsubscribe_fast_paths_match_the_general_claims_path(mid, cid, channel, journey, address):
+    from urllib.parse import quote
+
+    s = signer()
+    want_open = s.base_url + "/v1/o/" + s.ring.sign(s._claims("o", mid, cid, channel, journey))
+    claims = s._claims("u", mid, cid, channel, journey)
+    claims["a"] = address
+    want_unsub = s.base_url + "/v1/unsubscribe/" + quote(s.ring.sign(claims), safe=".-_")
+    for _ in range(2):  # computed, then from the kept message head
+        assert s.open_url(mid, cid, channel=channel, journey=journey) == want_open
+        assert s.unsubscribe_url(address, mid, cid, channel=channel, journey=journey) == want_unsub
+    assert s.verify(token_of(want_unsub), "unsubscribe").address == address

@@ -199,3 +199,96 @@ def test_every_shipped_template_renders_every_channel_it_supports(store):
             assert out.locale == loc
             seen += 1
     assert seen >= 20
+
+
+def test_the_templates_escape_is_markupsafe_escape():
+    from markupsafe import Markup, escape
+
+    from polku.messaging.templating import _fast_escape
+
+    class Html:
+        def __html__(self):
+            return "<b>safe</b>"
+
+    class Sub(str):
+        pass
+
+    for value in ["", "plain", "<a href=\"x\">O'Brien & Co</a>", "\u00e4\x1f", Markup("<i>ok</i>"), Sub("<s>"),
+                  0, 3.5, None, True, [1, "<"], Html(), Markup("")]:
+        got, want = _fast_escape(value), escape(value)
+        assert type(got) is type(want) is Markup and got == want, value
+
+
+@pytest.mark.parametrize("html", [True, False])
+@pytest.mark.parametrize("call", [
+    "m(1)", "m(1, 2)", "m(1, 2, 3)", "m(1, c=5)", "m(a=1)", "m(1, b=2, c=3)", "m(1, 2, 3, 4)", "m(1, d=4)",
+    "m(1, a=2)", "m()", "n()", "n(1)", "v(1, 2, 3)", "k(1, x=2)", "s('<b>')",
+    "m(1, caller=none_)",
+])
+def test_macro_calls_behave_as_in_plain_jinja(html, call):
+    """The sandbox's quick macro call gives what Jinja's Macro.__call__ gives, errors included."""
+    from jinja2 import DictLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from polku.messaging.templating import PolkuSandbox
+
+    source = (
+        "{% macro m(a, b=None, c='<c>') %}[{{ a }}|{{ b }}|{{ c }}]{% endmacro %}"
+        "{% macro n() %}<n>{% endmacro %}"
+        "{% macro v(a) %}{{ a }}{{ varargs }}{% endmacro %}"
+        "{% macro k(a) %}{{ a }}{{ kwargs }}{% endmacro %}"
+        "{% macro s(x) %}{{ x }}{% endmacro %}"
+        "{% set none_ = None %}{{ " + call + " }}|{{ " + call + " }}"
+    )
+    results = []
+    for env in (PolkuSandbox(DictLoader({"t": source}), html=html),
+                SandboxedEnvironment(loader=DictLoader({"t": source}), autoescape=html, undefined=StrictUndefined)):
+        try:
+            results.append(("ok", env.get_template("t").render()))
+        except Exception as exc:  # noqa: BLE001 - the same error is the point
+            results.append((type(exc).__name__, str(exc)))
+    assert results[0] == results[1]
+
+
+def test_cached_money_and_date_filters_give_what_formatting_each_value_gives():
+    import decimal
+
+    from polku.messaging.templating import _date, _date_text, _money, _money_text
+
+    class Ctx(dict):
+        pass
+
+    values = [1, 1.0, True, "1", 0, 0.0, -0.0, False, decimal.Decimal("2.50"), decimal.Decimal("2.5"), 2.5, "2.5", (1,), (1.0,),
+              1234567.891, "n/a", [1], "2026-03-01", "2026-03-01T10:00:00Z", "not a date"]
+    for locale in ("fi", "cs", "en"):
+        for currency in ("EUR", "CZK", "SEK"):
+            ctx = Ctx(locale=locale, brand={"currency": currency})
+            for _ in range(2):  # cold, then from the cache, in both orders of lookalikes
+                for v in values + values[::-1]:
+                    assert _money(ctx, v) == _money_text.__wrapped__(type(v), v, currency, locale), (v, locale)
+                    assert _date(ctx, v) == _date_text.__wrapped__(type(v), v, locale), (v, locale)
+    assert _money(Ctx(locale="en", brand={}), -0.0) == "€-0.00" and _money(Ctx(locale="en", brand={}), 0.0) == "€0.00"
+
+
+def test_product_cards_of_unusual_products_render_like_plain_ones(store, tmp_path):
+    """A product the card cache cannot key (nested values) takes the uncached path: same card."""
+    plain = {"product_id": "1", "name": "Tea & <cakes>", "price": 2.5, "url": "https://shop.example.com/t"}
+    nested = {**plain, "tags": ["a", "b"], "meta": {"x": 1}}
+    body = "{{ product_list([p], heading='H') }}"
+    for channel in ("email",):
+        a = render_snippet(store, tmp_path, body.replace("[p]", "products"), channel=channel, products=[plain])
+        b = render_snippet(store, tmp_path, body.replace("[p]", "products"), channel=channel, products=[nested])
+        assert a.html == b.html and a.text == b.text
+        assert "Tea &amp; &lt;cakes&gt;" in a.html and "Tea & <cakes>" in a.text
+
+
+def test_product_cards_draw_from_the_loop_budget(store, tmp_path):
+    body = "{{ product_cards([{'name': 'x', 'url': 'https://a.example.com/'}] * 10001, 20000) }}"
+    with pytest.raises(TemplateRenderError, match="loop iterations"):
+        render_snippet(store, tmp_path, body)
+
+
+def test_a_card_template_error_names_the_card_template(store, tmp_path):
+    body = "{{ product_cards([{'url': 'https://a.example.com/'}]) }}"  # no name: the card needs it
+    with pytest.raises(TemplateRenderError, match="product_card.j2"):
+        render_snippet(store, tmp_path, body)

@@ -11,19 +11,25 @@
 ``track(url)``     a signed click-tracking URL for ``url``
 ``editable(name)`` a distributed-marketing editable block (``{% call editable("intro") %}``)
 ``part``, ``channel``, ``locale``, ``subject``, ``preheader``  set by the renderer
+``greeting()``, ``product_list(items, heading, limit)``, ``offer_box(offer)``, ``button(url, label)``
+                   the brand layout's building blocks (no import needed)
 =================  =====================================================================
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Callable
 
 from polku.messaging.links import LinkError, safe_destination
 
 TEMPLATE_VARIABLES = frozenset(
     {"customer", "products", "offer", "data", "brand", "links", "message", "track", "editable",
-     "part", "channel", "locale", "subject", "preheader"}  # fmt: skip
+     "part", "channel", "locale", "subject", "preheader",
+     # the layout's building blocks (templates/_layouts/brand.j2) and the card renderer
+     "greeting", "product_list", "offer_box", "button", "product_cards"}  # fmt: skip
 )
 PRODUCT_FIELDS = ("product_id", "name", "price", "image_url", "url", "category")
 PRODUCT_LISTS_IN_DATA = ("cart_items", "order_items", "viewed_items")
@@ -40,17 +46,30 @@ DEFAULT_BRAND = {
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PLAIN = frozenset({int, float, bool, type(None)})  # returned as they are by clean()
 
 
 def clean(value: Any, depth: int = 0) -> Any:
     """Data with control characters removed from every string (they could forge section
     separators or e-mail headers); nesting deeper than 8 levels is dropped."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str or isinstance(value, str):
         return _CONTROL.sub("", value)
     if depth > 8:
         return None
-    if isinstance(value, Mapping):
-        return {str(k): clean(v, depth + 1) for k, v in value.items()}
+    if kind in _PLAIN:
+        return value
+    if kind is dict or isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():  # strings and plain numbers inline: what clean(v, depth + 1) gives
+            vk = type(v)
+            if vk is str:
+                out[str(k)] = _CONTROL.sub("", v)
+            elif vk in _PLAIN and depth < 8:
+                out[str(k)] = v
+            else:
+                out[str(k)] = clean(v, depth + 1)
+        return out
     if isinstance(value, (list, tuple)):
         return [clean(v, depth + 1) for v in value]
     if type(value).__name__ == "Decimal":
@@ -87,6 +106,74 @@ def normalise_products(items: Any, shop_url: str, limit: int = MAX_PRODUCTS) -> 
     return out[:limit]
 
 
+# ---------------------------------------------------------------- normalised products, cached
+# The same product (same fields, same values, same types) normalises to the same dict, so
+# each distinct product is cleaned and normalised once per process, not once per recipient.
+# Only flat products are cached: string keys, scalar values (str, int, float, bool, None,
+# Decimal), and no float zero (0.0 == -0.0 but they print differently). Every caller gets
+# its own copy (a template may mutate a dict). Bounded: cleared when full.
+_CACHEABLE_VALUES = frozenset({str, int, float, bool, type(None), Decimal})
+_STR_ONLY = frozenset({str})
+_NORMALISED: dict[tuple, dict | None] = {}
+NORMALISED_CACHE_MAX = 10_000
+_UNUSABLE: dict = {}  # cached "not a usable product"
+
+
+def _product_key(p: Any, shop_url: Any) -> tuple | None:
+    if type(p) is not dict:
+        return None
+    values = tuple(p.values())
+    types = tuple(map(type, values))
+    if not _CACHEABLE_VALUES.issuperset(types) or not _STR_ONLY.issuperset(map(type, p)) or (float in types and 0.0 in values):
+        return None
+    return (tuple(p), values, types, shop_url)
+
+
+def _normalised(p: Any, shop_url: Any, depth: int) -> dict | None:
+    """``normalise_product(clean(p, depth), shop_url)``, from the cache when ``p`` is flat."""
+    key = _product_key(p, shop_url)
+    if key is not None:
+        try:
+            hit = _NORMALISED.get(key)
+        except TypeError:  # an unhashable shop_url
+            key = hit = None
+        if hit is not None:
+            return dict(hit) if hit is not _UNUSABLE else None
+    out = normalise_product(clean(p, depth), shop_url)
+    if key is not None:
+        if len(_NORMALISED) >= NORMALISED_CACHE_MAX:
+            _NORMALISED.clear()
+        _NORMALISED[key] = dict(out) if out is not None else _UNUSABLE
+    return out
+
+
+def _products(items: Any, shop_url: Any, limit: int, depth: int) -> list[dict]:
+    """``normalise_products(clean(items, depth - 1), shop_url, limit)``, product by product."""
+    if not isinstance(items, (list, tuple)):
+        return []  # clean() keeps a non-list a non-list, and normalise_products ignores it
+    out = []
+    for p in items[: limit * 2]:
+        n = _normalised(p, shop_url, depth)
+        if n is not None:
+            out.append(n)
+    return out[:limit]
+
+
+def _data(data: Any, shop_url: Any) -> dict:
+    """The journey's data, cleaned, with its product lists normalised."""
+    if type(data) is not dict:  # the general path
+        data_ = dict(clean(data) or {})
+        for key in PRODUCT_LISTS_IN_DATA:
+            if key in data_:
+                data_[key] = normalise_products(data_[key], shop_url, limit=50)
+        return data_
+    out = {}
+    for k, v in data.items():
+        k = str(k)
+        out[k] = _products(v, shop_url, 50, depth=2) if k in PRODUCT_LISTS_IN_DATA else clean(v, 1)
+    return out
+
+
 def build_context(
     *,
     customer: Mapping[str, Any],
@@ -99,17 +186,15 @@ def build_context(
     track: Callable[[str], str],
     editable_overrides: Mapping[str, str] | None = None,
 ) -> dict:
-    customer, products, offer, data, brand = (clean(v) for v in (customer, products, offer, data, brand))
+    customer, offer, brand = clean(customer), clean(offer), clean(brand)
     editable_overrides = clean(dict(editable_overrides or {}))
     brand_ = {**DEFAULT_BRAND, **dict(brand or {})}
-    data_ = dict(data or {})
-    for key in PRODUCT_LISTS_IN_DATA:
-        if key in data_:
-            data_[key] = normalise_products(data_[key], brand_["shop_url"], limit=50)
+    shop_url = brand_["shop_url"]
+    data_ = _data(data, shop_url)
     customer_ = {"first_name": None, **dict(customer)}
     return {
         "customer": customer_,
-        "products": normalise_products(products, brand_["shop_url"]),
+        "products": _products(products, shop_url, MAX_PRODUCTS, depth=1),
         "offer": dict(offer) if isinstance(offer, Mapping) and offer.get("title") else None,
         "data": data_,
         "brand": brand_,

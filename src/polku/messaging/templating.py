@@ -33,11 +33,15 @@ from __future__ import annotations
 import contextvars
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from decimal import Decimal
+from functools import lru_cache, partial
 from pathlib import Path
+from types import FunctionType, MethodType
 from typing import Any, Callable, Iterable, Iterator
 
 from jinja2 import BaseLoader, FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, nodes, pass_context, pass_eval_context
+from jinja2.runtime import BlockReference, Macro, TemplateReference, missing
+from jinja2.utils import _PassArg
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
@@ -74,6 +78,10 @@ def _tidy(name: str, text: str) -> str:
     if name == "text":
         return _BLANK_LINES.sub("\n\n", text).strip() + "\n"
     return text.strip() + "\n"
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+_TEMPLATE_REFERENCE_ATTRIBUTES = frozenset(dir(TemplateReference))
+_PASS_ARG_ONLY = {"jinja_pass_arg": None}.keys()
 
 _budget: contextvars.ContextVar[list[int]] = contextvars.ContextVar("polku_render_budget")
 _WIDTH_IN_SPEC = re.compile(r"(\d{4,})")
@@ -160,15 +168,32 @@ def _money(ctx, value: Any, currency: str | None = None) -> str:
     """``12.9|money`` -> ``€12.90`` (en) or ``12,90 €`` (fi, cs; CZK as ``Kč``)."""
     if value is None or isinstance(value, Undefined) or value == "":
         return ""
+    brand = ctx.get("brand") or {}
+    currency = currency or (brand.get("currency") if isinstance(brand, dict) else None) or "EUR"
+    locale = ctx.get("locale") or DEFAULT_LOCALE
+    kind = type(value)
+    # The same amount, currency and locale always read the same: format each once. Only for
+    # types whose equal values format alike (the type is part of the key: 1 == 1.0 == True,
+    # "1" is not a number); not float zero (0.0 == -0.0 but they print differently).
+    if kind in _MONEY_CACHED and not (kind is float and value == 0):
+        try:
+            return _money_text(kind, value, currency, locale)
+        except TypeError:  # an unhashable currency
+            pass
+    return _money_text.__wrapped__(kind, value, currency, locale)
+
+
+_MONEY_CACHED = frozenset({int, float, bool, str, Decimal})
+
+
+@lru_cache(maxsize=4096)
+def _money_text(kind: type, value: Any, currency: Any, locale: Any) -> str:
     try:
         amount = float(value)
     except (TypeError, ValueError):
         return str(value)
-    brand = ctx.get("brand") or {}
-    currency = currency or (brand.get("currency") if isinstance(brand, dict) else None) or "EUR"
     symbol = {"EUR": "€", "CZK": "Kč", "USD": "$", "GBP": "£"}.get(currency, currency)
-    locale = str(ctx.get("locale") or DEFAULT_LOCALE)[:2]
-    if locale in ("fi", "cs"):
+    if str(locale)[:2] in ("fi", "cs"):
         number = f"{amount:,.2f}".replace(",", "\u00a0").replace(".", ",")
         return f"{number}\u00a0{symbol}"
     return f"{symbol}{amount:,.2f}"
@@ -177,18 +202,133 @@ def _money(ctx, value: Any, currency: str | None = None) -> str:
 @pass_context
 def _date(ctx, value: Any) -> str:
     """An ISO date/time as a local-looking date: ``2026-03-01`` -> ``1.3.2026`` (fi, cs) or ``1 Mar 2026`` (en)."""
-    import datetime as _dt
-
     if value is None or isinstance(value, Undefined) or value == "":
         return ""
+    locale = ctx.get("locale") or DEFAULT_LOCALE
+    if type(value) is str:  # each distinct date string and locale is formatted once
+        try:
+            return _date_text(str, value, locale)
+        except TypeError:  # an unhashable locale
+            pass
+    return _date_text.__wrapped__(type(value), value, locale)
+
+
+@lru_cache(maxsize=4096)
+def _date_text(kind: type, value: Any, locale: Any) -> str:
+    import datetime as _dt
+
     try:
         d = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return str(value)
-    locale = str(ctx.get("locale") or DEFAULT_LOCALE)[:2]
-    if locale in ("fi", "cs"):
+    if str(locale)[:2] in ("fi", "cs"):
         return f"{d.day}.{d.month}.{d.year}"
     return f"{d.day} {d.strftime('%b')} {d.year}"
+
+
+# ---------------------------------------------------------------- escaping
+try:  # the C function markupsafe.escape() itself calls for a plain str
+    from markupsafe import _escape_inner as _escape_str
+except ImportError:  # pragma: no cover - another markupsafe: use escape() as it is
+    _escape_str = None
+_new_str = str.__new__
+
+
+def _fast_escape(s: Any) -> Markup:
+    """``markupsafe.escape`` with its two commonest cases made direct: a plain ``str``
+    (escaped by the same C function, wrapped as Markup without ``Markup.__new__``'s
+    Python frame) and a ``Markup`` (already safe: it is its own escape). Compiled
+    templates use it for every ``{{ ... }}`` of the HTML part; a test compares it with
+    ``markupsafe.escape`` on all kinds of values."""
+    kind = type(s)
+    if kind is str and _escape_str is not None:
+        return _new_str(Markup, _escape_str(s))
+    if kind is Markup:
+        return s
+    return escape(s)
+
+
+# ---------------------------------------------------------------- product cards
+CARD_TEMPLATE = "_blocks/product_card.j2"
+LINK_MARK = "\x1epolku-link\x1e"  # stands for a card's tracked link; data cannot hold it (control characters are stripped)
+FRAGMENT_CACHE_MAX = 10_000
+_FLAT_VALUES = frozenset({str, int, float, bool, type(None)})
+_STR_ONLY = frozenset({str})
+
+
+def _flat_key(obj: Any) -> tuple | None:
+    """A hashable key equal only for dicts that render the same: string keys, scalar values,
+    compared with their types (1, 1.0 and True are equal in Python, not on the page) and
+    without float zero (0.0 == -0.0). None for anything else (rendered without the cache)."""
+    if type(obj) is not dict:
+        return None
+    values = tuple(obj.values())
+    types = tuple(map(type, values))
+    if not _FLAT_VALUES.issuperset(types) or not _STR_ONLY.issuperset(map(type, obj)) or 0.0 in values:
+        return None
+    return (tuple(obj), values, types)
+
+
+@pass_context
+def _product_cards(ctx, items: Any, limit: int = 4) -> str:
+    """``{{ product_cards(items, limit) }}``: one card per product, rendered from
+    ``_blocks/product_card.j2`` in the same sandbox and part.
+
+    A card sees only ``p``, ``link``, ``part``, ``locale``, ``brand`` and the globals, so
+    it is a function of exactly those: each distinct (product, part, locale, brand) is
+    rendered once per process and kept; the card's link -- signed for this recipient --
+    is put in afterwards (escaped in HTML, as ``{{ track(p.url) }}`` would be). Each
+    product draws from the loop budget like the ``for`` loop it replaces.
+    """
+    env: PolkuSandbox = ctx.environment
+    resolve = ctx.resolve_or_missing  # what ctx.get() does, without its two extra frames
+    part, locale, brand, track = (None if v is missing else v for v in map(resolve, ("part", "locale", "brand", "track")))
+    html = bool(env.autoescape)
+    # Call track() the way a template would: a plain function with no attributes is called
+    # as it is (what the sandbox and Context.call do for it); anything else goes through the
+    # sandbox's checks (or, in a plain Jinja environment such as the benchmark's baseline,
+    # through the context).
+    if type(track) is FunctionType and not track.__dict__:
+        call = None
+    else:
+        call = partial(env.call, ctx) if env.sandboxed else ctx.call
+    brand_key = _flat_key(brand)
+    cache = env.fragments
+    budget = _budget.get(None)
+    out: list[str] = []
+    for p in items[:limit]:
+        if budget is not None:  # each product draws from the loop budget, as the for loop did
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise TemplateLimitError(f"the template ran more than {MAX_ITERATIONS} loop iterations")
+        url = env.getattr(p, "url")
+        link = None
+        if html:  # the order the template used: the link first in HTML, last in text
+            link = _call_track(env, call, track, url)
+        pk = _flat_key(p) if brand_key is not None else None
+        key = (part, locale, brand_key, pk) if pk is not None else None
+        card = cache.get(key) if key is not None else None
+        if card is None:
+            template = env.get_template(CARD_TEMPLATE)
+            card = "".join(template.root_render_func(template.new_context(
+                {"p": dict(p) if type(p) is dict else p, "link": LINK_MARK, "part": part, "locale": locale, "brand": brand})))
+            if key is not None:
+                if len(cache) >= FRAGMENT_CACHE_MAX:
+                    cache.clear()
+                cache[key] = card
+        if link is None:
+            link = _call_track(env, call, track, url)
+        out.append(card.replace(LINK_MARK, _fast_escape(link) if html else str(link)))
+    return Markup("".join(out)) if html else "".join(out)
+
+
+def _call_track(env: Any, call: Callable | None, track: Any, url: Any) -> Any:
+    if call is not None:
+        return call(track, url)
+    try:
+        return track(url)
+    except StopIteration:
+        return env.undefined("value was undefined because a callable raised a StopIteration exception")
 
 
 class PolkuSandbox(SandboxedEnvironment):
@@ -210,6 +350,9 @@ class PolkuSandbox(SandboxedEnvironment):
         self.globals["range"] = _limited_range
         self.globals.pop("lipsum", None)
         self.globals["SEP"] = SEP
+        self.globals["product_cards"] = _product_cards
+        self.fragments: dict[tuple, str] = {}  # rendered product cards (see _product_cards)
+        self._templates: dict[str, Any] = {}  # compiled templates by name (auto_reload is off)
         self.filters["_polku_guard_iter"] = _guard_iter
         self.filters["format"] = _safe_format_filter
         self.filters["money"] = _money
@@ -249,6 +392,115 @@ class PolkuSandbox(SandboxedEnvironment):
     def format_string(self, s, args, kwargs, format_func=None):
         _check_spec_widths(str(s))
         return super().format_string(s, args, kwargs, format_func)
+
+    def call(__self, __context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        """A macro call, without the generic dispatch (what ``Context.call`` does for a
+        ``Macro``: its ``__call__`` takes the eval context). A macro is always safe to
+        call (it is template code); everything else takes the sandbox's checked path."""
+        kind = type(__obj)
+        if kind is Macro:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+            try:
+                if (not __obj.caller and not __obj.catch_kwargs and not __obj.catch_varargs and not __obj.explicit_caller
+                        and len(args) <= __obj._argument_count and not __self.is_async):
+                    # What Macro.__call__ + _invoke do for plain arguments: fill the missing
+                    # ones from keywords or `missing` (the macro applies its defaults), call,
+                    # mark the result safe in an autoescaped part.
+                    if kwargs or len(args) < __obj._argument_count:
+                        rest = __obj.arguments[len(args):]
+                        if not kwargs.keys() <= set(rest):
+                            return __obj.__call__(__context.eval_ctx, *args, **kwargs)  # its own error
+                        args = (*args, *[kwargs.get(name, missing) for name in rest])
+                    rv = __obj._func(*args)
+                    if __context.eval_ctx.autoescape:
+                        return _new_str(Markup, rv) if type(rv) is str else Markup(rv)
+                    return rv
+                return __obj.__call__(__context.eval_ctx, *args, **kwargs)
+            except StopIteration:
+                return __self.undefined("value was undefined because a callable raised a StopIteration exception")
+        # A plain function or method with no attributes at all (so neither marked unsafe
+        # nor asking for a context, e.g. track(), ui()): Context.call would call it as is.
+        # A block of this template (``self.subject()``): Context.call would call it as is.
+        if (kind is FunctionType and not __obj.__dict__) or kind is BlockReference or (
+                kind is MethodType and type(__obj.__func__) is FunctionType and not __obj.__func__.__dict__):
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+            try:
+                return __obj(*args, **kwargs)
+            except StopIteration:
+                return __self.undefined("value was undefined because a callable raised a StopIteration exception")
+        # A function whose only attribute asks for the context or eval context (our filters
+        # and globals, e.g. product_cards(), editable()): what Context.call does for it.
+        if kind is FunctionType and __obj.__dict__.keys() == _PASS_ARG_ONLY:
+            pass_arg = __obj.__dict__["jinja_pass_arg"]
+            if pass_arg is _PassArg.context:
+                if kwargs.get("_loop_vars"):
+                    __context = __context.derived(kwargs["_loop_vars"])
+                if kwargs.get("_block_vars"):
+                    __context = __context.derived(kwargs["_block_vars"])
+                args = (__context, *args)
+            elif pass_arg is _PassArg.eval_context:
+                args = (__context.eval_ctx, *args)
+            elif pass_arg is _PassArg.environment:
+                args = (__context.environment, *args)
+            else:
+                return super().call(__context, __obj, *args, **kwargs)
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+            try:
+                return __obj(*args, **kwargs)
+            except StopIteration:
+                return __self.undefined("value was undefined because a callable raised a StopIteration exception")
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def make_globals(self, d: Any) -> dict:
+        """A template's globals as one plain dict (Jinja's ChainMap is iterated twice per
+        render, key by key, in Python). Polku sets every global before the first template
+        loads (as Jinja asks: "avoid modifying any globals after a template is loaded")."""
+        return {**self.globals, **(d or {})}
+
+    def get_template(self, name: Any, parent: str | None = None, globals: Any = None) -> Any:
+        """Compiled templates by name, from a plain dict: templates do not change while a
+        process runs (auto_reload is off), so skip the loader cache's locking and checks."""
+        if globals is None and type(name) is str:
+            if parent is not None:
+                name = self.join_path(name, parent)
+            template = self._templates.get(name)
+            if template is None:
+                template = super().get_template(name)
+                # Every function of the compiled template (root, blocks, macros) shares one
+                # module namespace: give them the quicker, equivalent escape().
+                namespace = template.root_render_func.__globals__
+                if namespace.get("escape") is escape:
+                    namespace["escape"] = _fast_escape
+                self._templates[name] = template
+            return template
+        return super().get_template(name, parent, globals)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``p.name`` on a plain dict: the item, straight away.
+
+        Jinja first tries ``getattr(dict, "name")``, which for a name that is not an
+        attribute of ``dict`` raises AttributeError and only then looks up the item. For
+        such a name the answer is always the item (or undefined), so look it up directly;
+        names that *are* attributes of ``dict`` (``items``, ``__class__``, ...) take the
+        sandbox's own path with its safety checks. Same result, without an exception per
+        lookup (messages read product and customer fields dozens of times).
+        """
+        kind = type(obj)
+        if kind is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        # ``self.subject``: the same reasoning for the template reference and its blocks.
+        if kind is TemplateReference and attribute not in _TEMPLATE_REFERENCE_ATTRIBUTES and attribute[:1] != "_":
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
 
 # ---------------------------------------------------------------- editable blocks
@@ -431,11 +683,14 @@ class TemplateStore:
             template = env.get_template(path)
             chunks: list[str] = []
             size = 0
-            for chunk in template.generate(ctx, part=part):
-                size += len(chunk)
-                if size > MAX_OUTPUT_CHARS:
-                    raise TemplateLimitError(f"output is limited to {MAX_OUTPUT_CHARS} characters")
-                chunks.append(chunk)
+            try:  # Template.generate() without its extra generator layer
+                for chunk in template.root_render_func(template.new_context({**ctx, "part": part})):
+                    size += len(chunk)
+                    if size > MAX_OUTPUT_CHARS:
+                        raise TemplateLimitError(f"output is limited to {MAX_OUTPUT_CHARS} characters")
+                    chunks.append(chunk)
+            except Exception:
+                env.handle_exception()  # re-raises with the template's file and line in the traceback
             return "".join(chunks)
         except TemplateSyntaxError as exc:
             raise TemplateRenderError(

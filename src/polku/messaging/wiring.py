@@ -47,6 +47,17 @@ def link_signer(settings: Settings | None = None) -> LinkSigner:
     return LinkSigner(key_ring(settings.link_secret_arn, client), link_base_url(settings))
 
 
+def send_policy(settings: Settings) -> tuple:
+    """(FrequencyCaps, QuietHours) from the settings (``FREQUENCY_CAP_PER_DAY``/``_PER_WEEK``,
+    ``QUIET_HOURS_START``/``_END``); a bad value raises SettingsError naming it."""
+    from polku.messaging.send_policy import FrequencyCaps
+    from polku.messaging.send_time import QuietHours
+
+    per_day, per_week = settings.frequency_caps
+    start, end = settings.quiet_hours
+    return FrequencyCaps(per_day=per_day, per_week=per_week), QuietHours(start=start, end=end)
+
+
 def send_deps(settings: Settings | None = None):
     from polku.messaging.send_message import SendDeps
     from polku.messaging.ses_sender import SesSender
@@ -54,6 +65,7 @@ def send_deps(settings: Settings | None = None):
     from polku.messaging.webhook_sender import WebhookSender
 
     settings = settings or get_settings()
+    caps, quiet = send_policy(settings)
     return SendDeps(
         templates=template_store(settings.templates_dir),
         signer=lambda: link_signer(settings),
@@ -65,4 +77,6 @@ def send_deps(settings: Settings | None = None):
             client("lambda"), settings.recommend_function_name, request, cid, int(request.get("count", 4))
         ),
         sender_email=settings.sender_email or "hello@example.com",
+        caps=caps,
+        quiet=quiet,
     )
