@@ -46,19 +46,22 @@ def timeline(n: int, seed: int = 7) -> list[str]:
     return lines
 
 
-def run(journey: str, n: int, twin, prefix: str) -> tuple[float, list[dict]]:
+def run(journey: str, n: int, twin, prefix: str, workers: int = 1) -> tuple[float, list[dict], list[dict]]:
     from polku.journeys.simulate import Simulation, parse_timeline
 
     events = parse_timeline(line.replace('"bench-', f'"{prefix}-') for line in timeline(n))
     t = time.perf_counter()
-    out = Simulation(journey, twin=twin).run(events, START)
-    return time.perf_counter() - t, out
+    sim = Simulation(journey, twin=twin, workers=workers)
+    out = sim.run(events, START)
+    return time.perf_counter() - t, out, sim.worker_stats
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--customers", type=int, default=1000)
     ap.add_argument("--journey", default="abandoned_cart")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="processes for the full run (customers split between them; default 2, one per core)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
 
@@ -73,8 +76,8 @@ def main(argv=None) -> int:
     twin = Twin(REPO / "template.yaml").start()
     startup = time.perf_counter() - t0
     try:
-        base_s, _ = run(args.journey, 10, twin, prefix="base")
-        big_s, out = run(args.journey, args.customers, twin, prefix="bench")
+        base_s, _, _ = run(args.journey, 10, twin, prefix="base")
+        big_s, out, shards = run(args.journey, args.customers, twin, prefix="bench", workers=args.workers)
     finally:
         twin.stop()
     kinds = {}
@@ -91,7 +94,7 @@ def main(argv=None) -> int:
         "baseline_10_s": round(base_s, 2), "run_s": round(big_s, 2), "target_s": 60,
         "per_customer_ms_baseline": round(per_base * 1000, 1), "per_customer_ms": round(per_big * 1000, 1),
         "scaling_ratio": round(per_big / per_base, 2), "happenings": len(out), "kinds": kinds, "exits": exits,
-        "cpus": os.cpu_count(),
+        "workers": args.workers, "shards": shards, "cpus": os.cpu_count(),
     }
     print(json.dumps(result, indent=2))
     if not args.no_write:

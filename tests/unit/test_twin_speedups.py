@@ -82,3 +82,22 @@ def test_jsonpath_parses_are_shared_and_give_the_same_answers():
     assert extract_json("$.a.b", data) == [1, 2, 3]
     assert extract_json("$.a.b[1]", data) == 2
     assert extract_json("$.c", {"c": "other"}) == "other"  # a cached path read against new data
+
+
+def test_user_agent_is_the_one_botocore_builds():
+    import boto3
+    from botocore.config import Config
+    from botocore.context import start_as_current_context
+    from botocore.useragent import register_feature_id
+
+    speedups.apply()
+    client = boto3.client("dynamodb", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    creator = client._user_agent_creator
+    plain = creator.to_string()
+    assert plain == creator.to_string() and "ua/2.1" in plain
+    with start_as_current_context():
+        register_feature_id("WAITER")
+        with_feature = creator.to_string()
+    assert with_feature != plain and " m/" in with_feature and creator.to_string() == plain
+    other = creator.with_client_config(Config(user_agent_appid="polku-test"))
+    assert "app/polku-test" in other.to_string() and "app/polku-test" not in creator.to_string()

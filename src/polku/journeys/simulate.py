@@ -85,6 +85,7 @@ class Simulation:
     # its own twin; the merged output is byte-identical to a single-process run.
     workers: int = 1
     rejected: list = field(default_factory=list)
+    worker_stats: list = field(default_factory=list)  # per process of a split run: size and times
 
     def run(self, events: list[TimelineEvent], start: _dt.datetime | None = None,
             until: _dt.datetime | None = None) -> list[dict]:
@@ -104,6 +105,7 @@ class Simulation:
         """
         import heapq
         import multiprocessing
+        import time
 
         first = events[0].at
         start = start or first
@@ -116,14 +118,23 @@ class Simulation:
                 "in_process": self.in_process}
         import logging
 
-        with ctx.Pool(len(shards) - 1, initializer=_worker_init, initargs=(logging.root.manager.disable,)) as pool:
-            pending = [pool.apply_async(_run_shard, (spec, shard, start, until)) for shard in shards[1:]]
+        from concurrent.futures import ProcessPoolExecutor
+
+        # A worker that dies makes its result raise (BrokenProcessPool) instead of waiting forever.
+        with ProcessPoolExecutor(len(shards) - 1, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(logging.root.manager.disable,)) as pool:
+            pending = [pool.submit(_run_shard, spec, shard, start, until) for shard in shards[1:]]
+            t0 = time.perf_counter()
             outputs = [self._run(shards[0], start, until)]
+            self.worker_stats = [{"customers": len({e.body.get("customer_id") for e in shards[0]} - {None}),
+                                  "lines": len(shards[0]), "simulate_s": round(time.perf_counter() - t0, 2),
+                                  "process": "main"}]
             rejected = list(self.rejected)
             for job in pending:
-                out, rej = job.get()
+                out, rej, stats = job.result()
                 outputs.append(out)
                 rejected.extend(rej)
+                self.worker_stats.append({**stats, "process": "worker"})
         self.rejected[:] = sorted(rejected, key=lambda r: r["line"])
         return list(heapq.merge(*outputs, key=lambda h: (h["at"], h["customer_id"])))
 
@@ -280,10 +291,22 @@ def _worker_init(logging_disabled: int) -> None:
 
 
 def _run_shard(spec: dict, events: list[TimelineEvent], start, until):
-    sim = Simulation(spec["journey"], registry=spec["registry"], site_key=spec["site_key"],
-                     in_process=spec["in_process"])
-    out = sim.run(events, start, until)
-    return out, sim.rejected
+    import time
+
+    from polku.twin.twin import Twin
+
+    t0 = time.perf_counter()
+    twin = Twin(REPO / "template.yaml").start()
+    t1 = time.perf_counter()
+    try:
+        sim = Simulation(spec["journey"], twin=twin, registry=spec["registry"], site_key=spec["site_key"],
+                         in_process=spec["in_process"])
+        out = sim.run(events, start, until)
+    finally:
+        twin.stop()
+    stats = {"customers": len({e.body.get("customer_id") for e in events} - {None}), "lines": len(events),
+             "twin_start_s": round(t1 - t0, 2), "simulate_s": round(time.perf_counter() - t1, 2)}
+    return out, sim.rejected, stats
 
 
 class InProcess:
