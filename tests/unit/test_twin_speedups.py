@@ -101,3 +101,44 @@ def test_user_agent_is_the_one_botocore_builds():
     assert with_feature != plain and " m/" in with_feature and creator.to_string() == plain
     other = creator.with_client_config(Config(user_agent_appid="polku-test"))
     assert "app/polku-test" in other.to_string() and "app/polku-test" not in creator.to_string()
+
+
+def test_a_stream_consumer_sees_the_new_item_in_an_index_query(monkeypatch):
+    """Synchronous stream delivery runs inside PutItem/UpdateItem; an index query made by the
+    consumer must see the item being written, as moto's full scan does."""
+    import uuid
+
+    import boto3
+    from moto import mock_aws
+    from moto.awslambda.models import LambdaBackend
+    from moto.dynamodb.models import dynamodb_backends
+
+    speedups.apply()
+    seen = []
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+        name = f"t-{uuid.uuid4().hex[:8]}"
+        ddb.create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("id", "who", "ts")],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[{"IndexName": "by_who", "Projection": {"ProjectionType": "ALL"},
+                                     "KeySchema": [{"AttributeName": "who", "KeyType": "HASH"},
+                                                   {"AttributeName": "ts", "KeyType": "RANGE"}]}],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        table = dynamodb_backends["123456789012"]["eu-west-1"].get_table(name)
+
+        def consumer(self, arn, items, source):  # what a Lambda on the stream would query
+            got = ddb.query(TableName=name, IndexName="by_who", KeyConditionExpression="who = :w",
+                            ExpressionAttributeValues={":w": {"S": "ann"}})
+            seen.append([i["id"]["S"] for i in got["Items"]])
+            return "ok"
+
+        monkeypatch.setattr(LambdaBackend, "send_dynamodb_items", consumer)
+        esm = type("Mapping", (), {"event_source_arn": "arn:stream"})()
+        monkeypatch.setattr(table, "lambda_event_source_mappings", {"arn:aws:lambda:eu-west-1:123456789012:x": esm})
+        ddb.put_item(TableName=name, Item={"id": {"S": "1"}, "who": {"S": "ann"}, "ts": {"S": "a"}})
+        ddb.put_item(TableName=name, Item={"id": {"S": "2"}, "who": {"S": "bob"}, "ts": {"S": "b"}})
+        ddb.update_item(TableName=name, Key={"id": {"S": "2"}}, UpdateExpression="SET who = :w",
+                        ExpressionAttributeValues={":w": {"S": "ann"}})
+    assert seen == [["1"], ["1"], ["1", "2"]]

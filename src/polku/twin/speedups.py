@@ -36,7 +36,8 @@ def clear() -> None:
 # The map may hold stale entries (an item deleted, replaced or whose key changed); each is
 # checked against the table when read and dropped if it no longer matches, so the map only has
 # to be a superset. Items reach a table through Table.put_item and change in place only in
-# DynamoDBBackend.update_item (also used by transactions and PartiQL); both re-index the item.
+# DynamoDBBackend.update_item (also used by transactions and PartiQL); both re-index the item, and
+# so does the stream hook, before a synchronous stream consumer can query the index.
 # Whatever replaces a table's items wholesale (a failed transaction's rollback, a restore) makes
 # a new Table object or is followed by dropping the map, which is then rebuilt by one scan.
 _gsi_lock = threading.RLock()
@@ -343,6 +344,18 @@ def apply() -> None:
         return item
 
     Table.put_item = put_item
+
+    # A stream record is delivered inside PutItem/UpdateItem (synchronous delivery) before they
+    # return: index the new image first, so a consumer's index query sees it as moto's scan would.
+    from moto.dynamodb.models.table import StreamShard
+
+    original_stream_add = StreamShard.add
+
+    def stream_add(self, old, new):
+        gsi_index_item(self.table, new)
+        return original_stream_add(self, old, new)
+
+    StreamShard.add = stream_add
 
     original_update_item = DynamoDBBackend.update_item
 
