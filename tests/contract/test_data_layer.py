@@ -120,3 +120,66 @@ def test_empty_string_key_is_rejected_by_both(backend):
     with pytest.raises(ClientError) as err:
         client.put_item(TableName=settings.events_table, Item={"event_id": {"S": ""}})
     assert err.value.response["Error"]["Code"] == "ValidationException"
+
+
+def _subject_event(eid: str, subject: str, minute: int) -> EventModel:
+    return EventModel(eid, subject=subject, ts=f"2026-01-05T08:{minute:02d}:00.000Z#{eid}", type="page_view",
+                      client_ts=f"2026-01-05T08:{minute:02d}:00.000Z", received_at="x")
+
+
+def test_gsi_query_follows_items_that_are_updated_replaced_or_deleted(backend):
+    """The twin answers index queries from a map it keeps up to date; the answers must be
+    DynamoDB's whatever happened to the items since they were first written."""
+    run = uuid.uuid4().hex[:8]
+    a, b = f"c#a-{run}", f"c#b-{run}"
+    ids = {n: f"evt-{run}-{n}" for n in range(1, 7)}
+    for n, minute in ((1, 10), (2, 20), (3, 30), (4, 40)):
+        _subject_event(ids[n], a, minute).save()
+    assert [e.event_id for e in EventModel.by_subject.query(a)] == [ids[1], ids[2], ids[3], ids[4]]
+    # An update moves event 2 to subject b; event 3 is deleted; event 4 is replaced by a put
+    # under subject b; event 5 is created by an update under subject a (later than the rest).
+    EventModel(ids[2]).update(actions=[EventModel.subject.set(b)])
+    EventModel(ids[3]).delete()
+    _subject_event(ids[4], b, 5).save()
+    EventModel(ids[5]).update(actions=[EventModel.subject.set(a), EventModel.ts.set(f"2026-01-05T08:50:00.000Z#{ids[5]}"),
+                                       EventModel.type.set("page_view")])
+    # Event 6 has no subject: it is not in the index at all.
+    EventModel(ids[6]).update(actions=[EventModel.type.set("page_view")])
+    assert [e.event_id for e in EventModel.by_subject.query(a)] == [ids[1], ids[5]]
+    assert [e.event_id for e in EventModel.by_subject.query(b)] == [ids[4], ids[2]]
+    assert [e.event_id for e in EventModel.by_subject.query(b, scan_index_forward=False)] == [ids[2], ids[4]]
+    assert [e.event_id for e in EventModel.by_subject.query(a, EventModel.ts > "2026-01-05T08:30")] == [ids[5]]
+    # Paged one by one, newest first: the same items in the same order.
+    paged, last = [], None
+    while True:
+        page = EventModel.by_subject.query(a, scan_index_forward=False, limit=1, last_evaluated_key=last)
+        paged.extend(e.event_id for e in page)
+        last = page.last_evaluated_key
+        if not last:
+            break
+    assert paged == [ids[5], ids[1]]
+    # A filter on a non-key attribute still applies.
+    assert [e.event_id for e in EventModel.by_subject.query(a, filter_condition=EventModel.type == "page_view")] \
+        == [ids[1], ids[5]]
+    assert list(EventModel.by_subject.query(f"c#nobody-{run}")) == []
+
+
+def test_gsi_query_after_transactions_that_fail_and_succeed(backend):
+    name, endpoint, settings = backend
+    run = uuid.uuid4().hex[:8]
+    first, second, anon1, anon2 = f"cx-{run}", f"cy-{run}", f"anon1-{run}", f"anon2-{run}"
+    IdentityModel(anon1, customer_id=first, linked_at="t0").save()
+    IdentityModel(anon2, customer_id=first, linked_at="t0").save()
+    assert sorted(i.anonymous_id for i in IdentityModel.by_customer.query(first)) == [anon1, anon2]
+    conn = Connection(host=endpoint, region="eu-west-1")
+    with pytest.raises(TransactWriteError):
+        with TransactWrite(connection=conn) as tx:
+            tx.update(IdentityModel(anon1), actions=[IdentityModel.customer_id.set(second)])
+            tx.save(IdentityModel(anon2, customer_id=second, linked_at="t1"),
+                    condition=IdentityModel.anonymous_id.does_not_exist())
+    assert sorted(i.anonymous_id for i in IdentityModel.by_customer.query(first)) == [anon1, anon2]
+    assert list(IdentityModel.by_customer.query(second)) == []
+    with TransactWrite(connection=conn) as tx:
+        tx.update(IdentityModel(anon1), actions=[IdentityModel.customer_id.set(second)])
+    assert [i.anonymous_id for i in IdentityModel.by_customer.query(first)] == [anon2]
+    assert [i.anonymous_id for i in IdentityModel.by_customer.query(second)] == [anon1]

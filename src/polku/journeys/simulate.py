@@ -80,10 +80,72 @@ class Simulation:
     registry: registry_mod.Registry | None = None
     site_key: str | None = None
     in_process: bool = True
+    # Worker processes: customers' journeys are independent, so the timeline may be split by
+    # customer (see shard_timeline) and simulated in this process and workers-1 others, each on
+    # its own twin; the merged output is byte-identical to a single-process run.
+    workers: int = 1
     rejected: list = field(default_factory=list)
+    worker_stats: list = field(default_factory=list)  # per process of a split run: size and times
 
     def run(self, events: list[TimelineEvent], start: _dt.datetime | None = None,
             until: _dt.datetime | None = None) -> list[dict]:
+        if self.workers > 1 and type(self)._feed is Simulation._feed and self.in_process:
+            shards = shard_timeline(events, self.workers)
+            if len(shards) > 1:
+                return self._run_sharded(events, shards, start, until)
+        return self._run(events, start, until)
+
+    def _run_sharded(self, events, shards, start, until) -> list[dict]:
+        """Simulate shards[0] here and every other shard in a worker process; merge the outputs.
+
+        Every shard gets the whole run's start and scheduler horizon, so each customer's
+        journey sees exactly the clock it would in one process. Each output is sorted by
+        (time, customer) and no customer is in two shards, so a merge on that key gives the
+        single-process order (ties are one customer's rows, kept in their shard's order).
+        """
+        import heapq
+        import multiprocessing
+        import time
+
+        first = events[0].at
+        start = start or first
+        if start > first:
+            raise TimelineError(f"--start {clock.to_iso(start)} is after the first event ({clock.to_iso(first)})")
+        if until is None and any(self._registry().get(n).trigger.scheduled for n in self._names()):
+            until = events[-1].at + _dt.timedelta(days=1)  # the single-process scheduler horizon
+        ctx = multiprocessing.get_context("spawn")
+        spec = {"journey": self.journey, "registry": self.registry, "site_key": self.site_key,
+                "in_process": self.in_process}
+        import logging
+
+        from concurrent.futures import ProcessPoolExecutor
+
+        # A worker that dies makes its result raise (BrokenProcessPool) instead of waiting forever.
+        with ProcessPoolExecutor(len(shards) - 1, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(logging.root.manager.disable,)) as pool:
+            pending = [pool.submit(_run_shard, spec, shard, start, until) for shard in shards[1:]]
+            t0 = time.perf_counter()
+            outputs = [self._run(shards[0], start, until)]
+            self.worker_stats = [{"customers": len({e.body.get("customer_id") for e in shards[0]} - {None}),
+                                  "lines": len(shards[0]), "simulate_s": round(time.perf_counter() - t0, 2),
+                                  "process": "main"}]
+            rejected = list(self.rejected)
+            for job in pending:
+                out, rej, stats = job.result()
+                outputs.append(out)
+                rejected.extend(rej)
+                self.worker_stats.append({**stats, "process": "worker"})
+        self.rejected[:] = sorted(rejected, key=lambda r: r["line"])
+        return list(heapq.merge(*outputs, key=lambda h: (h["at"], h["customer_id"])))
+
+    def _names(self) -> list[str]:
+        return [self.journey] if isinstance(self.journey, str) else list(self.journey)
+
+    def _registry(self) -> registry_mod.Registry:
+        return self.registry or registry_mod.load()
+
+    def _run(self, events: list[TimelineEvent], start: _dt.datetime | None = None,
+             until: _dt.datetime | None = None) -> list[dict]:
         from polku.twin import virtual_time
 
         names = [self.journey] if isinstance(self.journey, str) else list(self.journey)
@@ -167,6 +229,84 @@ class Simulation:
         for r in result.rejected:
             self.rejected.append({"line": ev.line, **r})
         return {body["customer_id"]} if body.get("customer_id") else set()
+
+
+def shard_timeline(events: list[TimelineEvent], n: int) -> list[list[TimelineEvent]]:
+    """Split a timeline into at most ``n`` parts that share no customer.
+
+    Lines are grouped by who they concern: a customer id, an anonymous id, and the two
+    together when one line names both (an identify, an event of a signed-in visitor), so an
+    anonymous visitor's events go with the customer they are later linked to. Groups go, in
+    order of their first line, to the part with the fewest lines so far. Each part keeps the
+    lines' order and numbers (event ids are derived from them).
+    """
+    parent: dict[tuple, tuple] = {}
+
+    def find(x):
+        root = x
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    keys = []
+    for ev in events:
+        k = [("c", str(ev.body["customer_id"]))] if ev.body.get("customer_id") else []
+        if ev.body.get("anonymous_id"):
+            k.append(("a", str(ev.body["anonymous_id"])))
+        keys.append(k)
+        for other in k[1:]:
+            a, b = find(k[0]), find(other)
+            if a != b:
+                parent[b] = a
+        if k:
+            find(k[0])
+    groups: dict[tuple, list[TimelineEvent]] = {}
+    order: list[tuple] = []
+    for ev, k in zip(events, keys):
+        root = find(k[0])
+        if root not in groups:
+            groups[root] = []
+            order.append(root)
+        groups[root].append(ev)
+    parts: list[list[TimelineEvent]] = [[] for _ in range(max(1, min(n, len(order))))]
+    for root in order:
+        min(parts, key=len).extend(groups[root])
+    for part in parts:
+        part.sort(key=lambda e: (e.at, e.line))
+    return [p for p in parts if p]
+
+
+def _worker_init(logging_disabled: int) -> None:
+    """A simulation worker: what its handlers print goes to stderr (stdout carries the output),
+    and logging is as quiet as in the parent."""
+    import logging
+    import os
+    import sys
+
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    logging.disable(logging_disabled)
+
+
+def _run_shard(spec: dict, events: list[TimelineEvent], start, until):
+    import time
+
+    from polku.twin.twin import Twin
+
+    t0 = time.perf_counter()
+    twin = Twin(REPO / "template.yaml").start()
+    t1 = time.perf_counter()
+    try:
+        sim = Simulation(spec["journey"], twin=twin, registry=spec["registry"], site_key=spec["site_key"],
+                         in_process=spec["in_process"])
+        out = sim.run(events, start, until)
+    finally:
+        twin.stop()
+    stats = {"customers": len({e.body.get("customer_id") for e in events} - {None}), "lines": len(events),
+             "twin_start_s": round(t1 - t0, 2), "simulate_s": round(time.perf_counter() - t1, 2)}
+    return out, sim.rejected, stats
 
 
 class InProcess:
