@@ -26,6 +26,9 @@ def test_same_timeline_gives_byte_identical_output_and_the_expected_story():
     assert first.returncode == 0, first.stderr[-2000:]
     assert second.stdout == third.stdout
     assert first.stdout == second.stdout  # the start only moves the clock before the first event
+    split = simulate("abandoned_cart", "--timeline", str(TIMELINE), "--workers", "2")
+    assert split.returncode == 0, split.stderr[-2000:]
+    assert split.stdout == first.stdout  # ann and bob in two processes: the same bytes
     rows = [json.loads(line) for line in first.stdout.splitlines()]
     assert all(set(r) >= {"at", "customer_id", "kind"} for r in rows)
     assert [r["at"] for r in rows] == sorted(r["at"] for r in rows)
@@ -45,6 +48,8 @@ def test_bad_timeline_and_unknown_journey_are_clear_errors(tmp_path):
     assert out.returncode == 2 and "timeline line 2: field ts is required" in out.stderr
     out = simulate("no_such_journey", "--timeline", str(bad))
     assert out.returncode == 2 and "no journey 'no_such_journey'" in out.stderr
+    out = simulate("abandoned_cart", "--timeline", str(TIMELINE), "--workers", "0")
+    assert out.returncode == 2 and "--workers: must be 1 or more, got 0" in out.stderr
 
 
 @pytest.mark.parametrize("line, message", [

@@ -29,6 +29,8 @@ def register(sub) -> None:
     sim.add_argument("--until", metavar="ISO8601", help="scheduled journeys: run the scheduler until then "
                      "(default: a day after the last event)")
     sim.add_argument("--output", "-o", metavar="FILE", help="write JSON lines here instead of standard output")
+    sim.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="split the customers over N processes (same output as one process; default 1)")
     sim.add_argument("--summary", action="store_true",
                      help="also print per-journey counts (entered, each state, messages, actions, exits) to stderr")
     sim.set_defaults(func=run_simulate)
@@ -122,6 +124,8 @@ def run_simulate(args) -> int:
         until = clock.parse_iso(args.until) if args.until else None
     except ValueError:
         raise CliError("--start/--until: not an ISO-8601 time (e.g. 2026-01-05T08:00:00Z)") from None
+    if args.workers < 1:
+        raise CliError(f"--workers: must be 1 or more, got {args.workers}")
     import logging
 
     _logs_to_stderr()
@@ -129,7 +133,7 @@ def run_simulate(args) -> int:
     sys.stdout = sys.stderr  # handlers print (metrics, logs); only the happenings go to stdout
     try:
         events = parse_timeline(lines)
-        sim = Simulation(args.name)
+        sim = Simulation(args.name, workers=args.workers)
         happenings = sim.run(events, start, until)
     except TimelineError as exc:
         raise CliError(str(exc)) from None
