@@ -206,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     handler_log = (out_dir / "handlers.log").open("w")
     sys.stdout = handler_log  # the handlers' logs and metrics go to a file; the story goes to stdout
+    import warnings  # the handlers' warnings too (e.g. Powertools' "no application metrics to publish")
+
+    warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: handler_log.write(
+        warnings.formatwarning(message, category, filename, lineno, line))
     twin = Twin(REPO / "template.yaml", api_port=0).start()
     try:
         def story(text: str) -> None:
