@@ -118,18 +118,8 @@ class KeyRing:
         return self.sign_payload(_b64e(_compact_json(claims).encode("utf-8")))
 
     def sign_payload(self, payload: str) -> str:
-        """The token for an already encoded payload (base64url of the compact JSON claims).
-        ``_mac`` for the active key, written out (one token per link of every message)."""
-        kid = self.active
-        states = self._states.get(kid)
-        if states is None:
-            states = self._states[kid] = _hmac_states(self.keys[kid], f"{kid}.".encode("ascii"))
-        inner = states[0].copy()
-        inner.update(payload.encode("ascii"))
-        outer = states[1].copy()
-        outer.update(inner.digest())
-        mac = binascii.b2a_base64(outer.digest()[:MAC_BYTES], newline=False).translate(_URLSAFE).rstrip(b"=")
-        return f"{payload}.{kid}.{mac.decode('ascii')}"
+        """The token for an already encoded payload (base64url of the compact JSON claims)."""
+        return f"{payload}.{self.active}.{self._mac(self.active, payload)}"
 
     def verify(self, token: str) -> dict:
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
@@ -215,8 +205,8 @@ class LinkSigner:
         dest = safe_destination(url)
         head = self._head(message_id, customer_id, channel, journey)
         if head is not None:  # the same claims JSON as below, with this message's part written once
-            payload = binascii.b2a_base64((head[2] + _json_str(dest) + "}").encode("ascii"), newline=False)
-            return self.base_url + PATHS["c"] + self.ring.sign_payload(payload.translate(_URLSAFE).rstrip(b"=").decode("ascii"))
+            payload = _b64e((head[2] + _json_str(dest) + "}").encode("ascii"))
+            return self.base_url + PATHS["c"] + self.ring.sign_payload(payload)
         claims = self._claims("c", message_id, customer_id, channel, journey)
         claims["u"] = dest
         return self.base_url + PATHS["c"] + self.ring.sign(claims)

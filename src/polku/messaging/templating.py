@@ -325,10 +325,21 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
 def _call_track(env: Any, call: Callable | None, track: Any, url: Any) -> Any:
     if call is not None:
         return call(track, url)
+    return _call_as_is(env, track, (url,), {})
+
+
+_STOPPED = "value was undefined because a callable raised a StopIteration exception"
+
+
+def _call_as_is(env: Any, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """Call ``fn`` as ``Context.call`` does for a plain callable: Jinja's private keywords
+    dropped, a StopIteration turned into an undefined value."""
+    kwargs.pop("_block_vars", None)
+    kwargs.pop("_loop_vars", None)
     try:
-        return track(url)
+        return fn(*args, **kwargs)
     except StopIteration:
-        return env.undefined("value was undefined because a callable raised a StopIteration exception")
+        return env.undefined(_STOPPED)
 
 
 class PolkuSandbox(SandboxedEnvironment):
@@ -394,9 +405,12 @@ class PolkuSandbox(SandboxedEnvironment):
         return super().format_string(s, args, kwargs, format_func)
 
     def call(__self, __context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
-        """A macro call, without the generic dispatch (what ``Context.call`` does for a
-        ``Macro``: its ``__call__`` takes the eval context). A macro is always safe to
-        call (it is template code); everything else takes the sandbox's checked path."""
+        """Calls from templates, with direct paths for the common safe cases: a macro
+        (template code, what ``Context.call`` does for a ``Macro``), a block, and a plain
+        function or method with no attributes -- the sandbox's check looks only at the
+        ``unsafe_callable``/``alters_data`` attributes, and str.format methods reach a
+        template already wrapped by the sandbox's getattr. Everything else takes the
+        sandbox's checked path."""
         kind = type(__obj)
         if kind is Macro:
             kwargs.pop("_block_vars", None)
@@ -418,18 +432,13 @@ class PolkuSandbox(SandboxedEnvironment):
                     return rv
                 return __obj.__call__(__context.eval_ctx, *args, **kwargs)
             except StopIteration:
-                return __self.undefined("value was undefined because a callable raised a StopIteration exception")
+                return __self.undefined(_STOPPED)
         # A plain function or method with no attributes at all (so neither marked unsafe
         # nor asking for a context, e.g. track(), ui()): Context.call would call it as is.
         # A block of this template (``self.subject()``): Context.call would call it as is.
         if (kind is FunctionType and not __obj.__dict__) or kind is BlockReference or (
                 kind is MethodType and type(__obj.__func__) is FunctionType and not __obj.__func__.__dict__):
-            kwargs.pop("_block_vars", None)
-            kwargs.pop("_loop_vars", None)
-            try:
-                return __obj(*args, **kwargs)
-            except StopIteration:
-                return __self.undefined("value was undefined because a callable raised a StopIteration exception")
+            return _call_as_is(__self, __obj, args, kwargs)
         # A function whose only attribute asks for the context or eval context (our filters
         # and globals, e.g. product_cards(), editable()): what Context.call does for it.
         if kind is FunctionType and __obj.__dict__.keys() == _PASS_ARG_ONLY:
@@ -446,12 +455,7 @@ class PolkuSandbox(SandboxedEnvironment):
                 args = (__context.environment, *args)
             else:
                 return super().call(__context, __obj, *args, **kwargs)
-            kwargs.pop("_block_vars", None)
-            kwargs.pop("_loop_vars", None)
-            try:
-                return __obj(*args, **kwargs)
-            except StopIteration:
-                return __self.undefined("value was undefined because a callable raised a StopIteration exception")
+            return _call_as_is(__self, __obj, args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
 
     def make_globals(self, d: Any) -> dict:
