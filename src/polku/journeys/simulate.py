@@ -107,12 +107,9 @@ class Simulation:
         import multiprocessing
         import time
 
-        first = events[0].at
-        start = start or first
-        if start > first:
-            raise TimelineError(f"--start {clock.to_iso(start)} is after the first event ({clock.to_iso(first)})")
+        start = _checked_start(events, start)
         if until is None and any(self._registry().get(n).trigger.scheduled for n in self._names()):
-            until = events[-1].at + _dt.timedelta(days=1)  # the single-process scheduler horizon
+            until = _default_horizon(events, start)  # the single-process scheduler horizon
         ctx = multiprocessing.get_context("spawn")
         spec = {"journey": self.journey, "registry": self.registry, "site_key": self.site_key,
                 "in_process": self.in_process}
@@ -126,8 +123,7 @@ class Simulation:
             pending = [pool.submit(_run_shard, spec, shard, start, until) for shard in shards[1:]]
             t0 = time.perf_counter()
             outputs = [self._run(shards[0], start, until)]
-            self.worker_stats = [{"customers": len({e.body.get("customer_id") for e in shards[0]} - {None}),
-                                  "lines": len(shards[0]), "simulate_s": round(time.perf_counter() - t0, 2),
+            self.worker_stats = [{**_shard_size(shards[0]), "simulate_s": round(time.perf_counter() - t0, 2),
                                   "process": "main"}]
             rejected = list(self.rejected)
             for job in pending:
@@ -148,13 +144,10 @@ class Simulation:
              until: _dt.datetime | None = None) -> list[dict]:
         from polku.twin import virtual_time
 
-        names = [self.journey] if isinstance(self.journey, str) else list(self.journey)
-        reg = (self.registry or registry_mod.load()).only(*names)
+        names = self._names()
+        reg = self._registry().only(*names)
         journeys = [reg.get(n) for n in names]
-        first = events[0].at if events else clock.now()
-        start = start or first
-        if events and start > first:
-            raise TimelineError(f"--start {clock.to_iso(start)} is after the first event ({clock.to_iso(first)})")
+        start = _checked_start(events, start)
         vclock = clock.VirtualClock(start)
         own_twin = self.twin is None
         previous_clock = clock.set_clock(vclock)
@@ -190,7 +183,7 @@ class Simulation:
         ticks: list[_dt.datetime] = []
         scheduled = [j for j in journeys if j.trigger.scheduled]
         if scheduled:
-            end = until or ((events[-1].at if events else start) + _dt.timedelta(days=1))
+            end = until or _default_horizon(events, start)
             t = start.replace(minute=0, second=0, microsecond=0) + _dt.timedelta(hours=1)
             while t <= end:
                 if any(j.trigger.due(t) for j in scheduled):
@@ -278,6 +271,25 @@ def shard_timeline(events: list[TimelineEvent], n: int) -> list[list[TimelineEve
     return [p for p in parts if p]
 
 
+def _checked_start(events: list[TimelineEvent], start: _dt.datetime | None) -> _dt.datetime:
+    """The run's virtual start: the given one (not after the first event) or the first event's time."""
+    first = events[0].at if events else clock.now()
+    if start is None:
+        return first
+    if events and start > first:
+        raise TimelineError(f"--start {clock.to_iso(start)} is after the first event ({clock.to_iso(first)})")
+    return start
+
+
+def _default_horizon(events: list[TimelineEvent], start: _dt.datetime) -> _dt.datetime:
+    """Where the scheduler stops without --until: a day after the last event."""
+    return (events[-1].at if events else start) + _dt.timedelta(days=1)
+
+
+def _shard_size(events: list[TimelineEvent]) -> dict:
+    return {"customers": len({e.body.get("customer_id") for e in events} - {None}), "lines": len(events)}
+
+
 def _worker_init(logging_disabled: int) -> None:
     """A simulation worker: what its handlers print goes to stderr (stdout carries the output),
     and logging is as quiet as in the parent."""
@@ -304,8 +316,7 @@ def _run_shard(spec: dict, events: list[TimelineEvent], start, until):
         out = sim.run(events, start, until)
     finally:
         twin.stop()
-    stats = {"customers": len({e.body.get("customer_id") for e in events} - {None}), "lines": len(events),
-             "twin_start_s": round(t1 - t0, 2), "simulate_s": round(time.perf_counter() - t1, 2)}
+    stats = {**_shard_size(events), "twin_start_s": round(t1 - t0, 2), "simulate_s": round(time.perf_counter() - t1, 2)}
     return out, sim.rejected, stats
 
 
