@@ -113,14 +113,21 @@ def top_k_rows(w: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return cols, vals
 
 
+def most_bought(c: np.ndarray, max_items: int) -> np.ndarray:
+    """Rows of the co-occurrence matrix ``c`` that EASE covers, ascending: all of them, or the
+    ``max_items`` with the most customers (its diagonal) when there are more."""
+    n = c.shape[0]
+    if n <= max_items:
+        return np.arange(n)
+    return np.sort(np.argsort(-np.diag(c), kind="stable")[:max_items])
+
+
 def ease_neighbours(c: np.ndarray, lam: float, k: int, max_items: int) -> tuple[np.ndarray, np.ndarray]:
     """Sparsified EASE: for each item its ``k`` strongest positive weights B_ij (the items j it
     pushes up), over the ``max_items`` items with the most customers (the inverse is O(n³));
     other items get no list (-1). Columns index the rows of ``c``."""
     n = c.shape[0]
-    keep = np.arange(n)
-    if n > max_items:
-        keep = np.sort(np.argsort(-np.diag(c), kind="stable")[:max_items])
+    keep = most_bought(c, max_items)
     b = ease_weights(c[np.ix_(keep, keep)] if len(keep) < n else c, lam)
     cols_sub, vals_sub = top_k_rows(b, k)
     del b

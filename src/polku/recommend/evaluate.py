@@ -194,14 +194,8 @@ def evaluate(inter: Interactions, protocol: str = "last-basket", k: int = 10, n:
         del sim
     if "ease" in wanted:
         t0 = time.perf_counter()
-        keep = np.arange(len(vocab))
-        if len(vocab) > EASE_MAX_ITEMS:
-            keep = np.sort(np.argsort(-np.diag(c), kind="stable")[:EASE_MAX_ITEMS])
-        g = c[np.ix_(keep, keep)].astype(np.float64)
-        g[np.diag_indices_from(g)] += EASE_LAMBDA
-        p = np.linalg.inv(g)
-        b = (-p / np.diag(p)[None, :]).astype(np.float32)
-        np.fill_diagonal(b, 0.0)
+        keep = emb.most_bought(c, EASE_MAX_ITEMS)
+        b = emb.ease_weights(c[np.ix_(keep, keep)], EASE_LAMBDA, dtype=np.float64)
         scores = np.full((len(users), len(vocab)), -1e9, dtype=np.float32)
         scores[:, keep] = s.xb[:, keep] @ b
         add("ease", s.top(scores + 1e-6 * s.pop[None, :], k, exclude_seen), time.perf_counter() - t0)
