@@ -114,19 +114,29 @@ def normalise_products(items: Any, shop_url: str, limit: int = MAX_PRODUCTS) -> 
 # its own copy (a template may mutate a dict). Bounded: cleared when full.
 _CACHEABLE_VALUES = frozenset({str, int, float, bool, type(None), Decimal})
 _STR_ONLY = frozenset({str})
+FLAT_VALUES = frozenset({str, int, float, bool, type(None)})
 _NORMALISED: dict[tuple, dict | None] = {}
 NORMALISED_CACHE_MAX = 10_000
 _UNUSABLE: dict = {}  # cached "not a usable product"
 
 
-def _product_key(p: Any, shop_url: Any) -> tuple | None:
-    if type(p) is not dict:
+def flat_key(obj: Any, allowed: frozenset = FLAT_VALUES) -> tuple | None:
+    """A hashable key equal only for flat dicts that give the same output: string keys, values
+    of the ``allowed`` scalar types compared with their types (1, 1.0 and True are equal in
+    Python, not on the page), no float zero (0.0 == -0.0, printed differently). None for
+    anything else (handled without a cache). Used for normalised products and product cards."""
+    if type(obj) is not dict:
         return None
-    values = tuple(p.values())
+    values = tuple(obj.values())
     types = tuple(map(type, values))
-    if not _CACHEABLE_VALUES.issuperset(types) or not _STR_ONLY.issuperset(map(type, p)) or (float in types and 0.0 in values):
+    if not allowed.issuperset(types) or not _STR_ONLY.issuperset(map(type, obj)) or (float in types and 0.0 in values):
         return None
-    return (tuple(p), values, types, shop_url)
+    return (tuple(obj), values, types)
+
+
+def _product_key(p: Any, shop_url: Any) -> tuple | None:
+    key = flat_key(p, _CACHEABLE_VALUES)  # Decimals too: clean() turns equal ones into equal numbers
+    return None if key is None else (*key, shop_url)
 
 
 def _normalised(p: Any, shop_url: Any, depth: int) -> dict | None:

@@ -46,6 +46,8 @@ from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError,
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
+from polku.messaging.message_context import flat_key
+
 MAX_ITERATIONS = 10_000  # loop iterations per rendered part
 MAX_RANGE = 1_000
 MAX_SEQUENCE = 100_000  # characters / items produced by *, %, format
@@ -252,21 +254,6 @@ def _fast_escape(s: Any) -> Markup:
 CARD_TEMPLATE = "_blocks/product_card.j2"
 LINK_MARK = "\x1epolku-link\x1e"  # stands for a card's tracked link; data cannot hold it (control characters are stripped)
 FRAGMENT_CACHE_MAX = 10_000
-_FLAT_VALUES = frozenset({str, int, float, bool, type(None)})
-_STR_ONLY = frozenset({str})
-
-
-def _flat_key(obj: Any) -> tuple | None:
-    """A hashable key equal only for dicts that render the same: string keys, scalar values,
-    compared with their types (1, 1.0 and True are equal in Python, not on the page) and
-    without float zero (0.0 == -0.0). None for anything else (rendered without the cache)."""
-    if type(obj) is not dict:
-        return None
-    values = tuple(obj.values())
-    types = tuple(map(type, values))
-    if not _FLAT_VALUES.issuperset(types) or not _STR_ONLY.issuperset(map(type, obj)) or 0.0 in values:
-        return None
-    return (tuple(obj), values, types)
 
 
 @pass_context
@@ -292,7 +279,7 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
         call = None
     else:
         call = partial(env.call, ctx) if env.sandboxed else ctx.call
-    brand_key = _flat_key(brand)
+    brand_key = flat_key(brand)
     cache = env.fragments
     budget = _budget.get(None)
     out: list[str] = []
@@ -305,7 +292,7 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
         link = None
         if html:  # the order the template used: the link first in HTML, last in text
             link = _call_track(env, call, track, url)
-        pk = _flat_key(p) if brand_key is not None else None
+        pk = flat_key(p) if brand_key is not None else None
         key = (part, locale, brand_key, pk) if pk is not None else None
         card = cache.get(key) if key is not None else None
         if card is None:
