@@ -46,10 +46,14 @@ _gsi_lock = threading.RLock()
 def _gsi_attrs(table) -> tuple:
     attrs = []
     for index in table.global_indexes or []:
-        hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+        hashes = _hash_attrs(index)
         if len(hashes) == 1 and hashes[0] not in attrs:
             attrs.append(hashes[0])
     return tuple(attrs)
+
+
+def _hash_attrs(index) -> list[str]:
+    return [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
 
 
 def _table_items(table):
@@ -111,7 +115,7 @@ def gsi_candidates(table, index_name: str, hash_key_conditions):
     index = next((i for i in (table.global_indexes or []) if i.name == index_name), None)
     if index is None or not hash_key_conditions or len(hash_key_conditions) != 1:
         return None
-    hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+    hashes = _hash_attrs(index)
     attr, value = hash_key_conditions[0]
     if hashes != [attr]:
         return None
