@@ -1,0 +1,209 @@
+"""Quicker checks of DynamoDB update expressions in the twin (moto's results, unchanged).
+
+moto validates every ``UpdateExpression`` by walking its syntax tree with ten processors
+(``moto.dynamodb.parsing.validators``). Two things made an ``UpdateItem`` with a dozen
+``SET`` actions (the message log's ``finish``, a profile save) cost milliseconds:
+
+* every node type derives from an ``abc.ABCMeta`` class, so each ``isinstance`` check goes
+  through ``ABCMeta.__instancecheck__`` -- and the walk makes several per node and per
+  processor (``traverse_node_recursively``, ``process``, ``find_clauses``);
+* ``ActionCountValidator`` and ``OverlappingPathsValidator`` search the subtree of *every*
+  node for its clauses, which is quadratic in the size of the expression.
+
+Here the same walks are done with each ``isinstance`` answer kept per concrete type (no
+class in these trees is registered as a virtual subclass, so the answer depends on the type
+alone), the processor picked per (processor class, node type) in the order moto's
+``_processing_map`` lists them, and the update expression parsed once per expression text.
+Every processor, check and error is moto's own; ``tests/unit/test_twin_expression_speedups.py``
+compares results and errors with moto's unpatched code.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+_applied = False
+_lock = threading.Lock()
+_PARSED_MAX = 2048
+
+
+def apply() -> None:
+    """Patch moto's update-expression walk (idempotent)."""
+    global _applied
+    with _lock:
+        if _applied:
+            return
+        _applied = True
+    from moto.dynamodb.parsing import ast_nodes
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    Node = ast_nodes.Node
+    Expression = ast_nodes.Expression
+    Function = ast_nodes.UpdateExpressionFunction
+    Traverser = ast_nodes.DepthFirstTraverser
+
+    # -- isinstance answers per concrete type ------------------------------------
+    is_node: dict[type, bool] = {}
+    descends: dict[type, bool] = {}  # find_clauses looks inside Expression and Function nodes
+
+    def _is_node(kind: type) -> bool:
+        hit = is_node.get(kind)
+        if hit is None:
+            hit = is_node[kind] = issubclass(kind, Node)
+        return hit
+
+    def _descends(kind: type) -> bool:
+        hit = descends.get(kind)
+        if hit is None:
+            hit = descends[kind] = issubclass(kind, (Expression, Function))
+        return hit
+
+    def find_clauses(self, clause_types):
+        # Node.find_clauses: children of the listed types are taken (not searched further);
+        # Expression and UpdateExpressionFunction children are searched, in order.
+        clauses = []
+        for child in self.children or []:
+            kind = type(child)
+            if kind in clause_types:
+                clauses.append(child)
+            elif descends.get(kind) or (kind not in descends and _descends(kind)):
+                clauses.extend(child.find_clauses(clause_types))
+        return clauses
+
+    # -- the processor for a node: the first key of _processing_map it is an instance of
+    # Per traverser class: {node type: map key or None}; None for a traverser whose
+    # nodes_to_be_processed() does not list its map's keys (it keeps moto's own walk).
+    tables: dict[type, dict | None] = {}
+
+    def _table(traverser) -> dict | None:
+        cls = type(traverser)
+        if cls not in tables:
+            keys = tuple(traverser.nodes_to_be_processed())
+            tables[cls] = {} if keys == tuple(traverser._processing_map().keys()) else None
+        return tables[cls]
+
+    def _processor_key(traverser, table: dict, kind: type):
+        for candidate in traverser.nodes_to_be_processed():
+            if issubclass(kind, candidate):
+                table[kind] = candidate
+                return candidate
+        table[kind] = None
+        return None
+
+    original_traverse = Traverser.traverse_node_recursively
+    _unknown = object()
+
+    def traverse_node_recursively(self, node, child_id=-1):
+        kind = type(node)
+        if not (is_node.get(kind) or (kind not in is_node and _is_node(kind))):
+            return node
+        table = tables.get(type(self), _unknown)
+        if table is _unknown:
+            table = _table(self)
+        if table is None:  # an unusual traverser: moto's own walk
+            return original_traverse(self, node, child_id)
+        parent_node = node.parent
+        children = node.children
+        if children is not None:
+            pre = self.pre_processing_of_child
+            for i, child_node in enumerate(children):
+                pre(node, i)
+                self.traverse_node_recursively(child_node, i)
+        key = table.get(kind, _unknown)
+        if key is _unknown:
+            key = _processor_key(self, table, kind)
+        if key is not None:
+            node = self._processing_map()[key](node)
+            node.parent = parent_node
+            if parent_node:
+                parent_node.children[child_id] = node
+        return node
+
+    # -- the update expression parsed once per text -------------------------------
+    # Every caller only reads the parsed tree (find_clauses) or hands it to the validator,
+    # which works on its own deep copy; so one tree per expression text is shared.
+    parsed: dict[str, Any] = {}
+    original_make = UpdateExpressionParser.make.__func__
+
+    def make(cls, expression_str):
+        if cls is not UpdateExpressionParser or type(expression_str) is not str:
+            return original_make(cls, expression_str)
+        tree = parsed.get(expression_str)
+        if tree is None:
+            tree = original_make(cls, expression_str)  # a syntax error raises here, each time
+            with _lock:
+                if len(parsed) >= _PARSED_MAX:
+                    parsed.clear()
+                    static_ok.clear()
+                parsed[expression_str] = tree
+        return tree
+
+    # -- deep copies of syntax trees -----------------------------------------------
+    # copy.deepcopy of a Node goes through __reduce_ex__ and _reconstruct; this does what
+    # they do for a plain object (a new instance of the class, registered in the memo
+    # first, every attribute deep-copied with the same memo) without the detour.
+    def node_deepcopy(self, memo):
+        cls = type(self)
+        new = cls.__new__(cls)
+        memo[id(self)] = new
+        deepcopy = copy.deepcopy
+        new.__dict__.update({k: v if type(v) in _ATOMIC else deepcopy(v, memo) for k, v in self.__dict__.items()})
+        return new
+
+    # -- checks that depend on the expression alone ----------------------------------
+    # The validator's first three processors (clause counts, overlapping paths, no key
+    # attribute updated) read only the tree, the attribute names and the table's key
+    # attributes, and return every node unchanged. Once they pass for a parsed tree with
+    # the same names and key attributes they pass again, so they are not walked again.
+    from moto.dynamodb.parsing.validators import (
+        ActionCountValidator,
+        OverlappingPathsValidator,
+        UpdateExpressionValidator,
+        UpdateHashRangeKeyValidator,
+    )
+
+    static_kinds = (ActionCountValidator, OverlappingPathsValidator, UpdateHashRangeKeyValidator)
+    static_ok: dict[int, tuple[Any, set]] = {}  # id(parsed tree) -> (tree, passed keys)
+    original_init = UpdateExpressionValidator.__init__
+    original_validate = UpdateExpressionValidator.validate
+
+    def init(self, expression, expression_attribute_names, expression_attribute_values, item, table):
+        original_init(self, expression, expression_attribute_names, expression_attribute_values, item, table)
+        self._polku_source = expression
+
+    def validate(self):
+        kinds = tuple(type(p) for p in self.processors[:3])
+        source = self.__dict__.get("_polku_source")
+        names = self.expression_attribute_names or {}
+        try:
+            key = (tuple(sorted(names.items())), tuple(self.table.table_key_attrs))
+            hash(key)
+        except TypeError:
+            key = None
+        if kinds != static_kinds or key is None or source is None:
+            return original_validate(self)
+        entry = static_ok.get(id(source))
+        known = entry is not None and entry[0] is source and key in entry[1]
+        n = self.node_to_validate
+        for i, processor in enumerate(self.processors):
+            if i < 3 and known:
+                continue
+            n = processor.traverse(n)
+            if i == 2 and not known:  # the entry keeps the tree alive, so its id is not reused
+                with _lock:
+                    if len(static_ok) >= _PARSED_MAX:
+                        static_ok.clear()
+                    static_ok.setdefault(id(source), (source, set()))[1].add(key)
+        return n
+
+    Node.find_clauses = find_clauses
+    Node.__deepcopy__ = node_deepcopy
+    Traverser.traverse_node_recursively = traverse_node_recursively
+    UpdateExpressionParser.make = classmethod(make)
+    UpdateExpressionValidator.__init__ = init
+    UpdateExpressionValidator.validate = validate
+
+
+_ATOMIC = frozenset({type(None), int, float, bool, complex, str, bytes, type, range, type(Ellipsis), type(NotImplemented)})
