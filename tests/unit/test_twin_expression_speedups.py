@@ -93,7 +93,8 @@ def _run_corpus(patched: bool) -> list:
                 TableName=table, KeySchema=schema, BillingMode="PAY_PER_REQUEST",
                 AttributeDefinitions=[{"AttributeName": k["AttributeName"], "AttributeType": "S"} for k in schema],
             )
-        backend = dynamodb_backends["123456789012"]["eu-north-1"]
+        account = boto3.client("sts", region_name="eu-north-1").get_caller_identity()["Account"]
+        backend = dynamodb_backends[account]["eu-north-1"]
         for table, schema in tables.items():
             for number, (name, before, expression, names, values) in enumerate(CASES):
                 for attempt in range(2):
@@ -114,7 +115,10 @@ def _run_corpus(patched: bool) -> list:
 
 
 def _corpus_in_fresh_process(patched: bool) -> list:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    # A clean AWS environment: other tests may point AWS_ENDPOINT_URL* at DynamoDB Local.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
+                "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])})
     proc = subprocess.run(
         [sys.executable, str(HERE), "--patched" if patched else "--moto"],
         capture_output=True, text=True, env=env, timeout=300, check=False,
