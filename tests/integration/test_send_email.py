@@ -111,6 +111,9 @@ def test_send_step_delivers_personal_email_with_unsubscribe_headers(twin, custom
     assert msg["Subject"] == "Tervetuloa Polku Shop-asiakkaaksi, <b>Ann</b>!"  # fi, the profile's locale
     assert msg["List-Unsubscribe"].startswith("<https://") and "/v1/unsubscribe/" in msg["List-Unsubscribe"]
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # as delivered: the URL itself on the header line (mail providers do not decode RFC 2047 words there)
+    [raw] = [m.raw_data for m in _sent_messages(twin) if addr in (getattr(m, "raw_data", None) or "")]
+    assert re.search(r"^List-Unsubscribe: <https://[!-~]+/v1/unsubscribe/[!-~]+>\r?$", raw, re.M), raw[:600]
     html = msg.get_body(("html",)).get_content()
     text = msg.get_body(("plain",)).get_content()
     assert "Rye bread &lt;organic&gt;" in html and "Dark roast coffee" in html  # personal products, escaped
