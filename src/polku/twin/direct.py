@@ -1,0 +1,249 @@
+"""A direct in-process lane from botocore clients to moto's handlers (behaviour unchanged).
+
+With ``mock_aws`` active every call of a botocore client in this process (the handlers, PynamoDB,
+Step Functions tasks, the twin itself) is validated, serialised, has its endpoint resolved, is
+signed (SigV4: canonical request, hashes, HMAC chain), prepared, and then handed by moto's
+``BotocoreStubber`` to the matching backend after trying the URL against the regular expressions
+of every moto backend, one after another; the response is parsed by botocore. A journey
+simulation makes about 46 such calls per customer.
+
+For the services in ``SERVICES``, on moto's own AWS URLs, this lane keeps every step that shapes
+the request or the response and drops the two that cannot change what moto answers:
+
+* The signature: moto does not check signatures (unless its IAM authentication is switched on,
+  which turns the lane off). Each request is still built and prepared by botocore exactly as
+  before (URL, body, headers incl. User-Agent and Content-Type) and carries the Authorization
+  header's credential scope (access key, date, region, service: moto reads the caller's account
+  and, for some services, the region from it), X-Amz-Date and the session token, as SigV4 would
+  set them; only the signature itself is a placeholder and the amz-sdk-* retry headers (which
+  moto never reads) are left out. Calls that are not plain SigV4 with the client's own
+  credentials, or without credentials (botocore's error), take the normal path.
+* The URL search: the backend handler moto finds for a URL (first matching service pattern, then
+  first matching backend URL, in moto's order) is remembered per URL; passthrough and whitelist
+  settings are still checked on every call, in moto's order.
+
+Everything else is unchanged: parameter validation, serialisation, endpoint rules, the
+before-/after-call and before-send events (PynamoDB's extra headers), moto's request object,
+dispatch and recorder, botocore's response parser, modeled error fields and retries. A call to a
+custom endpoint (the twin's HTTP server, DynamoDB Local) or to another service takes the normal
+path. ``POLKU_TWIN_DIRECT=0`` switches the lane off (benchmarks compare both); tests compare the
+two lanes call by call (tests/integration/test_twin_direct.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+
+# botocore service names (operation_model.service_model.service_name) the lane serves.
+SERVICES = frozenset({
+    "dynamodb", "dynamodbstreams", "lambda", "sesv2", "ses", "events", "stepfunctions",
+    "secretsmanager", "sqs", "sns", "scheduler",
+})
+
+state = {"enabled": os.environ.get("POLKU_TWIN_DIRECT", "1") not in ("0", "false", "no"),
+         "calls": 0}
+_applied = False
+_lock = threading.Lock()
+_local = threading.local()  # the RequestSigner of the client whose request is being built
+_routes: dict[str, object] = {}
+_MISS = object()
+_MAX_ROUTES = 4096
+
+
+def enabled() -> bool:
+    return state["enabled"]
+
+
+def set_enabled(on: bool) -> bool:
+    previous = state["enabled"]
+    state["enabled"] = bool(on)
+    return previous
+
+
+def _find_handler(clean_url: str):
+    """moto's BotocoreStubber.process_request's search, without its checks: (service, handler) or None."""
+    import moto.backend_index as backend_index
+    import moto.backends as backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.base_backend import BackendDict
+
+    for service, pattern in backend_index.backend_url_patterns:
+        if pattern.match(clean_url):
+            backend_dict = backends.get_backend(service)  # type: ignore[call-overload]
+            if isinstance(backend_dict, BackendDict):
+                if "us-east-1" in backend_dict[DEFAULT_ACCOUNT_ID]:
+                    backend = backend_dict[DEFAULT_ACCOUNT_ID]["us-east-1"]
+                else:
+                    backend = backend_dict[DEFAULT_ACCOUNT_ID]["aws"]
+            else:
+                backend = backend_dict["global"]
+            for url, method_to_execute in backend.urls.items():
+                if re.compile(url).match(clean_url):
+                    return service, method_to_execute
+            # moto's loop goes on to the next service whose pattern matches
+    return None
+
+
+def _route(url: str):
+    route = _routes.get(url, _MISS)
+    if route is _MISS:
+        from moto.core.utils import get_equivalent_url_in_aws_domain
+
+        parsed_url, _ = get_equivalent_url_in_aws_domain(url)
+        clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
+        found = _find_handler(clean_url)
+        route = None if found is None else (found[0], found[1])
+        with _lock:
+            if len(_routes) >= _MAX_ROUTES:
+                _routes.clear()
+            _routes[url] = route
+    return route
+
+
+def _usable(operation_model) -> bool:
+    if not state["enabled"]:
+        return False
+    from moto import settings
+    from moto.core.models import botocore_stubber
+
+    if not botocore_stubber.enabled or settings.INITIAL_NO_AUTH_ACTION_COUNT != float("inf"):
+        return False
+    service_model = operation_model.service_model
+    if service_model.service_name not in SERVICES:
+        return False
+    return not (operation_model.has_streaming_input or operation_model.has_event_stream_output
+                or operation_model.has_streaming_output)
+
+
+_UNSIGNED_HEADERS = frozenset({"expect", "user-agent", "x-amzn-trace-id"})  # botocore's blacklist
+
+
+def _credential_headers(signer, request) -> dict | None:
+    """The headers SigV4 would add, with a placeholder signature; None when not plain SigV4."""
+    if signer is None or signer.signature_version != "v4":
+        return None
+    context = request.context
+    if context.get("auth_type") not in (None, "v4"):
+        return None
+    signing = context.get("signing") or {}
+    if signing.get("request_credentials") or signing.get("identity_cache") is not None:
+        return None
+    credentials = signer._credentials
+    if credentials is None:
+        return None
+    frozen = credentials.get_frozen_credentials()
+    if not frozen.access_key:
+        return None
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc)
+    region = signing.get("region") or signer._region_name
+    service = signing.get("signing_name") or signer._signing_name
+    headers = {"X-Amz-Date": now.strftime("%Y%m%dT%H%M%SZ")}
+    if frozen.token:
+        headers["X-Amz-Security-Token"] = frozen.token
+    names = {k.lower() for k in request.headers} | {k.lower() for k in headers} | {"host"}
+    signed = ";".join(sorted(names - _UNSIGNED_HEADERS))
+    headers["Authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{now.strftime('%Y%m%d')}/{region}/{service}"
+        f"/aws4_request, SignedHeaders={signed}, Signature={'0' * 64}"
+    )
+    return headers
+
+
+def _passthrough(route, url: str) -> bool:
+    from moto.core.config import passthrough_service, passthrough_url
+    from moto.core.utils import get_equivalent_url_in_aws_domain
+
+    parsed_url, _ = get_equivalent_url_in_aws_domain(url)
+    clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
+    return bool(passthrough_url(clean_url) or passthrough_service(route[0]))
+
+
+def _dispatch(route, request):
+    """What BotocoreStubber.process_request does once it has found the handler."""
+    from moto.core.config import service_whitelisted
+    from moto.core.exceptions import HTTPException, ServiceNotWhitelisted
+    from moto.core.request import normalize_request
+    from moto.moto_api import recorder
+
+    service, method_to_execute = route
+    if _passthrough(route, request.url):
+        return None
+    if not service_whitelisted(service):
+        raise ServiceNotWhitelisted(service)
+    normalized_request = normalize_request(request)
+    try:
+        recorder._record_request(normalized_request)
+        status, headers, body = method_to_execute(
+            normalized_request, normalized_request.raw_url, normalized_request.headers
+        )
+    except HTTPException as e:
+        status = e.code
+        headers = e.get_headers()
+        body = e.get_body()
+    return status, headers, body
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    _applied = True
+    from botocore.awsrequest import AWSResponse, create_request_object
+    from botocore.endpoint import Endpoint
+    from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
+
+    original_create_request = Endpoint.create_request
+
+    def create_request(self, params, operation_model=None):
+        if operation_model is None or not _usable(operation_model):
+            return original_create_request(self, params, operation_model)
+        route = _route(params["url"])
+        if route is None:
+            return original_create_request(self, params, operation_model)
+        if _passthrough(route, params["url"]):
+            return original_create_request(self, params, operation_model)
+        request = create_request_object(params)
+        request.stream_output = False  # _usable: no streaming or event-stream output
+        headers = _credential_headers(getattr(_local, "signer", None), request)
+        if headers is None:
+            return original_create_request(self, params, operation_model)
+        for name, value in headers.items():
+            request.headers[name] = value
+        prepared = self.prepare_request(request)  # as Endpoint.create_request, without signing
+        prepared.polku_route = route  # moto's handler for this URL (see the stubber below)
+        return prepared
+
+    Endpoint.create_request = create_request
+
+    from botocore.client import BaseClient
+
+    original_make_request = BaseClient._make_request
+
+    def make_request(self, operation_model, request_dict, request_context):
+        previous = getattr(_local, "signer", None)
+        _local.signer = self._request_signer
+        try:
+            return original_make_request(self, operation_model, request_dict, request_context)
+        finally:
+            _local.signer = previous
+
+    BaseClient._make_request = make_request
+
+    original_call = BotocoreStubber.__call__
+
+    def stubber_call(self, event_name, request, **kwargs):
+        route = getattr(request, "polku_route", None)
+        if route is None or not self.enabled:
+            return original_call(self, event_name, request, **kwargs)
+        response = _dispatch(route, request)
+        if response is None:  # passthrough (moto's config changed since the request was built)
+            return None
+        state["calls"] += 1
+        status, headers, body = response
+        return AWSResponse(request.url, status, headers, MockRawResponse(body))
+
+    BotocoreStubber.__call__ = stubber_call
