@@ -18,6 +18,11 @@ the request or the response and drops the two that cannot change what moto answe
   set them; only the signature itself is a placeholder and the amz-sdk-* retry headers (which
   moto never reads) are left out. Calls that are not plain SigV4 with the client's own
   credentials, or without credentials (botocore's error), take the normal path.
+* The WSGI environ of moto's request object: werkzeug's EnvironBuilder works the URL out again
+  for every request (IRI quoting, host, port, script root); its URL part is built once per
+  method and URL by werkzeug itself, and each request gets a copy with its own body, content
+  type and length and HTTP_* headers, in werkzeug's order and spelling (requests without a body,
+  or with a form body, are built by werkzeug as before).
 * The URL search: the backend handler moto finds for a URL (first matching service pattern, then
   first matching backend URL, in moto's order) is remembered per URL; passthrough and whitelist
   settings are still checked on every call, in moto's order.
@@ -43,7 +48,7 @@ SERVICES = frozenset({
 })
 
 state = {"enabled": os.environ.get("POLKU_TWIN_DIRECT", "1") not in ("0", "false", "no"),
-         "calls": 0}
+         "calls": 0, "services": {}}  # calls served by the lane, in all and per moto service
 _applied = False
 _lock = threading.Lock()
 _local = threading.local()  # the RequestSigner of the client whose request is being built
@@ -174,7 +179,9 @@ def _dispatch(route, request):
         return None
     if not service_whitelisted(service):
         raise ServiceNotWhitelisted(service)
-    normalized_request = normalize_request(request)
+    normalized_request = _fast_request(request)
+    if normalized_request is None:
+        normalized_request = normalize_request(request)
     try:
         recorder._record_request(normalized_request)
         status, headers, body = method_to_execute(
@@ -185,6 +192,106 @@ def _dispatch(route, request):
         headers = e.get_headers()
         body = e.get_body()
     return status, headers, body
+
+
+_templates: dict = {}
+
+
+def _template(method: str, url: str) -> dict:
+    """The environ werkzeug builds for ``method`` and ``url`` with no headers and no body."""
+    key = (method, url)
+    found = _templates.get(key)
+    if found is None:
+        from urllib.parse import urlparse
+
+        from werkzeug.test import EnvironBuilder
+
+        parsed = urlparse(url)  # as moto's Request.from_primitives splits it
+        builder = EnvironBuilder(method=method, base_url=f"{parsed.scheme}://{parsed.netloc}",
+                                 path=parsed.path, query_string=parsed.query, data=b"", headers=[])
+        try:
+            found = builder.get_environ()
+        finally:
+            builder.close()
+        found.pop("wsgi.input", None)
+        with _lock:
+            if len(_templates) >= _MAX_ROUTES:
+                _templates.clear()
+            _templates[key] = found
+    return found
+
+
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def build_request(method: str, url: str, headers, body):
+    """The request moto's Request.from_primitives would build, or None where werkzeug is needed."""
+    import io
+    import sys
+
+    from moto.core.request import (
+        PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+        Request,
+        environ_key_for_header,
+        should_preserve_original_header_name,
+    )
+
+    try:
+        from botocore.httpchecksum import AwsChunkedWrapper
+    except ImportError:  # pragma: no cover - older botocore
+        AwsChunkedWrapper = ()
+    if isinstance(body, AwsChunkedWrapper) or hasattr(body, "read"):
+        return None
+    if isinstance(body, str):
+        body = body.encode()
+    if not isinstance(body, bytes) or not body:
+        return None  # werkzeug's own rules for an empty body
+    items = []
+    content_type = None
+    for key, value in headers.items():
+        if key.lower() == "transfer-encoding":
+            continue
+        if isinstance(value, bytes):
+            value = value.decode("utf-8")
+        value = str(value)
+        if "\n" in value or "\r" in value:
+            return None  # werkzeug refuses it; let it say so
+        items.append((key, value))
+    combined: dict = {}
+    for key, value in items:
+        lower = key.lower()
+        if lower == "content-type":
+            if content_type is None:
+                content_type = value
+            continue
+        if lower == "content-length":
+            continue
+        combined.setdefault(f"HTTP_{key.upper().replace('-', '_')}", []).append(value)
+    if content_type is not None and content_type.partition(";")[0].strip() in _FORM_TYPES:
+        return None
+    environ = dict(_template(method, url))
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["wsgi.errors"] = sys.stderr
+    if content_type is not None:
+        environ["CONTENT_TYPE"] = content_type
+    environ["CONTENT_LENGTH"] = str(len(body))
+    for key, values in combined.items():
+        environ[key] = ", ".join(values)
+    built = Request(environ)  # as EnvironBuilder.get_request; then what from_primitives adds
+    built.environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {
+        environ_key_for_header(key): key for key, _ in items if should_preserve_original_header_name(key)
+    }
+    built.environ.setdefault("CONTENT_LENGTH", "0")
+    return built
+
+
+def _fast_request(request):
+    if not fast_environ["enabled"]:
+        return None
+    return build_request(request.method, request.url, request.headers, request.body)
+
+
+fast_environ = {"enabled": True}
 
 
 def apply() -> None:
@@ -243,6 +350,7 @@ def apply() -> None:
         if response is None:  # passthrough (moto's config changed since the request was built)
             return None
         state["calls"] += 1
+        state["services"][route[0]] = state["services"].get(route[0], 0) + 1
         status, headers, body = response
         return AWSResponse(request.url, status, headers, MockRawResponse(body))
 

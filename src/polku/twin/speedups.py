@@ -323,6 +323,7 @@ def apply() -> None:
     ser_mod.AttributePicker.__call__ = pick
     apply_history_copy()
     apply_traverser_maps()
+    apply_error_lookup()
     apply_serialiser()
     apply_user_agent_cache()
 
@@ -657,3 +658,20 @@ def apply_traverser_maps() -> None:
 
     DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed
     DepthFirstTraverser.process = process
+
+
+# ------------------------------------------------------------ moto error lookup
+# moto serialises an error (ConditionalCheckFailed, ResourceNotFound, ...) after looking its code
+# up in a table built from all the error shapes of the service; ErrorLookupFactory caches those
+# tables per service id, but get_error_model makes a new factory (and so a new table) for every
+# error. The factories share one cache: the table depends only on the service's (fixed) model.
+_error_luts: dict = {}
+
+
+def apply_error_lookup() -> None:
+    from moto.core import errors as errors_mod
+
+    def init(self):
+        self._error_lut_cache = _error_luts
+
+    errors_mod.ErrorLookupFactory.__init__ = init
