@@ -142,3 +142,116 @@ def test_a_stream_consumer_sees_the_new_item_in_an_index_query(monkeypatch):
         ddb.update_item(TableName=name, Key={"id": {"S": "2"}}, UpdateExpression="SET who = :w",
                         ExpressionAttributeValues={":w": {"S": "ann"}})
     assert seen == [["1"], ["1"], ["1", "2"]]
+
+
+# ------------------------------------------------------------------ direct-lane round
+def test_plain_deepcopy_gives_deepcopys_result():
+    import copy
+    import datetime as dt
+
+    speedups.apply()
+    shared = {"s": "x", "n": [1, 2.5, None, True]}
+    when = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.timezone.utc)
+    value = {"a": [shared, shared, {"deep": [[{"x": "ä"}]], "b": b"\x00"}], "when": when, "t": (1, [2]),
+             "shared": shared, 7: {"k": frozenset({1})}}
+    got = speedups.plain_deepcopy(value)
+    want = copy.deepcopy(value)
+    assert got == want
+    assert got["a"][0] is got["a"][1] is got["shared"]  # shared parts stay shared, as deepcopy keeps them
+    assert got["a"][0] is not shared and got["a"][0]["n"] is not shared["n"]  # and are copies
+    assert got["t"][1] is not value["t"][1]  # other containers still deep-copied (by copy.deepcopy)
+    got["a"][2]["deep"][0][0]["x"] = "changed"
+    assert value["a"][2]["deep"][0][0]["x"] == "ä"
+
+
+def test_step_functions_history_copy_is_independent_and_equal():
+    import copy
+
+    speedups.apply()
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+
+    manager = EventManager.__new__(EventManager)
+    import threading as _threading
+
+    manager._mutex = _threading.Lock()
+    manager._history_event_list = [
+        {"id": 1, "type": "ExecutionStarted", "timestamp": __import__("datetime").datetime(2026, 1, 5),
+         "executionStartedEventDetails": {"input": '{"a": 1}', "inputDetails": {"truncated": False}}},
+        {"id": 2, "previousEventId": 1, "type": "TaskStateEntered",
+         "stateEnteredEventDetails": {"name": "Step", "input": "{}"}},
+    ]
+    got = manager.get_event_history()
+    assert got == copy.deepcopy(manager._history_event_list)
+    got[0]["executionStartedEventDetails"]["input"] = "x"
+    assert manager._history_event_list[0]["executionStartedEventDetails"]["input"] == '{"a": 1}'
+
+
+def _update_ast(expression):
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    return UpdateExpressionParser.make(expression)
+
+
+def _dump(node):
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    if isinstance(node, Node):
+        return (type(node).__name__, id(node), id(node.parent), [_dump(c) for c in node.children or []])
+    return repr(node)
+
+
+@pytest.mark.parametrize("expression", [
+    "SET a = :a",
+    "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(25)) + " REMOVE x, y[2] ADD c :one DELETE s :s",
+    "SET a = if_not_exists(a, :z) + :one, l = list_append(l, :more)",
+    "SET a = :a SET b = :b",  # two SET clauses
+    "ADD a :one ADD b :one",
+    "REMOVE a REMOVE b",
+    "SET a = :a ADD b :one ADD c :one REMOVE d REMOVE e",  # several violations: ADD is reported
+    "REMOVE a SET b = :b REMOVE c SET d = :d",
+])
+def test_action_count_check_matches_moto(expression):
+    from moto.dynamodb.parsing.validators import ActionCountValidator
+
+    speedups.apply()
+
+    def outcome(walk):
+        ast = _update_ast(expression)
+        before = _dump(ast)
+        try:
+            result = walk(ActionCountValidator(), ast)
+        except Exception as e:  # noqa: BLE001 - compared below
+            return ("raised", type(e).__name__, str(e), _dump(ast) == before)
+        return ("ok", result is ast, _dump(ast) == before)
+
+    fast = outcome(ActionCountValidator.traverse)
+    moto = outcome(ActionCountValidator._polku_moto_traverse)
+    assert fast == moto
+    assert fast[-1] is True  # the tree is left as it was
+
+
+def test_action_count_check_leaves_odd_trees_to_moto(monkeypatch):
+    from moto.dynamodb.parsing.ast_nodes import Node
+    from moto.dynamodb.parsing.validators import ActionCountValidator
+
+    speedups.apply()
+    calls = []
+    find_clauses = Node.find_clauses
+    monkeypatch.setattr(Node, "find_clauses", lambda self, types: calls.append(self) or find_clauses(self, types))
+    ActionCountValidator().traverse(_update_ast("SET a = :a, b = :b"))
+    assert not calls  # a consistent tree: the counts are taken once per subtree
+    odd = _update_ast("SET a = :a, b = :b")
+    odd.children[0].parent = None  # a child whose parent is not the node holding it
+    ActionCountValidator().traverse(odd)
+    assert calls  # moto's own walk (find_clauses per node)
+
+
+def test_error_lookup_tables_are_built_once_per_service():
+    speedups.apply()
+    from moto.core.errors import ErrorLookupFactory
+    from moto.core.utils import get_service_model
+
+    model = get_service_model("dynamodb")
+    first = ErrorLookupFactory().for_service(model)
+    assert ErrorLookupFactory().for_service(model) is first
+    assert first.from_code("ConditionalCheckFailedException").name == "ConditionalCheckFailedException"

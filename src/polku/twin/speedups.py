@@ -323,6 +323,7 @@ def apply() -> None:
     ser_mod.AttributePicker.__call__ = pick
     apply_history_copy()
     apply_traverser_maps()
+    apply_action_counts()
     apply_error_lookup()
     apply_serialiser()
     apply_user_agent_cache()
@@ -675,3 +676,93 @@ def apply_error_lookup() -> None:
         self._error_lut_cache = _error_luts
 
     errors_mod.ErrorLookupFactory.__init__ = init
+
+
+# moto's first update-expression walker (ActionCountValidator) counts, at every UpdateExpression
+# node of the tree (an expression of n actions nests about 4n of them), the ADD, REMOVE and SET
+# clauses of the whole subtree with Node.find_clauses: quadratic in the number of actions, and
+# the largest single cost of an UpdateItem that sets a profile's attributes. It only checks: it
+# returns every node unchanged, so its tree walk changes nothing when each child's parent is the
+# node holding it. For such trees the same checks run here in the same order (children before
+# their parent, ADD before REMOVE before SET), with each subtree's counts (exactly what
+# find_clauses would return the length of) computed once. Other trees, and subclasses or
+# find_clauses overrides moto might add, go through moto's walk.
+def apply_action_counts() -> None:
+    from moto.dynamodb.parsing import ast_nodes as ast
+    from moto.dynamodb.parsing import validators as val
+
+    def overridden(cls, name) -> bool:
+        stack = list(cls.__subclasses__())
+        while stack:
+            sub = stack.pop()
+            if name in sub.__dict__:
+                return True
+            stack.extend(sub.__subclasses__())
+        return False
+
+    if overridden(ast.Node, "find_clauses") or overridden(val.ActionCountValidator, "verify_action_counts"):
+        return
+    walker = val.ActionCountValidator
+    if "_polku_moto_traverse" in walker.__dict__:
+        return
+    original_traverse = walker.traverse
+    original_verify = walker.verify_action_counts
+    original_map = walker._processing_map
+    kinds = (ast.UpdateExpressionAddClause, ast.UpdateExpressionRemoveClause, ast.UpdateExpressionSetClause)
+    descend = (ast.Expression, ast.UpdateExpressionFunction)  # where find_clauses looks further
+
+    def consistent(root) -> bool:
+        if root.parent is not None:
+            return False
+        seen = set()
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                return False
+            seen.add(id(node))
+            for child in node.children or []:
+                if isinstance(child, ast.Node):
+                    if child.parent is not node:
+                        return False
+                    stack.append(child)
+        return True
+
+    def traverse(self, node):
+        if (type(self) is not walker or not isinstance(node, ast.Node) or not consistent(node)
+                or walker.verify_action_counts is not original_verify or walker._processing_map is not original_map):
+            return original_traverse(self, node)
+        counted: dict = {}
+
+        def counts(n):
+            found = counted.get(id(n))
+            if found is None:
+                add = remove = set_ = 0
+                for child in n.children or []:
+                    t = type(child)
+                    sub = counts(child) if isinstance(child, descend) else (0, 0, 0)
+                    add += 1 if t is kinds[0] else sub[0]
+                    remove += 1 if t is kinds[1] else sub[1]
+                    set_ += 1 if t is kinds[2] else sub[2]
+                found = counted[id(n)] = (add, remove, set_)
+            return found
+
+        def walk(n):
+            if isinstance(n, ast.Node):
+                if n.children is not None:
+                    for child in n.children:
+                        walk(child)
+                if isinstance(n, ast.UpdateExpression):
+                    add, remove, set_ = counts(n)
+                    if add > 1:
+                        raise val.TooManyClauses("ADD")
+                    if remove > 1:
+                        raise val.TooManyClauses("REMOVE")
+                    if set_ > 1:
+                        raise val.TooManyClauses("SET")
+
+        walk(node)
+        return node
+
+    walker.traverse = traverse
+    walker._polku_moto_traverse = original_traverse  # for tests/unit/test_twin_speedups.py
