@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import copy as _copy
+import datetime as _dt
 import sys
 import threading
 
@@ -560,17 +562,18 @@ def apply_user_agent_cache() -> None:
 # recursively, shared parts copied once, same memo), except that a datetime, which is immutable,
 # is kept rather than rebuilt as an equal one. Anything else still goes through copy.deepcopy.
 # tests/unit/test_twin_speedups.py compares the two on a real history.
-_ATOMIC = (str, int, float, bool, type(None), bytes)
+_ATOMIC = frozenset({str, int, float, bool, type(None), bytes, _dt.datetime})
 
 
 def plain_deepcopy(value, memo=None):
-    import copy
-    import datetime as dt
-
     if memo is None:
         memo = {}
+    return _plain_copy(value, memo)
+
+
+def _plain_copy(value, memo):
     t = type(value)
-    if t in _ATOMIC or t is dt.datetime:
+    if t in _ATOMIC:
         return value
     found = memo.get(id(value))
     if found is not None:
@@ -579,15 +582,16 @@ def plain_deepcopy(value, memo=None):
         out = {}
         memo[id(value)] = out
         for k, v in value.items():
-            out[plain_deepcopy(k, memo)] = plain_deepcopy(v, memo)
+            out[k if type(k) in _ATOMIC else _plain_copy(k, memo)] = v if type(v) in _ATOMIC else _plain_copy(v, memo)
         return out
     if t is list:
         out = []
         memo[id(value)] = out
+        append = out.append
         for v in value:
-            out.append(plain_deepcopy(v, memo))
+            append(v if type(v) in _ATOMIC else _plain_copy(v, memo))
         return out
-    return copy.deepcopy(value, memo)
+    return _copy.deepcopy(value, memo)
 
 
 # The ASL interpreter also deep-copies the JSON values it passes between states (a state's
