@@ -255,3 +255,58 @@ def test_error_lookup_tables_are_built_once_per_service():
     first = ErrorLookupFactory().for_service(model)
     assert ErrorLookupFactory().for_service(model) is first
     assert first.from_code("ConditionalCheckFailedException").name == "ConditionalCheckFailedException"
+
+
+def test_kept_update_expression_trees_are_not_changed_by_update_item():
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    speedups.apply()
+    expressions = [
+        "SET n = n + :one, l = list_append(if_not_exists(l, :empty), :more), #m.k = :v REMOVE gone ADD tags :tags",
+        "SET a = :v, b = :v",
+        "SET a = :v REMOVE a",  # overlapping paths: refused
+        "SET pk = :v",  # a key attribute: refused
+        "SET n = n + :text",  # type mismatch: refused
+        "ADD n :one DELETE tags :tags",
+    ]
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name="eu-west-1", aws_access_key_id="t", aws_secret_access_key="t")
+        table = f"kept-{__import__('uuid').uuid4().hex[:8]}"
+        db.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        db.put_item(TableName=table, Item={"pk": {"S": "k"}, "n": {"N": "1"}, "m": {"M": {}}, "gone": {"S": "x"}})
+        values = {":one": {"N": "1"}, ":empty": {"L": []}, ":more": {"L": [{"S": "w"}]}, ":v": {"S": "v"},
+                  ":tags": {"SS": ["t"]}, ":text": {"S": "t"}}
+        kept = {}
+        outcomes = []
+        for round_ in range(2):
+            for expression in expressions:
+                used = {k: v for k, v in values.items() if k in expression}
+                names = {"#m": "m"} if "#m" in expression else {}
+                try:
+                    db.update_item(TableName=table, Key={"pk": {"S": "k"}}, UpdateExpression=expression,
+                                   ExpressionAttributeValues=used, **({"ExpressionAttributeNames": names} if names else {}))
+                    outcomes.append((round_, expression, "ok"))
+                except ClientError as e:
+                    outcomes.append((round_, expression, e.response["Error"]["Message"]))
+                ast = UpdateExpressionParser.make(expression)
+                if round_ == 0:
+                    kept[expression] = (ast, _dump(ast))
+                else:
+                    assert ast is kept[expression][0]  # the kept tree was used again
+                    assert _dump(ast) == kept[expression][1]  # and nothing changed it
+        fresh = {e: _dump(UpdateExpressionParser._polku_moto_make(e)) for e in expressions}
+        assert {e: _shape(v[1]) for e, v in kept.items()} == {e: _shape(v) for e, v in fresh.items()}
+    assert [o[2] for o in outcomes if o[0] == 0][2:5] == [o[2] for o in outcomes if o[0] == 1][2:5]
+    assert all(o[2] != "ok" for o in outcomes if o[1] in expressions[2:5])
+
+
+def _shape(dump):
+    """A tree dump without object ids (a fresh parse has other objects)."""
+    if isinstance(dump, tuple):
+        return (dump[0], [_shape(c) for c in dump[3]])
+    return dump

@@ -326,6 +326,7 @@ def apply() -> None:
     apply_history_copy()
     apply_traverser_maps()
     apply_action_counts()
+    apply_update_expression_cache()
     apply_error_lookup()
     apply_serialiser()
     apply_user_agent_cache()
@@ -770,3 +771,35 @@ def apply_action_counts() -> None:
 
     walker.traverse = traverse
     walker._polku_moto_traverse = original_traverse  # for tests/unit/test_twin_speedups.py
+
+
+# moto parses an UpdateExpression string from scratch twice per UpdateItem (tokenizer and
+# recursive-descent parser; a profile update sets a few dozen attributes). The tree depends only
+# on the string, and moto only reads the parsed tree: the request handler looks for placeholders
+# with find_clauses, and update_item hands it to UpdateExpressionValidator, which deep-copies it
+# before walking, replacing and normalising the copy. So the parsed tree of each string is kept
+# and handed out again (errors are not kept: a bad expression is parsed, and refused, each time).
+# tests/unit/test_twin_speedups.py checks that a kept tree is unchanged after UpdateItems using it.
+_update_asts: dict = {}
+
+
+def apply_update_expression_cache() -> None:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    if "_polku_moto_make" in UpdateExpressionParser.__dict__:
+        return
+    original = UpdateExpressionParser.make.__func__
+
+    def make(cls, expression_str):
+        if cls is not UpdateExpressionParser or type(expression_str) is not str:
+            return original(cls, expression_str)
+        ast = _update_asts.get(expression_str)
+        if ast is None:
+            ast = original(cls, expression_str)
+            if len(_update_asts) >= 2048:
+                _update_asts.clear()
+            _update_asts[expression_str] = ast
+        return ast
+
+    UpdateExpressionParser._polku_moto_make = classmethod(original)
+    UpdateExpressionParser.make = classmethod(make)
