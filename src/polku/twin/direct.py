@@ -8,7 +8,7 @@ of every moto backend, one after another; the response is parsed by botocore. A 
 simulation makes about 46 such calls per customer.
 
 For the services in ``SERVICES``, on moto's own AWS URLs, this lane keeps every step that shapes
-the request or the response and drops the two that cannot change what moto answers:
+the request or the response and shortens three that cannot change what moto answers:
 
 * The signature: moto does not check signatures (unless its IAM authentication is switched on,
   which turns the lane off). Each request is still built and prepared by botocore exactly as
@@ -27,7 +27,9 @@ the request or the response and drops the two that cannot change what moto answe
   first matching backend URL, in moto's order) is remembered per URL; passthrough and whitelist
   settings are still checked on every call, in moto's order.
 
-Everything else is unchanged: parameter validation, serialisation, endpoint rules, the
+Signing is what botocore's ``request-created`` event does (with adding the amz-sdk-* headers),
+so lane requests do not emit it, nor ``before-sign``/``choose-signer``; nothing in Polku listens
+there. Everything else is unchanged: parameter validation, serialisation, endpoint rules, the
 before-/after-call and before-send events (PynamoDB's extra headers), moto's request object,
 dispatch and recorder, botocore's response parser, modeled error fields and retries. A call to a
 custom endpoint (the twin's HTTP server, DynamoDB Local) or to another service takes the normal
