@@ -336,3 +336,35 @@ def test_fast_environ_is_werkzeugs(method, url, headers, body):
 ])
 def test_fast_environ_leaves_other_requests_to_werkzeug(headers, body):
     assert direct.build_request("POST", "https://sqs.eu-west-1.amazonaws.com/", headers, body) is None
+
+
+def test_lambda_invoke_answers_the_same_through_the_direct_lane(twin):
+    """Invoke has a streaming payload both ways; the real handler runs in-process (twin/lambda_runtime.py)."""
+    fn = twin.names["JourneyStepFunction"]
+    lam = twin.client("lambda")
+
+    def corpus():
+        out = []
+        for label, kwargs in [
+            ("unknown action", {"FunctionName": fn, "Payload": json.dumps({"action": "nope"})}),
+            ("bad input", {"FunctionName": fn, "Payload": b"[1, 2]"}),
+            ("event invocation", {"FunctionName": fn, "InvocationType": "Event", "Payload": b"{}"}),
+            ("missing function", {"FunctionName": f"{fn}-missing", "Payload": b"{}"}),
+        ]:
+            def call(kwargs=kwargs):
+                response = lam.invoke(**kwargs)
+                response["Payload"] = response["Payload"].read().decode()
+                return response
+            out.append((label, _outcome(call, {})))
+        return out
+
+    before = direct.state["services"].get("awslambda", 0)
+    stubbed, used_off = _run_lane(False, corpus)
+    lane, used_on = _run_lane(True, corpus)
+    assert used_off == 0 and direct.state["services"].get("awslambda", 0) - before >= 4
+    for (label, got), (_, want) in zip(lane, stubbed):
+        assert got == want, label
+    unknown = dict(lane)["unknown action"]
+    assert unknown[0] == "ok" and unknown[3]["FunctionError"]  # the handler raised
+    assert "action: must be one of" in json.loads(unknown[3]["Payload"])["errorMessage"]
+    assert dict(lane)["missing function"][0].startswith("error ResourceNotFoundException")

@@ -70,12 +70,13 @@ def set_enabled(on: bool) -> bool:
 
 
 def _find_handler(clean_url: str):
-    """moto's BotocoreStubber.process_request's search, without its checks: (service, handler) or None."""
+    """moto's BotocoreStubber.process_request's search: (service, handler, services it matched) or None."""
     import moto.backend_index as backend_index
     import moto.backends as backends
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.core.base_backend import BackendDict
 
+    tried = []  # each service whose pattern matched: moto checks passthrough/whitelist for each
     for service, pattern in backend_index.backend_url_patterns:
         if pattern.match(clean_url):
             backend_dict = backends.get_backend(service)  # type: ignore[call-overload]
@@ -86,9 +87,10 @@ def _find_handler(clean_url: str):
                     backend = backend_dict[DEFAULT_ACCOUNT_ID]["aws"]
             else:
                 backend = backend_dict["global"]
+            tried.append(service)
             for url, method_to_execute in backend.urls.items():
                 if re.compile(url).match(clean_url):
-                    return service, method_to_execute
+                    return service, method_to_execute, tuple(tried)
             # moto's loop goes on to the next service whose pattern matches
     return None
 
@@ -101,7 +103,7 @@ def _route(url: str):
         parsed_url, _ = get_equivalent_url_in_aws_domain(url)
         clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
         found = _find_handler(clean_url)
-        route = None if found is None else (found[0], found[1])
+        route = found
         with _lock:
             if len(_routes) >= _MAX_ROUTES:
                 _routes.clear()
@@ -120,8 +122,7 @@ def _usable(operation_model) -> bool:
     service_model = operation_model.service_model
     if service_model.service_name not in SERVICES:
         return False
-    return not (operation_model.has_streaming_input or operation_model.has_event_stream_output
-                or operation_model.has_streaming_output)
+    return not operation_model.has_event_stream_output
 
 
 _UNSIGNED_HEADERS = frozenset({"expect", "user-agent", "x-amzn-trace-id"})  # botocore's blacklist
@@ -161,26 +162,32 @@ def _credential_headers(signer, request) -> dict | None:
 
 
 def _passthrough(route, url: str) -> bool:
-    from moto.core.config import passthrough_service, passthrough_url
+    """moto's checks before it calls the handler, in its order (a whitelist miss raises, as in moto)."""
+    from moto.core.config import passthrough_service, passthrough_url, service_whitelisted
+    from moto.core.exceptions import ServiceNotWhitelisted
     from moto.core.utils import get_equivalent_url_in_aws_domain
 
     parsed_url, _ = get_equivalent_url_in_aws_domain(url)
     clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
-    return bool(passthrough_url(clean_url) or passthrough_service(route[0]))
+    if passthrough_url(clean_url):
+        return True
+    for service in route[2]:
+        if passthrough_service(service):
+            return True
+        if not service_whitelisted(service):
+            raise ServiceNotWhitelisted(service)
+    return False
 
 
 def _dispatch(route, request):
     """What BotocoreStubber.process_request does once it has found the handler."""
-    from moto.core.config import service_whitelisted
-    from moto.core.exceptions import HTTPException, ServiceNotWhitelisted
+    from moto.core.exceptions import HTTPException
     from moto.core.request import normalize_request
     from moto.moto_api import recorder
 
-    service, method_to_execute = route
+    method_to_execute = route[1]
     if _passthrough(route, request.url):
         return None
-    if not service_whitelisted(service):
-        raise ServiceNotWhitelisted(service)
     normalized_request = _fast_request(request)
     if normalized_request is None:
         normalized_request = normalize_request(request)
@@ -313,10 +320,14 @@ def apply() -> None:
         route = _route(params["url"])
         if route is None:
             return original_create_request(self, params, operation_model)
-        if _passthrough(route, params["url"]):
+        try:
+            passthrough = _passthrough(route, params["url"])
+        except Exception:  # noqa: BLE001 - e.g. not whitelisted: moto's stubber says so, as before
+            passthrough = True
+        if passthrough:
             return original_create_request(self, params, operation_model)
         request = create_request_object(params)
-        request.stream_output = False  # _usable: no streaming or event-stream output
+        request.stream_output = operation_model.has_streaming_output  # as Endpoint.create_request
         headers = _credential_headers(getattr(_local, "signer", None), request)
         if headers is None:
             return original_create_request(self, params, operation_model)
