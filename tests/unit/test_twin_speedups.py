@@ -310,3 +310,73 @@ def _shape(dump):
     if isinstance(dump, tuple):
         return (dump[0], [_shape(c) for c in dump[3]])
     return dump
+
+
+def _state(value, seen=None):
+    """A comparable picture of an object graph: types, attributes and which parts are shared."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    seen = {} if seen is None else seen
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return value
+    if id(value) in seen:
+        return ("ref", seen[id(value)])
+    seen[id(value)] = len(seen)
+    if isinstance(value, list):
+        return ["list", [_state(v, seen) for v in value]]
+    if isinstance(value, dict):
+        return ["dict", [(_state(k, seen), _state(v, seen)) for k, v in value.items()]]
+    if isinstance(value, DynamoType):
+        return ["DynamoType", value.type, repr(value.value)]
+    return [type(value).__name__, _state(vars(value), seen)]
+
+
+@pytest.mark.parametrize("expression", [
+    "SET a = :a",
+    "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(12)) + " REMOVE x, y[2] ADD c :one DELETE s :s",
+    "SET a = if_not_exists(a, :z) + :one, l = list_append(l, :more), m.n[3].o = :p - :q",
+])
+def test_tree_copy_is_deepcopys_copy(expression):
+    import copy
+
+    speedups.apply()
+    ast = _update_ast(expression)
+    got = speedups.tree_deepcopy(ast)
+    want = copy.deepcopy(ast)
+    assert _state(got) == _state(want) == _state(ast)
+    originals = set()
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        originals.add(id(node))
+        stack.extend(c for c in getattr(node, "children", None) or [] if hasattr(c, "children"))
+    stack = [got]
+    while stack:  # a copy: no node of the original is in it
+        node = stack.pop()
+        assert id(node) not in originals
+        stack.extend(c for c in getattr(node, "children", None) or [] if hasattr(c, "children"))
+    assert got.children[0].parent is got  # parent links point into the copy
+
+
+def test_tree_copy_leaves_classes_with_hooks_to_deepcopy():
+    import copy
+
+    class Hooked:
+        def __init__(self):
+            self.calls = 0
+
+        def __deepcopy__(self, memo):
+            clone = Hooked()
+            clone.calls = self.calls + 1
+            return clone
+
+    class Sloted:
+        __slots__ = ("v",)
+
+    value = {"h": Hooked(), "plain": [1, {"x": "y"}]}
+    sloted = Sloted()
+    sloted.v = [1]
+    assert speedups.tree_deepcopy(value)["h"].calls == 1
+    copied = speedups.tree_deepcopy(sloted)
+    assert copied.v == [1] and copied.v is not sloted.v
+    assert copy.deepcopy(value)["plain"] == speedups.tree_deepcopy(value)["plain"]

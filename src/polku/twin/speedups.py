@@ -327,6 +327,7 @@ def apply() -> None:
     apply_traverser_maps()
     apply_action_counts()
     apply_update_expression_cache()
+    apply_tree_copy()
     apply_error_lookup()
     apply_serialiser()
     apply_user_agent_cache()
@@ -803,3 +804,73 @@ def apply_update_expression_cache() -> None:
 
     UpdateExpressionParser._polku_moto_make = classmethod(original)
     UpdateExpressionParser.make = classmethod(make)
+
+
+# UpdateExpressionValidator starts by deep-copying the expression's tree (copy.deepcopy: for each
+# node __reduce_ex__, copyreg, a deep copy of its __dict__). For nodes of plain classes (state in
+# __dict__ only, no copy or pickle hooks of their own, nothing in copyreg's table) this does the
+# same steps directly: a new instance of the class, registered in the memo, then its __dict__'s
+# deep copy (itself registered, keys and values copied in order) set on it. Anything else (a
+# DynamoType value, a class with hooks) goes through copy.deepcopy with the same memo.
+_plain_classes: dict = {}
+
+
+def _plain_class(cls) -> bool:
+    import copyreg
+
+    found = _plain_classes.get(cls)
+    if found is None:
+        found = (
+            cls.__reduce_ex__ is object.__reduce_ex__ and cls.__reduce__ is object.__reduce__
+            and getattr(cls, "__getstate__", object.__getstate__) is object.__getstate__
+            and not hasattr(cls, "__setstate__") and not hasattr(cls, "__deepcopy__")
+            and "__slots__" not in {k for c in cls.__mro__ for k in c.__dict__}
+            and not hasattr(cls, "__getnewargs__") and not hasattr(cls, "__getnewargs_ex__")
+            and cls not in copyreg.dispatch_table and cls.__new__ is object.__new__
+        )
+        _plain_classes[cls] = found
+    return found
+
+
+def tree_deepcopy(value, memo=None):
+    if memo is None:
+        memo = {}
+    return _tree_copy(value, memo)
+
+
+def _tree_copy(value, memo):
+    t = type(value)
+    if t in _ATOMIC:
+        return value
+    found = memo.get(id(value))
+    if found is not None:
+        return found
+    if t is list:
+        out = []
+        memo[id(value)] = out
+        for v in value:
+            out.append(v if type(v) in _ATOMIC else _tree_copy(v, memo))
+        return out
+    if t is dict:
+        out = {}
+        memo[id(value)] = out
+        for k, v in value.items():
+            out[k if type(k) in _ATOMIC else _tree_copy(k, memo)] = v if type(v) in _ATOMIC else _tree_copy(v, memo)
+        return out
+    if _plain_class(t):
+        state = value.__dict__
+        if not state:
+            return _copy.deepcopy(value, memo)  # object.__reduce_ex__ gives no state: let deepcopy decide
+        out = t.__new__(t)
+        memo[id(value)] = out
+        _copy._keep_alive(value, memo)  # as copy._reconstruct does (via deepcopy)
+        out.__dict__.update(_tree_copy(state, memo))
+        return out
+    return _copy.deepcopy(value, memo)
+
+
+def apply_tree_copy() -> None:
+    from moto.dynamodb.parsing import validators as val
+
+    if getattr(val, "deepcopy", None) is _copy.deepcopy:
+        val.deepcopy = tree_deepcopy
