@@ -31,8 +31,17 @@ VOLATILE_HEADERS = {"date", "x-amzn-requestid", "x-amz-crc32", "x-amz-request-id
 def aws():
     speedups.apply()
     direct.apply()
-    with mock_aws():
+    with pytest.MonkeyPatch.context() as mp, mock_aws():
+        _in_process(mp)
         yield
+
+
+def _in_process(mp):
+    """Clients here must reach moto in-process: no endpoint URL left in the environment by others."""
+    import os
+
+    for var in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
+        mp.delenv(var)
 
 
 def _client(service):
@@ -338,8 +347,9 @@ def test_fast_environ_leaves_other_requests_to_werkzeug(headers, body):
     assert direct.build_request("POST", "https://sqs.eu-west-1.amazonaws.com/", headers, body) is None
 
 
-def test_lambda_invoke_answers_the_same_through_the_direct_lane(twin):
+def test_lambda_invoke_answers_the_same_through_the_direct_lane(twin, monkeypatch):
     """Invoke has a streaming payload both ways; the real handler runs in-process (twin/lambda_runtime.py)."""
+    _in_process(monkeypatch)
     fn = twin.names["JourneyStepFunction"]
     lam = twin.client("lambda")
 
