@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from polku.twin import expression_speedups
+
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[2]
 
@@ -152,6 +154,150 @@ def test_corpus_covers_successes_and_every_kind_of_error(both):
     assert "item" in by_name[("hash", "a name that is not the key", 1)]
     assert by_name[("hash_range", "the range key by name", 1)]["error"] == "UpdateHashRangeKeyException"
     assert "item" in by_name[("hash", "the range key by name", 0)]  # no range key in that table
+
+
+def _update_ast(expression):
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    return UpdateExpressionParser.make(expression)
+
+
+def _dump(node):
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    if isinstance(node, Node):
+        return (type(node).__name__, id(node), id(node.parent), [_dump(c) for c in node.children or []])
+    return repr(node)
+
+
+def test_kept_update_expression_trees_are_not_changed_by_update_item():
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    expression_speedups.apply()
+    expressions = [
+        "SET n = n + :one, l = list_append(if_not_exists(l, :empty), :more), #m.k = :v REMOVE gone ADD tags :tags",
+        "SET a = :v, b = :v",
+        "SET a = :v REMOVE a",  # overlapping paths: refused
+        "SET pk = :v",  # a key attribute: refused
+        "SET n = n + :text",  # type mismatch: refused
+        "ADD n :one DELETE tags :tags",
+    ]
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name="eu-west-1", aws_access_key_id="t", aws_secret_access_key="t")
+        table = f"kept-{__import__('uuid').uuid4().hex[:8]}"
+        db.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        db.put_item(TableName=table, Item={"pk": {"S": "k"}, "n": {"N": "1"}, "m": {"M": {}}, "gone": {"S": "x"}})
+        values = {":one": {"N": "1"}, ":empty": {"L": []}, ":more": {"L": [{"S": "w"}]}, ":v": {"S": "v"},
+                  ":tags": {"SS": ["t"]}, ":text": {"S": "t"}}
+        kept = {}
+        outcomes = []
+        for round_ in range(2):
+            for expression in expressions:
+                used = {k: v for k, v in values.items() if k in expression}
+                names = {"#m": "m"} if "#m" in expression else {}
+                try:
+                    db.update_item(TableName=table, Key={"pk": {"S": "k"}}, UpdateExpression=expression,
+                                   ExpressionAttributeValues=used, **({"ExpressionAttributeNames": names} if names else {}))
+                    outcomes.append((round_, expression, "ok"))
+                except ClientError as e:
+                    outcomes.append((round_, expression, e.response["Error"]["Message"]))
+                ast = UpdateExpressionParser.make(expression)
+                if round_ == 0:
+                    kept[expression] = (ast, _dump(ast))
+                else:
+                    assert ast is kept[expression][0]  # the kept tree was used again
+                    assert _dump(ast) == kept[expression][1]  # and nothing changed it
+        fresh = {e: _dump(UpdateExpressionParser._polku_moto_make(e)) for e in expressions}
+        assert {e: _shape(v[1]) for e, v in kept.items()} == {e: _shape(v) for e, v in fresh.items()}
+    assert [o[2] for o in outcomes if o[0] == 0][2:5] == [o[2] for o in outcomes if o[0] == 1][2:5]
+    assert all(o[2] != "ok" for o in outcomes if o[1] in expressions[2:5])
+
+
+def _shape(dump):
+    """A tree dump without object ids (a fresh parse has other objects)."""
+    if isinstance(dump, tuple):
+        return (dump[0], [_shape(c) for c in dump[3]])
+    return dump
+
+
+def _state(value, seen=None):
+    """A comparable picture of an object graph: types, attributes and which parts are shared."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    seen = {} if seen is None else seen
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return value
+    if id(value) in seen:
+        return ("ref", seen[id(value)])
+    seen[id(value)] = len(seen)
+    if isinstance(value, list):
+        return ["list", [_state(v, seen) for v in value]]
+    if isinstance(value, dict):
+        return ["dict", [(_state(k, seen), _state(v, seen)) for k, v in value.items()]]
+    if isinstance(value, DynamoType):
+        return ["DynamoType", value.type, repr(value.value)]
+    return [type(value).__name__, _state(vars(value), seen)]
+
+
+@pytest.mark.parametrize("expression", [
+    "SET a = :a",
+    "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(12)) + " REMOVE x, y[2] ADD c :one DELETE s :s",
+    "SET a = if_not_exists(a, :z) + :one, l = list_append(l, :more), m.n[3].o = :p - :q",
+])
+def test_tree_copy_is_deepcopys_copy(expression, monkeypatch):
+    import copy
+
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    expression_speedups.apply()
+    ast = _update_ast(expression)
+    got = copy.deepcopy(ast)
+    with monkeypatch.context() as m:
+        m.delattr(Node, "__deepcopy__")
+        want = copy.deepcopy(ast)
+    assert _state(got) == _state(want) == _state(ast)
+    originals = set()
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        originals.add(id(node))
+        stack.extend(c for c in getattr(node, "children", None) or [] if hasattr(c, "children"))
+    stack = [got]
+    while stack:  # a copy: no node of the original is in it
+        node = stack.pop()
+        assert id(node) not in originals
+        stack.extend(c for c in getattr(node, "children", None) or [] if hasattr(c, "children"))
+    assert got.children[0].parent is got  # parent links point into the copy
+
+
+def test_tree_copy_leaves_node_classes_with_hooks_to_deepcopy():
+    import copy
+
+    from moto.dynamodb.parsing.ast_nodes import LeafNode
+
+    expression_speedups.apply()
+
+    class Sloted(LeafNode):  # a node class with copy hooks of its own: deepcopy's own path
+        def __getstate__(self):
+            state = dict(self.__dict__)
+            state["copied_by_hook"] = True
+            return state
+
+    node = Sloted(children=["x"])
+    copied = copy.deepcopy(node)
+    assert copied.copied_by_hook is True and copied.children == ["x"] and copied.children is not node.children
+
+    class Plain(LeafNode):
+        pass
+
+    plain = Plain(children=[["y"]])
+    clone = copy.deepcopy(plain)
+    assert not hasattr(clone, "copied_by_hook") and clone.children == [["y"]] and clone.children[0] is not plain.children[0]
 
 
 if __name__ == "__main__":

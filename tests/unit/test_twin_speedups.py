@@ -142,3 +142,56 @@ def test_a_stream_consumer_sees_the_new_item_in_an_index_query(monkeypatch):
         ddb.update_item(TableName=name, Key={"id": {"S": "2"}}, UpdateExpression="SET who = :w",
                         ExpressionAttributeValues={":w": {"S": "ann"}})
     assert seen == [["1"], ["1"], ["1", "2"]]
+
+
+# ------------------------------------------------------------------ direct-lane round
+def test_plain_deepcopy_gives_deepcopys_result():
+    import copy
+    import datetime as dt
+
+    speedups.apply()
+    shared = {"s": "x", "n": [1, 2.5, None, True]}
+    when = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.timezone.utc)
+    value = {"a": [shared, shared, {"deep": [[{"x": "ä"}]], "b": b"\x00"}], "when": when, "t": (1, [2]),
+             "shared": shared, 7: {"k": frozenset({1})}}
+    got = speedups.plain_deepcopy(value)
+    want = copy.deepcopy(value)
+    assert got == want
+    assert got["a"][0] is got["a"][1] is got["shared"]  # shared parts stay shared, as deepcopy keeps them
+    assert got["a"][0] is not shared and got["a"][0]["n"] is not shared["n"]  # and are copies
+    assert got["t"][1] is not value["t"][1]  # other containers still deep-copied (by copy.deepcopy)
+    got["a"][2]["deep"][0][0]["x"] = "changed"
+    assert value["a"][2]["deep"][0][0]["x"] == "ä"
+
+
+def test_step_functions_history_copy_is_independent_and_equal():
+    import copy
+
+    speedups.apply()
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+
+    manager = EventManager.__new__(EventManager)
+    import threading as _threading
+
+    manager._mutex = _threading.Lock()
+    manager._history_event_list = [
+        {"id": 1, "type": "ExecutionStarted", "timestamp": __import__("datetime").datetime(2026, 1, 5),
+         "executionStartedEventDetails": {"input": '{"a": 1}', "inputDetails": {"truncated": False}}},
+        {"id": 2, "previousEventId": 1, "type": "TaskStateEntered",
+         "stateEnteredEventDetails": {"name": "Step", "input": "{}"}},
+    ]
+    got = manager.get_event_history()
+    assert got == copy.deepcopy(manager._history_event_list)
+    got[0]["executionStartedEventDetails"]["input"] = "x"
+    assert manager._history_event_list[0]["executionStartedEventDetails"]["input"] == '{"a": 1}'
+
+
+def test_error_lookup_tables_are_built_once_per_service():
+    speedups.apply()
+    from moto.core.errors import ErrorLookupFactory
+    from moto.core.utils import get_service_model
+
+    model = get_service_model("dynamodb")
+    first = ErrorLookupFactory().for_service(model)
+    assert ErrorLookupFactory().for_service(model) is first
+    assert first.from_code("ConditionalCheckFailedException").name == "ConditionalCheckFailedException"

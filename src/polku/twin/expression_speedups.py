@@ -126,6 +126,7 @@ def apply() -> None:
     # which works on its own deep copy; so one tree per expression text is shared.
     parsed: dict[str, Any] = {}
     original_make = UpdateExpressionParser.make.__func__
+    UpdateExpressionParser._polku_moto_make = classmethod(original_make)  # moto's own parse (tests compare)
 
     def make(cls, expression_str):
         if cls is not UpdateExpressionParser or type(expression_str) is not str:
@@ -141,15 +142,43 @@ def apply() -> None:
         return tree
 
     # -- deep copies of syntax trees -----------------------------------------------
-    # copy.deepcopy of a Node goes through __reduce_ex__ and _reconstruct; this does what
-    # they do for a plain object (a new instance of the class, registered in the memo
-    # first, every attribute deep-copied with the same memo) without the detour.
+    # copy.deepcopy of a Node goes through __reduce_ex__, copyreg and _reconstruct; for node
+    # classes without copy hooks of their own this does the same steps directly: a new instance
+    # of the class registered in the memo, then a deep copy of its __dict__ (itself registered,
+    # keys and values copied in order, the original kept alive) set on it. A class with hooks
+    # (__slots__, __getstate__, __reduce__, its own __deepcopy__, ...) takes deepcopy's own path.
+    import copyreg
+
+    plain: dict[type, bool] = {}
+
+    def _plain(cls) -> bool:
+        found = plain.get(cls)
+        if found is None:
+            found = plain[cls] = (
+                cls.__reduce_ex__ is object.__reduce_ex__ and cls.__reduce__ is object.__reduce__
+                and getattr(cls, "__getstate__", object.__getstate__) is object.__getstate__
+                and not hasattr(cls, "__setstate__") and cls.__deepcopy__ is node_deepcopy
+                and not any("__slots__" in c.__dict__ for c in cls.__mro__)
+                and not hasattr(cls, "__getnewargs__") and not hasattr(cls, "__getnewargs_ex__")
+                and cls not in copyreg.dispatch_table and cls.__new__ is object.__new__
+            )
+        return found
+
     def node_deepcopy(self, memo):
         cls = type(self)
+        if not _plain(cls):  # what copy.deepcopy does for an object without __deepcopy__
+            reductor = copyreg.dispatch_table.get(cls)
+            return copy._reconstruct(self, memo, *(reductor(self) if reductor is not None else self.__reduce_ex__(4)))
         new = cls.__new__(cls)
         memo[id(self)] = new
+        state = self.__dict__
         deepcopy = copy.deepcopy
-        new.__dict__.update({k: v if type(v) in _ATOMIC else deepcopy(v, memo) for k, v in self.__dict__.items()})
+        copied: dict = {}
+        memo[id(state)] = copied
+        for k, v in state.items():
+            copied[k if type(k) in _ATOMIC else deepcopy(k, memo)] = v if type(v) in _ATOMIC else deepcopy(v, memo)
+        memo.setdefault(id(memo), []).append(state)
+        new.__dict__.update(copied)
         return new
 
     # -- checks that depend on the expression alone ----------------------------------

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import copy as _copy
+import datetime as _dt
 import sys
 import threading
 
@@ -177,6 +179,8 @@ def apply() -> None:
         if self._client is not None:
             return self._client
         with _lock:
+            if self._client is None:
+                _share_loader(self.session)
             return original_client.fget(self)
 
     Connection.client = property(client)
@@ -319,6 +323,8 @@ def apply() -> None:
         return value
 
     ser_mod.AttributePicker.__call__ = pick
+    apply_history_copy()
+    apply_error_lookup()  # (update expressions: polku.twin.expression_speedups)
     apply_serialiser()
     apply_user_agent_cache()
 
@@ -381,6 +387,23 @@ def apply() -> None:
     for method in ("transact_write_items", "execute_statement", "import_table"):
         if getattr(DynamoDBBackend, method, None) is not None:
             setattr(DynamoDBBackend, method, _forgetting_gsi_maps(getattr(DynamoDBBackend, method)))
+
+
+# Each of those per-thread sessions also has its own botocore loader, so every new Connection
+# (every model after bind_models, e.g. at the start of each simulation) read and parsed the
+# DynamoDB service model and the endpoint rules again (~0.2 s each). The sessions share one
+# loader per data path, as the clients of one session already do; it only reads files.
+_loaders: dict = {}
+
+
+def _share_loader(session) -> None:
+    from botocore.loaders import create_loader
+
+    path = session.get_config_variable("data_path")
+    loader = _loaders.get(path)
+    if loader is None:
+        loader = _loaders[path] = create_loader(path)
+    session.register_component("data_loader", loader)
 
 
 def _forgetting_gsi_maps(original):
@@ -527,3 +550,104 @@ def apply_user_agent_cache() -> None:
     useragent.UserAgentString.to_string = to_string
     useragent.UserAgentString.set_client_features = set_client_features
     useragent.UserAgentString.with_client_config = with_client_config
+
+
+# ------------------------------------------------------------ Step Functions history
+# moto hands out an execution's history (GetExecutionHistory, the simulation's read-back) as a
+# copy.deepcopy of its event list: generic deepcopy costs about as much as a journey's Lambda
+# tasks. The events are plain dicts and lists of strings, numbers, booleans and datetimes; they
+# are copied here the way deepcopy copies them (dicts and lists rebuilt, keys and values copied
+# recursively, shared parts copied once, same memo), except that a datetime, which is immutable,
+# is kept rather than rebuilt as an equal one. Anything else still goes through copy.deepcopy.
+# tests/unit/test_twin_speedups.py compares the two on a real history.
+_ATOMIC = frozenset({str, int, float, bool, type(None), bytes, _dt.datetime})
+
+
+def plain_deepcopy(value, memo=None):
+    if memo is None:
+        memo = {}
+    return _plain_copy(value, memo)
+
+
+def _plain_copy(value, memo):
+    t = type(value)
+    if t in _ATOMIC:
+        return value
+    found = memo.get(id(value))
+    if found is not None:
+        return found
+    if t is dict:
+        out = {}
+        memo[id(value)] = out
+        for k, v in value.items():
+            out[k if type(k) in _ATOMIC else _plain_copy(k, memo)] = v if type(v) in _ATOMIC else _plain_copy(v, memo)
+        return out
+    if t is list:
+        out = []
+        memo[id(value)] = out
+        append = out.append
+        for v in value:
+            append(v if type(v) in _ATOMIC else _plain_copy(v, memo))
+        return out
+    return _copy.deepcopy(value, memo)
+
+
+# The ASL interpreter also deep-copies the JSON values it passes between states (a state's
+# input, each JSONPath result, a task frame's stack); its modules get a ``copy`` module whose
+# deepcopy is plain_deepcopy (same results; anything but dicts, lists and scalars still goes
+# through copy.deepcopy).
+_ASL_MODULES = (
+    "moto.stepfunctions.parser.asl.eval.states",
+    "moto.stepfunctions.parser.asl.eval.environment",
+    "moto.stepfunctions.parser.asl.component.common.string.string_expression",
+    "moto.stepfunctions.parser.asl.component.common.path.result_path",
+    "moto.stepfunctions.parser.asl.component.state.exec.execute_state",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service",
+    "moto.stepfunctions.parser.asl.component.intrinsic.function.statesfunction.json_manipulation.json_merge",
+)
+
+
+def _copy_module():
+    import copy
+    import types
+
+    shim = types.ModuleType("copy")
+    shim.__dict__.update(copy.__dict__)
+    shim.deepcopy = plain_deepcopy
+    return shim
+
+
+def apply_history_copy() -> None:
+    import copy
+    import importlib
+
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+
+    def get_event_history(self):
+        with self._mutex:
+            return plain_deepcopy(self._history_event_list)
+
+    EventManager.get_event_history = get_event_history
+
+    shim = _copy_module()
+    for name in _ASL_MODULES:
+        module = importlib.import_module(name)
+        if getattr(module, "copy", None) is copy:
+            module.copy = shim
+
+
+# ------------------------------------------------------------ moto error lookup
+# moto serialises an error (ConditionalCheckFailed, ResourceNotFound, ...) after looking its code
+# up in a table built from all the error shapes of the service; ErrorLookupFactory caches those
+# tables per service id, but get_error_model makes a new factory (and so a new table) for every
+# error. The factories share one cache: the table depends only on the service's (fixed) model.
+_error_luts: dict = {}
+
+
+def apply_error_lookup() -> None:
+    from moto.core import errors as errors_mod
+
+    def init(self):
+        self._error_lut_cache = _error_luts
+
+    errors_mod.ErrorLookupFactory.__init__ = init

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from polku import clock as polku_clock
-from polku.twin import expression_speedups, lambda_runtime, speedups, streams, virtual_time
+from polku.twin import direct, expression_speedups, lambda_runtime, speedups, streams, virtual_time
 from polku.twin.schedules import Schedule, scheduled_event
 from polku.twin.template import Resolver, Template, TemplateError, parameter_defaults
 
@@ -158,6 +158,7 @@ class Twin:
         virtual_time.apply()
         speedups.apply()
         expression_speedups.apply()
+        direct.apply()
         streams.apply()
         if self.stream_delivery not in ("sync", "async"):
             raise ValueError(f"stream_delivery: 'sync' or 'async', not {self.stream_delivery!r}")

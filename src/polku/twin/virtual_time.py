@@ -17,11 +17,11 @@ counted as actors; a Wait inside them under a virtual clock is not supported.
 
 from __future__ import annotations
 
-import copy
 import datetime as _dt
 import threading
 
 from polku import clock as polku_clock
+from polku.twin import speedups
 
 _applied = False
 
@@ -170,7 +170,7 @@ def apply() -> None:
         env.stack.pop()
         frame = env.open_frame()
         frame.states.reset(input_value=env.states.get_input())
-        frame.stack = copy.deepcopy(env.stack)
+        frame.stack = speedups.plain_deepcopy(env.stack)  # copy.deepcopy's result, faster
         try:
             self._eval_execution(frame)
             execution_output = frame.stack[-1]

@@ -1,0 +1,370 @@
+"""A direct in-process lane from botocore clients to moto's handlers (behaviour unchanged).
+
+With ``mock_aws`` active every call of a botocore client in this process (the handlers, PynamoDB,
+Step Functions tasks, the twin itself) is validated, serialised, has its endpoint resolved, is
+signed (SigV4: canonical request, hashes, HMAC chain), prepared, and then handed by moto's
+``BotocoreStubber`` to the matching backend after trying the URL against the regular expressions
+of every moto backend, one after another; the response is parsed by botocore. A journey
+simulation makes about 46 such calls per customer.
+
+For the services in ``SERVICES``, on moto's own AWS URLs, this lane keeps every step that shapes
+the request or the response and shortens three that cannot change what moto answers:
+
+* The signature: moto does not check signatures (unless its IAM authentication is switched on,
+  which turns the lane off). Each request is still built and prepared by botocore exactly as
+  before (URL, body, headers incl. User-Agent and Content-Type) and carries the Authorization
+  header's credential scope (access key, date, region, service: moto reads the caller's account
+  and, for some services, the region from it), X-Amz-Date and the session token, as SigV4 would
+  set them; only the signature itself is a placeholder and the amz-sdk-* retry headers (which
+  moto never reads) are left out. Calls that are not plain SigV4 with the client's own
+  credentials, or without credentials (botocore's error), take the normal path.
+* The WSGI environ of moto's request object: werkzeug's EnvironBuilder works the URL out again
+  for every request (IRI quoting, host, port, script root); its URL part is built once per
+  method and URL by werkzeug itself, and each request gets a copy with its own body, content
+  type and length and HTTP_* headers, in werkzeug's order and spelling (requests without a body,
+  or with a form body, are built by werkzeug as before).
+* The URL search: the backend handler moto finds for a URL (first matching service pattern, then
+  first matching backend URL, in moto's order) is remembered per URL; passthrough and whitelist
+  settings are still checked on every call, in moto's order.
+
+Signing is what botocore's ``request-created`` event does (with adding the amz-sdk-* headers),
+so lane requests do not emit it, nor ``before-sign``/``choose-signer``; nothing in Polku listens
+there. Everything else is unchanged: parameter validation, serialisation, endpoint rules, the
+before-/after-call and before-send events (PynamoDB's extra headers), moto's request object,
+dispatch and recorder, botocore's response parser, modeled error fields and retries. A call to a
+custom endpoint (the twin's HTTP server, DynamoDB Local) or to another service takes the normal
+path. ``POLKU_TWIN_DIRECT=0`` switches the lane off (benchmarks compare both); tests compare the
+two lanes call by call (tests/integration/test_twin_direct.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+
+# botocore service names (operation_model.service_model.service_name) the lane serves.
+SERVICES = frozenset({
+    "dynamodb", "dynamodbstreams", "lambda", "sesv2", "ses", "events", "stepfunctions",
+    "secretsmanager", "sqs", "sns", "scheduler",
+})
+
+state = {"enabled": os.environ.get("POLKU_TWIN_DIRECT", "1") not in ("0", "false", "no"),
+         "calls": 0, "services": {}}  # calls served by the lane, in all and per moto service
+_applied = False
+_lock = threading.Lock()
+_local = threading.local()  # the RequestSigner of the client whose request is being built
+_routes: dict[str, object] = {}
+_MISS = object()
+_MAX_ROUTES = 4096
+
+
+def enabled() -> bool:
+    return state["enabled"]
+
+
+def set_enabled(on: bool) -> bool:
+    previous = state["enabled"]
+    state["enabled"] = bool(on)
+    return previous
+
+
+def _find_handler(clean_url: str):
+    """moto's BotocoreStubber.process_request's search: (service, handler, services it matched) or None."""
+    import moto.backend_index as backend_index
+    import moto.backends as backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.base_backend import BackendDict
+
+    tried = []  # each service whose pattern matched: moto checks passthrough/whitelist for each
+    for service, pattern in backend_index.backend_url_patterns:
+        if pattern.match(clean_url):
+            backend_dict = backends.get_backend(service)  # type: ignore[call-overload]
+            if isinstance(backend_dict, BackendDict):
+                if "us-east-1" in backend_dict[DEFAULT_ACCOUNT_ID]:
+                    backend = backend_dict[DEFAULT_ACCOUNT_ID]["us-east-1"]
+                else:
+                    backend = backend_dict[DEFAULT_ACCOUNT_ID]["aws"]
+            else:
+                backend = backend_dict["global"]
+            tried.append(service)
+            for url, method_to_execute in backend.urls.items():
+                if re.compile(url).match(clean_url):
+                    return service, method_to_execute, tuple(tried)
+            # moto's loop goes on to the next service whose pattern matches
+    return None
+
+
+def _route(url: str):
+    route = _routes.get(url, _MISS)
+    if route is _MISS:
+        from moto.core.utils import get_equivalent_url_in_aws_domain
+
+        parsed_url, _ = get_equivalent_url_in_aws_domain(url)
+        clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
+        found = _find_handler(clean_url)
+        route = found
+        with _lock:
+            if len(_routes) >= _MAX_ROUTES:
+                _routes.clear()
+            _routes[url] = route
+    return route
+
+
+def _usable(operation_model) -> bool:
+    if not state["enabled"]:
+        return False
+    from moto import settings
+    from moto.core.models import botocore_stubber
+
+    if not botocore_stubber.enabled or settings.INITIAL_NO_AUTH_ACTION_COUNT != float("inf"):
+        return False
+    service_model = operation_model.service_model
+    if service_model.service_name not in SERVICES:
+        return False
+    return not operation_model.has_event_stream_output
+
+
+_UNSIGNED_HEADERS = frozenset({"expect", "user-agent", "x-amzn-trace-id"})  # botocore's blacklist
+
+
+def _credential_headers(signer, request) -> dict | None:
+    """The headers SigV4 would add, with a placeholder signature; None when not plain SigV4."""
+    if signer is None or signer.signature_version != "v4":
+        return None
+    context = request.context
+    if context.get("auth_type") not in (None, "v4"):
+        return None
+    signing = context.get("signing") or {}
+    if signing.get("request_credentials") or signing.get("identity_cache") is not None:
+        return None
+    credentials = signer._credentials
+    if credentials is None:
+        return None
+    frozen = credentials.get_frozen_credentials()
+    if not frozen.access_key:
+        return None
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc)
+    region = signing.get("region") or signer._region_name
+    service = signing.get("signing_name") or signer._signing_name
+    headers = {"X-Amz-Date": now.strftime("%Y%m%dT%H%M%SZ")}
+    if frozen.token:
+        headers["X-Amz-Security-Token"] = frozen.token
+    names = {k.lower() for k in request.headers} | {k.lower() for k in headers} | {"host"}
+    signed = ";".join(sorted(names - _UNSIGNED_HEADERS))
+    headers["Authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{now.strftime('%Y%m%d')}/{region}/{service}"
+        f"/aws4_request, SignedHeaders={signed}, Signature={'0' * 64}"
+    )
+    return headers
+
+
+def _passthrough(route, url: str) -> bool:
+    """moto's checks before it calls the handler, in its order (a whitelist miss raises, as in moto)."""
+    from moto.core.config import passthrough_service, passthrough_url, service_whitelisted
+    from moto.core.exceptions import ServiceNotWhitelisted
+    from moto.core.utils import get_equivalent_url_in_aws_domain
+
+    parsed_url, _ = get_equivalent_url_in_aws_domain(url)
+    clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
+    if passthrough_url(clean_url):
+        return True
+    for service in route[2]:
+        if passthrough_service(service):
+            return True
+        if not service_whitelisted(service):
+            raise ServiceNotWhitelisted(service)
+    return False
+
+
+def _dispatch(route, request):
+    """What BotocoreStubber.process_request does once it has found the handler."""
+    from moto.core.exceptions import HTTPException
+    from moto.core.request import normalize_request
+    from moto.moto_api import recorder
+
+    method_to_execute = route[1]
+    if _passthrough(route, request.url):
+        return None
+    normalized_request = _fast_request(request)
+    if normalized_request is None:
+        normalized_request = normalize_request(request)
+    try:
+        recorder._record_request(normalized_request)
+        status, headers, body = method_to_execute(
+            normalized_request, normalized_request.raw_url, normalized_request.headers
+        )
+    except HTTPException as e:
+        status = e.code
+        headers = e.get_headers()
+        body = e.get_body()
+    return status, headers, body
+
+
+_templates: dict = {}
+
+
+def _template(method: str, url: str) -> dict:
+    """The environ werkzeug builds for ``method`` and ``url`` with no headers and no body."""
+    key = (method, url)
+    found = _templates.get(key)
+    if found is None:
+        from urllib.parse import urlparse
+
+        from werkzeug.test import EnvironBuilder
+
+        parsed = urlparse(url)  # as moto's Request.from_primitives splits it
+        builder = EnvironBuilder(method=method, base_url=f"{parsed.scheme}://{parsed.netloc}",
+                                 path=parsed.path, query_string=parsed.query, data=b"", headers=[])
+        try:
+            found = builder.get_environ()
+        finally:
+            builder.close()
+        found.pop("wsgi.input", None)
+        with _lock:
+            if len(_templates) >= _MAX_ROUTES:
+                _templates.clear()
+            _templates[key] = found
+    return found
+
+
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def build_request(method: str, url: str, headers, body):
+    """The request moto's Request.from_primitives would build, or None where werkzeug is needed."""
+    import io
+    import sys
+
+    from moto.core.request import (
+        PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+        Request,
+        environ_key_for_header,
+        should_preserve_original_header_name,
+    )
+
+    try:
+        from botocore.httpchecksum import AwsChunkedWrapper
+    except ImportError:  # pragma: no cover - older botocore
+        AwsChunkedWrapper = ()
+    if isinstance(body, AwsChunkedWrapper) or hasattr(body, "read"):
+        return None
+    if isinstance(body, str):
+        body = body.encode()
+    if not isinstance(body, bytes) or not body:
+        return None  # werkzeug's own rules for an empty body
+    items = []
+    content_type = None
+    for key, value in headers.items():
+        if key.lower() == "transfer-encoding":
+            continue
+        if isinstance(value, bytes):
+            value = value.decode("utf-8")
+        value = str(value)
+        if "\n" in value or "\r" in value:
+            return None  # werkzeug refuses it; let it say so
+        items.append((key, value))
+    combined: dict = {}
+    for key, value in items:
+        lower = key.lower()
+        if lower == "content-type":
+            if content_type is None:
+                content_type = value
+            continue
+        if lower == "content-length":
+            continue
+        combined.setdefault(f"HTTP_{key.upper().replace('-', '_')}", []).append(value)
+    if content_type is not None and content_type.partition(";")[0].strip() in _FORM_TYPES:
+        return None
+    environ = dict(_template(method, url))
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["wsgi.errors"] = sys.stderr
+    if content_type is not None:
+        environ["CONTENT_TYPE"] = content_type
+    environ["CONTENT_LENGTH"] = str(len(body))
+    for key, values in combined.items():
+        environ[key] = ", ".join(values)
+    built = Request(environ)  # as EnvironBuilder.get_request; then what from_primitives adds
+    built.environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {
+        environ_key_for_header(key): key for key, _ in items if should_preserve_original_header_name(key)
+    }
+    built.environ.setdefault("CONTENT_LENGTH", "0")
+    return built
+
+
+def _fast_request(request):
+    if not fast_environ["enabled"]:
+        return None
+    return build_request(request.method, request.url, request.headers, request.body)
+
+
+fast_environ = {"enabled": True}
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    _applied = True
+    from botocore.awsrequest import AWSResponse, create_request_object
+    from botocore.endpoint import Endpoint
+    from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
+
+    original_create_request = Endpoint.create_request
+
+    def create_request(self, params, operation_model=None):
+        if operation_model is None or not _usable(operation_model):
+            return original_create_request(self, params, operation_model)
+        route = _route(params["url"])
+        if route is None:
+            return original_create_request(self, params, operation_model)
+        try:
+            passthrough = _passthrough(route, params["url"])
+        except Exception:  # noqa: BLE001 - e.g. not whitelisted: moto's stubber says so, as before
+            passthrough = True
+        if passthrough:
+            return original_create_request(self, params, operation_model)
+        request = create_request_object(params)
+        request.stream_output = operation_model.has_streaming_output  # as Endpoint.create_request
+        headers = _credential_headers(getattr(_local, "signer", None), request)
+        if headers is None:
+            return original_create_request(self, params, operation_model)
+        for name, value in headers.items():
+            request.headers[name] = value
+        prepared = self.prepare_request(request)  # as Endpoint.create_request, without signing
+        prepared.polku_route = route  # moto's handler for this URL (see the stubber below)
+        return prepared
+
+    Endpoint.create_request = create_request
+
+    from botocore.client import BaseClient
+
+    original_make_request = BaseClient._make_request
+
+    def make_request(self, operation_model, request_dict, request_context):
+        previous = getattr(_local, "signer", None)
+        _local.signer = self._request_signer
+        try:
+            return original_make_request(self, operation_model, request_dict, request_context)
+        finally:
+            _local.signer = previous
+
+    BaseClient._make_request = make_request
+
+    original_call = BotocoreStubber.__call__
+
+    def stubber_call(self, event_name, request, **kwargs):
+        route = getattr(request, "polku_route", None)
+        if route is None or not self.enabled:
+            return original_call(self, event_name, request, **kwargs)
+        response = _dispatch(route, request)
+        if response is None:  # passthrough (moto's config changed since the request was built)
+            return None
+        state["calls"] += 1
+        state["services"][route[0]] = state["services"].get(route[0], 0) + 1
+        status, headers, body = response
+        return AWSResponse(request.url, status, headers, MockRawResponse(body))
+
+    BotocoreStubber.__call__ = stubber_call

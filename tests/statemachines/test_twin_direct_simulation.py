@@ -1,0 +1,82 @@
+"""A journey simulation gives byte for byte the same output with the twin's direct lane on and off.
+
+Both runs start fresh twins in subprocesses (as `polku journeys simulate` does), one with
+POLKU_TWIN_DIRECT=0 (every call signed and matched by moto's BotocoreStubber), one with the lane
+(src/polku/twin/direct.py). The timeline has a buyer (goal), customers who never buy, an
+anonymous visitor linked by an identify and the scheduled birthday journey; the lane must have
+served the calls of every service the journeys use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+RUN = textwrap.dedent("""
+    import json, sys
+    from polku.journeys.simulate import Simulation, dumps, parse_timeline
+    from polku.twin import direct
+    timeline, out = sys.argv[1], sys.argv[2]
+    sim = Simulation(["abandoned_cart", "birthday"])
+    rows = sim.run(parse_timeline(open(timeline).read().splitlines()))
+    open(out, "w").write(dumps(rows))
+    print(json.dumps({"enabled": direct.enabled(), "services": direct.state["services"]}))
+""")
+
+
+def _identify(cid, ts, anon=None, **traits):
+    body = {"type": "identify", "customer_id": cid, "ts": ts,
+            "properties": {"email": f"{cid}@example.com", "consents": {"email": True}, **traits}}
+    if anon:
+        body["anonymous_id"] = anon
+    return body
+
+
+def _cart(ts, product, **who):
+    return {"type": "add_to_cart", "ts": ts, "properties": {"product_id": product, "quantity": 1, "price": 12.5}, **who}
+
+
+TIMELINE = [
+    _identify("ann", "2026-01-05T09:00:00Z", anon="a-ann", time_zone="Europe/Helsinki"),
+    _cart("2026-01-05T10:00:00Z", "p1", anonymous_id="a-ann"),
+    _identify("bob", "2026-01-05T09:30:00Z"),
+    _cart("2026-01-05T11:00:00Z", "p2", customer_id="bob"),
+    {"type": "purchase", "customer_id": "bob", "ts": "2026-01-06T12:00:00Z",
+     "properties": {"order_id": "o-bob", "revenue": 10, "items": [{"product_id": "p2", "quantity": 1, "price": 10}]}},
+    _identify("carl", "2026-01-05T10:00:00Z", time_zone="Europe/Prague"),
+    _cart("2026-01-05T10:05:00Z", "p3", customer_id="carl"),
+    _identify("dora", "2026-01-05T07:00:00Z", birthday="1990-01-06"),
+]
+
+
+def _run(tmp_path, lane: bool):
+    timeline = tmp_path / "timeline.jsonl"
+    timeline.write_text("".join(json.dumps(line) + "\n" for line in TIMELINE))
+    out = tmp_path / f"out-{int(lane)}.jsonl"
+    env = {**os.environ, "POLKU_TWIN_DIRECT": "1" if lane else "0"}
+    proc = subprocess.run([sys.executable, "-c", RUN, str(timeline), str(out)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out.read_bytes(), stats
+
+
+def test_the_direct_lane_gives_the_same_simulation_byte_for_byte(tmp_path):
+    stubbed, off = _run(tmp_path, lane=False)
+    direct, on = _run(tmp_path, lane=True)
+    assert off == {"enabled": False, "services": {}}
+    assert on["enabled"] is True
+    assert {"dynamodb", "awslambda", "stepfunctions", "events"} <= set(on["services"]), on  # moto's names
+    assert any(s in on["services"] for s in ("ses", "sesv2")), on
+    assert direct == stubbed
+    rows = [json.loads(r) for r in direct.decode().splitlines()]
+    exits = {(r["customer_id"], r["journey"]): r["reason"] for r in rows if r["kind"] == "exited"}
+    assert exits == {("ann", "abandoned_cart"): "completed", ("bob", "abandoned_cart"): "goal",
+                     ("carl", "abandoned_cart"): "completed", ("dora", "birthday"): "completed"}
+    assert sum(r["kind"] == "message" for r in rows) >= 3
