@@ -69,6 +69,20 @@ def identify(cid: str, ts: str, **traits) -> dict:
     return {"type": "identify", "customer_id": cid, "ts": ts, "properties": traits}
 
 
+def identify_line(cid: str, ts: str, anon: str | None = None, **traits) -> dict:
+    """An identify line with e-mail consent only, optionally linking an anonymous id."""
+    body = {"type": "identify", "customer_id": cid, "ts": ts,
+            "properties": {"email": f"{cid}@example.com", "consents": {"email": True}, **traits}}
+    if anon:
+        body["anonymous_id"] = anon
+    return body
+
+
+def cart_line(ts: str, product: str, **who) -> dict:
+    """An add_to_cart line for ``customer_id=`` or ``anonymous_id=``."""
+    return {"type": "add_to_cart", "ts": ts, "properties": {"product_id": product, "quantity": 1, "price": 12.5}, **who}
+
+
 def event(cid: str, type_: str, ts: str, **props) -> dict:
     return {"type": type_, "customer_id": cid, "ts": ts, "properties": props}
 

@@ -13,6 +13,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from tests.statemachines.conftest import cart_line, identify_line
+
 REPO = Path(__file__).resolve().parents[2]
 
 RUN = textwrap.dedent("""
@@ -27,32 +29,20 @@ RUN = textwrap.dedent("""
 """)
 
 
-def _identify(cid, ts, anon=None, **traits):
-    body = {"type": "identify", "customer_id": cid, "ts": ts,
-            "properties": {"email": f"{cid}@example.com", "consents": {"email": True}, **traits}}
-    if anon:
-        body["anonymous_id"] = anon
-    return body
-
-
-def _cart(ts, product, **who):
-    return {"type": "add_to_cart", "ts": ts, "properties": {"product_id": product, "quantity": 1, "price": 12.5}, **who}
-
-
 TIMELINE = [
-    _identify("ann", "2026-01-05T09:00:00Z", anon="a-ann", time_zone="Europe/Helsinki"),
+    identify_line("ann", "2026-01-05T09:00:00Z", anon="a-ann", time_zone="Europe/Helsinki"),
     {"type": "page_view", "anonymous_id": "a-ann", "ts": "2026-01-05T08:30:00Z",
      "properties": {"url": "https://shop.example.com/"}},  # before ann is identified
-    _cart("2026-01-05T10:00:00Z", "p1", anonymous_id="a-ann"),  # anonymous, linked to ann
-    _identify("bob", "2026-01-05T09:30:00Z"),
-    _cart("2026-01-05T11:00:00Z", "p2", customer_id="bob"),
+    cart_line("2026-01-05T10:00:00Z", "p1", anonymous_id="a-ann"),  # anonymous, linked to ann
+    identify_line("bob", "2026-01-05T09:30:00Z"),
+    cart_line("2026-01-05T11:00:00Z", "p2", customer_id="bob"),
     {"type": "purchase", "customer_id": "bob", "ts": "2026-01-06T12:00:00Z",
      "properties": {"order_id": "o-bob", "revenue": 10, "items": [{"product_id": "p2", "quantity": 1, "price": 10}]}},
-    _identify("carl", "2026-01-05T10:00:00Z", time_zone="Europe/Prague"),
-    _cart("2026-01-05T10:05:00Z", "p3", customer_id="carl"),
-    _identify("dora", "2026-01-05T07:00:00Z", birthday="1990-01-06"),
-    _identify("eve", "2026-01-05T11:00:00Z"),
-    _cart("2026-01-05T11:00:00Z", "p1", customer_id="eve"),  # same time as her identify and as bob's cart
+    identify_line("carl", "2026-01-05T10:00:00Z", time_zone="Europe/Prague"),
+    cart_line("2026-01-05T10:05:00Z", "p3", customer_id="carl"),
+    identify_line("dora", "2026-01-05T07:00:00Z", birthday="1990-01-06"),
+    identify_line("eve", "2026-01-05T11:00:00Z"),
+    cart_line("2026-01-05T11:00:00Z", "p1", customer_id="eve"),  # same time as her identify and as bob's cart
 ]
 
 
