@@ -54,12 +54,8 @@ def build_email(
     message_id: str,
     unsubscribe_url: str | None,
 ) -> bytes:
-    if sender_name and _NAME.fullmatch(sender_name) and _ADDRESS.fullmatch(sender):
-        from_line = _header("From", f"{sender_name} <{sender}>", address=True)
-    else:
-        from_line = _header("From", formataddr((sender_name, sender)) if sender_name else sender, address=True)
-    lines = [from_line, _header("To", to, address=True), _header("Subject", subject),
-             _header("X-Polku-Message-Id", message_id)]
+    lines = [_header("From", formataddr((sender_name, sender)) if sender_name else sender, address=True),
+             _header("To", to, address=True), _header("Subject", subject), _header("X-Polku-Message-Id", message_id)]
     if unsubscribe_url:
         lines.append(_unsubscribe_header(unsubscribe_url))
         lines.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click" + _CRLF)
@@ -71,7 +67,9 @@ def build_email(
     boundary = BytesGenerator._make_boundary(b"\r\n".join(parts))
     head = "".join(lines) + f'Content-Type: multipart/alternative;{_CRLF} boundary="{boundary}"{_CRLF}{_CRLF}'
     delimiter = f"--{boundary}".encode("ascii")
-    return (head.encode("ascii") + delimiter + b"\r\n" + parts[0] + b"\r\n" + delimiter + b"\r\n" + parts[1]
+    # Generator._handle_multipart: the first delimiter, the parts joined by CRLF + delimiter + CRLF,
+    # then CRLF + the close delimiter.
+    return (head.encode("ascii") + delimiter + b"\r\n" + (b"\r\n" + delimiter + b"\r\n").join(parts)
             + b"\r\n" + delimiter + b"--\r\n")
 
 
