@@ -45,20 +45,8 @@ def apply() -> None:
     Traverser = ast_nodes.DepthFirstTraverser
 
     # -- isinstance answers per concrete type ------------------------------------
-    is_node: dict[type, bool] = {}
-    descends: dict[type, bool] = {}  # find_clauses looks inside Expression and Function nodes
-
-    def _is_node(kind: type) -> bool:
-        hit = is_node.get(kind)
-        if hit is None:
-            hit = is_node[kind] = issubclass(kind, Node)
-        return hit
-
-    def _descends(kind: type) -> bool:
-        hit = descends.get(kind)
-        if hit is None:
-            hit = descends[kind] = issubclass(kind, (Expression, Function))
-        return hit
+    is_node, _is_node = _subclass_answers(Node)
+    descends, _descends = _subclass_answers((Expression, Function))  # where find_clauses looks further
 
     def find_clauses(self, clause_types):
         # Node.find_clauses: children of the listed types are taken (not searched further);
@@ -235,4 +223,19 @@ def apply() -> None:
     UpdateExpressionValidator.validate = validate
 
 
-_ATOMIC = frozenset({type(None), int, float, bool, complex, str, bytes, type, range, type(Ellipsis), type(NotImplemented)})
+def _subclass_answers(bases) -> tuple[dict, Any]:
+    """({type: issubclass(type, bases)}, the function that fills it): isinstance for these
+    trees' classes, answered once per type (the dict is read directly on hot paths)."""
+    answers: dict[type, bool] = {}
+
+    def answer(kind: type) -> bool:
+        hit = answers.get(kind)
+        if hit is None:
+            hit = answers[kind] = issubclass(kind, bases)
+        return hit
+
+    return answers, answer
+
+
+# The types copy.deepcopy returns as they are (its own table, not a copy of it).
+_ATOMIC = frozenset(t for t, f in copy._deepcopy_dispatch.items() if f is copy._deepcopy_atomic)
