@@ -34,6 +34,7 @@ from polku.messaging.message_context import build_context  # noqa: E402
 from polku.messaging.templating import PolkuSandbox, TemplateStore  # noqa: E402
 
 TARGET = 5000
+JOBS = 500  # e-mails in the workload
 FIRST = ["Aino", "Eero", "Jana", "Tomáš", "Liisa", "Petr", "Anna", "Mikko", "Eva", "O'Brien <script>"]
 LOCALES = ["fi", "cs", "en"]
 TEMPLATES = ["welcome", "abandoned_cart", "win_back"]
@@ -129,19 +130,15 @@ def rate(store, signer, jobs, seconds: float) -> float:
 
 def instructions_per_email(rounds: int = 4) -> float | None:
     """User-space instructions per e-mail (``perf stat``), which a shared machine's load does not
-    change: the same workload run in two fresh processes, one rendering ``rounds`` x 500 e-mails
-    more than the other, after the same warm-up. None when perf is not available."""
+    change: the same workload run in two fresh processes, one rendering ``rounds`` x JOBS e-mails
+    more than the other (:func:`render_rounds`), after the same warm-up. None when perf is not available."""
     import shutil
     import subprocess
 
     if shutil.which("perf") is None:
         return None
-    script = (
-        "import sys; sys.path.insert(0, %r); import render as R; "
-        "signer = R.LinkSigner(R.KeyRing.from_secret({'active': 'k1', 'k1': 'benchmark-key-0123456789abcdef'}), "
-        "'https://api.example.com/prod'); jobs = R.workload(500); store = R.TemplateStore(R.REPO / 'templates'); "
-        "R.render_all(store, signer, jobs[:200]); [R.render_all(store, signer, jobs) for _ in range(int(sys.argv[1]))]"
-    ) % str(Path(__file__).resolve().parent)
+    script = "import sys; sys.path.insert(0, %r); import render; render.render_rounds(int(sys.argv[1]))" % str(
+        Path(__file__).resolve().parent)
     counts = []
     for n in (0, rounds):
         proc = subprocess.run(["perf", "stat", "-x,", "-e", "instructions:u", sys.executable, "-c", script, str(n)],
@@ -151,7 +148,20 @@ def instructions_per_email(rounds: int = 4) -> float | None:
             counts.append(int(line.split(",")[0]))
         except ValueError:
             return None
-    return (counts[1] - counts[0]) / (rounds * 500)
+    return (counts[1] - counts[0]) / (rounds * JOBS)
+
+
+def render_rounds(rounds: int) -> None:
+    """The sandbox's warm-up plus ``rounds`` passes over the benchmark's e-mails (for perf)."""
+    signer, jobs, store = benchmark_signer(), workload(JOBS), TemplateStore(REPO / "templates")
+    render_all(store, signer, jobs[:200])
+    for _ in range(rounds):
+        render_all(store, signer, jobs)
+
+
+def benchmark_signer() -> LinkSigner:
+    return LinkSigner(KeyRing.from_secret({"active": "k1", "k1": "benchmark-key-0123456789abcdef"}),
+                      "https://api.example.com/prod")
 
 
 def main() -> int:
@@ -161,9 +171,8 @@ def main() -> int:
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
-    signer = LinkSigner(KeyRing.from_secret({"active": "k1", "k1": "benchmark-key-0123456789abcdef"}),
-                        "https://api.example.com/prod")
-    jobs = workload(500)
+    signer = benchmark_signer()
+    jobs = workload(JOBS)
     sandbox = TemplateStore(REPO / "templates")
     plain = plain_store(REPO / "templates")
     r_plain, r_sandbox = [], []
