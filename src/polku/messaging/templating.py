@@ -46,6 +46,7 @@ from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError,
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
+from polku.messaging import flatten as flattening
 from polku.messaging.message_context import flat_key
 
 MAX_ITERATIONS = 10_000  # loop iterations per rendered part
@@ -569,8 +570,11 @@ _UNDEFINED_NAME = re.compile(r"'([^']+)' (?:is undefined|has no attribute '([^']
 class TemplateStore:
     """Finds and renders message templates from one folder (the ``templates/`` tree)."""
 
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, *, flatten: bool = True):
         self.root = Path(root).resolve()
+        self.flatten = flatten  # render flattened templates where possible (same output; quicker)
+        self._flat: dict[tuple, Any] = {}
+        self.flat_fallbacks = 0  # flattened renders that raised and were rendered again by Jinja
         if not (self.root / "_layouts").is_dir():
             raise FileNotFoundError(f"{self.root} is not a Polku templates folder (no _layouts/)")
         loader = FileSystemLoader(str(self.root))
@@ -668,21 +672,41 @@ class TemplateStore:
                 out.parts[name] = _tidy(name, piece)
         return out
 
+    def _flat_template(self, env: PolkuSandbox, path: str, part: str) -> Any:
+        """The flattened template of ``path`` for ``part`` (see :mod:`polku.messaging.flatten`),
+        None if it cannot be flattened; built once per environment, path and part."""
+        key = (env, path, part)
+        try:
+            return self._flat[key]
+        except KeyError:
+            pass
+        template = flattening.flatten(env, path, part)
+        if template is not None:
+            namespace = template.root_render_func.__globals__
+            if namespace.get("escape") is escape:
+                namespace["escape"] = _fast_escape
+        if len(self._flat) >= 4_096:
+            self._flat.clear()
+        self._flat[key] = template
+        return template
+
     def _render_part(self, env: PolkuSandbox, path: str, ctx: dict, part: str) -> str:
+        flat = self._flat_template(env, path, part) if self.flatten else None
+        if flat is not None:
+            token = _budget.set([MAX_ITERATIONS])
+            try:
+                return _generate(flat, ctx, part)
+            except Exception:  # noqa: BLE001 - rendered again below, the ordinary way, whose
+                self.flat_fallbacks += 1  # error names the file and line the author wrote
+            finally:
+                _budget.reset(token)
         token = _budget.set([MAX_ITERATIONS])
         try:
             template = env.get_template(path)
-            chunks: list[str] = []
-            size = 0
-            try:  # Template.generate() without its extra generator layer
-                for chunk in template.root_render_func(template.new_context({**ctx, "part": part})):
-                    size += len(chunk)
-                    if size > MAX_OUTPUT_CHARS:
-                        raise TemplateLimitError(f"output is limited to {MAX_OUTPUT_CHARS} characters")
-                    chunks.append(chunk)
+            try:
+                return _generate(template, ctx, part)
             except Exception:
                 env.handle_exception()  # re-raises with the template's file and line in the traceback
-            return "".join(chunks)
         except TemplateSyntaxError as exc:
             raise TemplateRenderError(
                 f"{exc.filename or exc.name or path}:{exc.lineno}: syntax error: {exc.message}", template=path, line=exc.lineno
@@ -712,6 +736,19 @@ class TemplateStore:
             ) from None
         finally:
             _budget.reset(token)
+
+
+def _generate(template: Any, ctx: dict, part: str) -> str:
+    """The template's output for ``ctx`` and ``part`` (Template.generate() without its extra
+    generator layer), limited to :data:`MAX_OUTPUT_CHARS`."""
+    chunks: list[str] = []
+    size = 0
+    for chunk in template.root_render_func(template.new_context({**ctx, "part": part})):
+        size += len(chunk)
+        if size > MAX_OUTPUT_CHARS:
+            raise TemplateLimitError(f"output is limited to {MAX_OUTPUT_CHARS} characters")
+        chunks.append(chunk)
+    return "".join(chunks)
 
 
 def load_words(folder: Path) -> dict[str, dict]:
@@ -753,6 +790,9 @@ def render_file(path: Path | str, context: dict, *, channel: str = "email", stor
     preview.text_env = PolkuSandbox(loader, html=False)
     preview._channels = {}
     preview._resolved = {}
+    preview.flatten = store.flatten
+    preview._flat = {}
+    preview.flat_fallbacks = 0
     preview.words = store.words
     for env in (preview.html_env, preview.text_env):
         env.globals["ui"] = preview.ui

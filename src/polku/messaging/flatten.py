@@ -1,0 +1,372 @@
+"""One message, one part, one function: templates flattened before Jinja compiles them.
+
+A message renders as ``messages/<name>/<locale>.j2`` extending the brand layout, once per
+*part* (``email_text``, ``html``, ``sms``, ``push``). Jinja runs that as a chain of calls
+on every render: the message's root fetches the layout and registers its blocks, the
+layout's root creates a ``Macro`` object for each building block and calls the blocks
+through the context, each ``greeting()`` / ``product_list(...)`` is a macro call with
+its own frame and output list, and every ``{% if part == "html" %}`` is tested again.
+About half of an e-mail's rendering time went there, not into the recipient's data.
+
+:func:`flatten` builds, from the same two files, one Jinja template for one part and
+lets the same environment (sandbox, autoescape, StrictUndefined, loop budget) compile it:
+
+* **inheritance resolved**: the layout's body with every ``{% block %}`` replaced by the
+  message's block (or the layout's default), in its own scope; ``{{ self.subject() }}``
+  written as the block's content;
+* **building blocks inlined**: ``{{ greeting() }}`` and the other layout macros called
+  in an output position become the macro's body inside a ``{% with %}`` binding its
+  arguments (defaults filled in as the macro would), so no macro object or call;
+* **the part fixed**: ``part`` is a constant of the flattened template, so the branches
+  of ``{% if part == ... %}`` that cannot run are left out.
+
+Every expression that reads data is kept as it was written and still runs in the sandbox
+at render time; the output is the same, character for character (a test renders every
+message, locale and channel over varied recipients both ways). Anything outside what
+this handles -- a message with its own ``{% set %}``, loops or imports in a block,
+``super()``, ``self`` used otherwise, nested inheritance, ``{% autoescape %}``, macros
+with ``caller``/``varargs``/non-constant defaults or called inside expressions -- is not
+flattened (that part stays as Jinja compiles it), or keeps its macro call. If a
+flattened render raises, the renderer renders that part again the ordinary way, so
+errors name the file and line the author wrote.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.exceptions import TemplateError
+from jinja2.nodes import EvalContext, Impossible
+from jinja2.visitor import NodeTransformer
+
+# Statements a block or inlined macro body may not contain: they bind names or change the
+# evaluation context, so moving the body to another scope could change what it reads.
+_BINDING = (nodes.Assign, nodes.AssignBlock, nodes.For, nodes.Macro, nodes.Import, nodes.FromImport,
+            nodes.Include, nodes.Extends, nodes.Block, nodes.With, nodes.EvalContextModifier,
+            nodes.OverlayScope, nodes.FilterBlock)
+_SPECIAL = frozenset({"self", "super", "caller", "varargs", "kwargs", "loop"})
+_MAX_INLINE_DEPTH = 8
+
+
+class NotFlat(Exception):
+    """The template uses something flattening does not handle; render it as Jinja does."""
+
+
+def flatten(env: Any, path: str, part: str) -> Any:
+    """The flattened template of ``path`` for ``part``, compiled by ``env``; None when
+    the template cannot be flattened (it is then rendered as before)."""
+    try:
+        loader = env.loader
+        source, filename, _ = loader.get_source(env, path)
+        child = env.parse(source, path, filename)
+        return _Flattener(env, path, part).compile(child, filename)
+    except (NotFlat, TemplateError, RecursionError):
+        return None
+    except Exception:  # noqa: BLE001 - flattening is an optimisation: never a reason not to render
+        return None
+
+
+class _Flattener:
+    def __init__(self, env: Any, path: str, part: str):
+        self.env = env
+        self.path = path
+        self.part = part
+
+    # -- inheritance ---------------------------------------------------------------
+    def compile(self, child: nodes.Template, filename: str | None) -> Any:
+        env = self.env
+        body = child.body  # output before {% extends %} is rendered, after it is not: extends must come first
+        if not body or not isinstance(body[0], nodes.Extends) or not isinstance(body[0].template, nodes.Const):
+            raise NotFlat("not a template extending a layout by name")
+        blocks: dict[str, nodes.Block] = {}
+        for node in child.body:
+            if isinstance(node, nodes.Block):
+                if node.name in blocks:
+                    raise NotFlat("block defined twice")
+                blocks[node.name] = node
+            elif not isinstance(node, (nodes.Extends, nodes.Output)):
+                raise NotFlat("top-level statement besides blocks")  # e.g. {% set %} (it runs even with extends)
+        if sum(isinstance(n, nodes.Extends) for n in child.body) != 1:
+            raise NotFlat("extends more than once")
+        layout_name = env.join_path(body[0].template.value, self.path)
+        layout_source, _, _ = env.loader.get_source(env, layout_name)
+        layout = env.parse(layout_source, layout_name)
+        if any(True for _ in layout.find_all(nodes.Extends)):
+            raise NotFlat("the layout extends another template")
+        for block in blocks.values():
+            self._check_body(block.body, "block")
+        self.blocks = {name: b for name, b in blocks.items()}
+        self.layout_blocks = {b.name: b for b in layout.find_all(nodes.Block)}
+        for block in self.layout_blocks.values():
+            if block.scoped or block.required:
+                raise NotFlat("scoped or required block")
+        self.macros = self._inlinable_macros(layout)
+        # Names the layout binds at its top level (set, macros): a block reading one of them
+        # reads the same value inlined, provided it is bound before any block runs.
+        top = layout.body
+        first_block = next((i for i, n in enumerate(top) if any(True for _ in _blocks_in(n))), len(top))
+        for node in top[first_block:]:
+            if isinstance(node, (nodes.Assign, nodes.AssignBlock, nodes.Macro, nodes.Import, nodes.FromImport)):
+                raise NotFlat("the layout binds a name after its first block")
+        new_body = self._stmts(top, depth=0, bound=frozenset(), in_layout=True)
+        tree = nodes.Template(new_body, lineno=1)
+        tree = self._fix_part(tree)
+        tree = self._drop_unused_macros(tree)
+        tree.set_environment(env)
+        name = f"{self.path}#{self.part}"
+        source = env._generate(tree, name, filename)
+        code = env._compile(source, filename or name)
+        return env.template_class.from_code(env, code, env.make_globals(None), None)
+
+    def _check_body(self, body: list, what: str) -> None:
+        """Reject a body that binds names or reads the context in ways a move could change
+        (``self.block()`` in a block is checked where it is used: only as an output)."""
+        for stmt in body:
+            # a call block's own parameters ({% call(x) editable(...) %}) bind only inside it
+            params = {id(a) for n in _walk(stmt) if isinstance(n, nodes.CallBlock) for a in n.args}
+            for node in _walk(stmt):
+                if id(node) in params:
+                    continue
+                if isinstance(node, _BINDING):
+                    raise NotFlat(f"{what} contains {type(node).__name__}")
+                if isinstance(node, nodes.Name) and node.name in ("super", "varargs", "kwargs", "loop"):
+                    raise NotFlat(f"{what} uses {node.name}")
+                if isinstance(node, nodes.Name) and node.name == "self" and what == "macro":
+                    raise NotFlat(f"{what} uses {node.name}")
+                if isinstance(node, nodes.Name) and node.ctx != "load":
+                    raise NotFlat(f"{what} binds {node.name}")
+                if isinstance(node, (nodes.ContextReference, nodes.DerivedContextReference, nodes.InternalName,
+                                     nodes.ImportedName)):
+                    raise NotFlat(f"{what} reads the context directly")
+
+    def _inlinable_macros(self, layout: nodes.Template) -> dict[str, nodes.Macro]:
+        """Top-level macros of the layout that may be inlined at an output position."""
+        defined: dict[str, list] = {}
+        for node in layout.find_all(nodes.Macro):
+            defined.setdefault(node.name, []).append(node)
+        top = {n.name: n for n in layout.body if isinstance(n, nodes.Macro)}
+        stored = {n.name for n in layout.find_all(nodes.Name) if n.ctx != "load"}
+        macros = {}
+        for name, macro in top.items():
+            if len(defined[name]) != 1 or name in stored:
+                continue
+            if any(not isinstance(d, nodes.Const) for d in macro.defaults):
+                continue
+            try:
+                self._check_body(macro.body, "macro")
+            except NotFlat:
+                continue
+            if any(isinstance(n, nodes.Name) and n.name == "caller" for s in macro.body for n in _walk(s)):
+                continue
+            macros[name] = macro
+        return macros
+
+    def _stmts(self, body: list, *, depth: int, bound: frozenset, in_layout: bool) -> list:
+        out: list = []
+        for node in body:
+            out.extend(self._stmt(node, depth=depth, bound=bound, in_layout=in_layout))
+        return out
+
+    def _stmt(self, node: nodes.Node, *, depth: int, bound: frozenset, in_layout: bool) -> list:
+        if isinstance(node, nodes.Block):
+            if not in_layout:
+                raise NotFlat("a block inside a block or macro")
+            block = self.blocks.get(node.name, node)
+            if block is node:
+                self._check_body(node.body, "layout block")
+            body = [copy.deepcopy(n, {id(self.env): self.env}) for n in block.body]
+            return [nodes.Scope(self._stmts(body, depth=depth, bound=bound, in_layout=False), lineno=node.lineno)]
+        if isinstance(node, nodes.Output):
+            return self._output(node, depth=depth, bound=bound)
+        if isinstance(node, nodes.If):
+            node.body = self._stmts(node.body, depth=depth, bound=bound, in_layout=in_layout)
+            for elif_ in node.elif_:
+                elif_.body = self._stmts(elif_.body, depth=depth, bound=bound, in_layout=in_layout)
+            node.else_ = self._stmts(node.else_, depth=depth, bound=bound, in_layout=in_layout)
+            self._no_self(node.test)
+            for elif_ in node.elif_:
+                self._no_self(elif_.test)
+            return [node]
+        if isinstance(node, nodes.CallBlock):
+            self._no_self(node)
+            inner = bound | {a.name for a in node.args} | {"caller"}
+            node.body = self._stmts(node.body, depth=depth, bound=inner, in_layout=False)
+            return [node]
+        if isinstance(node, nodes.Macro):
+            if not in_layout:
+                raise NotFlat("macro inside a block")
+            if any(True for _ in _blocks_in(node)):
+                raise NotFlat("a block inside a macro")
+            self._no_self(node)
+            return [node]  # kept as defined; dropped later if no call remains
+        if isinstance(node, nodes.Scope):
+            if in_layout and any(True for _ in _blocks_in(node)):
+                raise NotFlat("a block inside a scope")  # it would see the scope's names once inlined
+            node.body = self._stmts(node.body, depth=depth, bound=bound, in_layout=in_layout)
+            return [node]
+        if in_layout and isinstance(node, (nodes.Assign, nodes.ExprStmt)):
+            self._no_self(node)
+            return [node]
+        if isinstance(node, nodes.ExprStmt):
+            self._no_self(node)
+            return [node]
+        if any(True for _ in _blocks_in(node)):
+            raise NotFlat(f"a block inside {type(node).__name__}")
+        if in_layout and not isinstance(node, _BINDING):
+            self._no_self(node)
+            return [node]
+        raise NotFlat(f"statement {type(node).__name__}")
+
+    def _no_self(self, node: nodes.Node) -> None:
+        for n in _walk(node):
+            if isinstance(n, nodes.Name) and n.name in ("self", "super"):
+                raise NotFlat("self/super outside an output of a block")
+
+    # -- outputs: self.block() and macro calls ---------------------------------------
+    def _output(self, node: nodes.Output, *, depth: int, bound: frozenset) -> list:
+        out: list = []
+        pending: list = []
+
+        def flush():
+            if pending:
+                out.append(nodes.Output(list(pending), lineno=node.lineno))
+                pending.clear()
+
+        for expr in node.nodes:
+            block_name = _self_block_call(expr)
+            if block_name is not None:
+                block = self.blocks.get(block_name) or self.layout_blocks.get(block_name)
+                if block is None:
+                    raise NotFlat(f"self.{block_name}() names no block")
+                if block is self.layout_blocks.get(block_name) and block_name not in self.blocks:
+                    self._check_body(block.body, "layout block")
+                flush()
+                body = [copy.deepcopy(n, {id(self.env): self.env}) for n in block.body]
+                out.append(nodes.Scope(self._stmts(body, depth=depth, bound=bound, in_layout=False), lineno=node.lineno))
+                continue
+            inlined = self._inline_call(expr, depth=depth, bound=bound)
+            if inlined is not None:
+                flush()
+                out.append(inlined)
+                continue
+            self._no_self(expr)
+            pending.append(expr)
+        flush()
+        return out
+
+    def _inline_call(self, expr: nodes.Node, *, depth: int, bound: frozenset) -> nodes.Node | None:
+        if not (isinstance(expr, nodes.Call) and isinstance(expr.node, nodes.Name) and expr.node.ctx == "load"):
+            return None
+        macro = self.macros.get(expr.node.name)
+        if macro is None or expr.node.name in bound or expr.dyn_args is not None or expr.dyn_kwargs is not None:
+            return None
+        if depth >= _MAX_INLINE_DEPTH:
+            return None
+        params = [a.name for a in macro.args]
+        if len(expr.args) > len(params):
+            return None
+        given = dict(zip(params, expr.args))
+        for kw in expr.kwargs:
+            if kw.key not in params or kw.key in given:
+                return None
+            given[kw.key] = kw.value
+        defaults = dict(zip(params[len(params) - len(macro.defaults):], macro.defaults))
+        values = []
+        for p in params:
+            if p in given:
+                values.append(given[p])
+            elif p in defaults:
+                values.append(nodes.Const(defaults[p].value, lineno=expr.lineno))
+            else:
+                return None  # the macro would get an undefined parameter: keep the call
+        # The macro's body reads its free names from the layout's scope; at the call site
+        # none of them may be bound by an enclosing inlined macro or call block.
+        free = {n.name for s in macro.body for n in _walk(s) if isinstance(n, nodes.Name)} - set(params)
+        if free & bound or free & _SPECIAL:
+            return None
+        for value in values:
+            self._no_self(value)
+        body = [copy.deepcopy(n, {id(self.env): self.env}) for n in macro.body]
+        body = self._stmts(body, depth=depth + 1, bound=bound | set(params), in_layout=False)
+        return nodes.With([nodes.Name(p, "store", lineno=expr.lineno) for p in params], values, body, lineno=expr.lineno)
+
+    # -- the part as a constant ------------------------------------------------------
+    def _fix_part(self, tree: nodes.Template) -> nodes.Template:
+        for n in tree.find_all((nodes.Name, nodes.Macro, nodes.CallBlock)):
+            if isinstance(n, nodes.Name) and n.name == "part" and n.ctx != "load":
+                return tree
+            if isinstance(n, (nodes.Macro, nodes.CallBlock)) and any(a.name == "part" for a in n.args):
+                return tree
+        for n in tree.find_all(nodes.With):
+            if any(t.name == "part" for t in n.targets):
+                return tree
+        return _PartFolder(self.part, EvalContext(self.env, self.path)).visit(tree)
+
+    def _drop_unused_macros(self, tree: nodes.Template) -> nodes.Template:
+        used = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
+        tree.body = [n for n in tree.body if not (isinstance(n, nodes.Macro) and n.name in self.macros
+                                                  and n.name not in used)]
+        return tree
+
+
+class _PartFolder(NodeTransformer):
+    """``part`` as a constant; an ``if`` whose test is then constant keeps only the branch taken."""
+
+    def __init__(self, part: str, eval_ctx: EvalContext):
+        self.part = part
+        self.eval_ctx = eval_ctx
+
+    def visit_Name(self, node: nodes.Name) -> nodes.Node:
+        if node.name == "part" and node.ctx == "load":
+            return nodes.Const(self.part, lineno=node.lineno)
+        return node
+
+    def visit_If(self, node: nodes.If) -> Any:
+        # The elif branches are If nodes too, but not statements: fold their parts, not them.
+        for branch in (node, *node.elif_):
+            branch.test = self.visit(branch.test)
+            branch.body = self._body(branch.body)
+        node.else_ = self._body(node.else_)
+        branches = [(node.test, node.body)] + [(e.test, e.body) for e in node.elif_]
+        for test, body in branches:
+            try:
+                value = test.as_const(self.eval_ctx)
+            except Impossible:
+                return node  # a test that depends on data: keep the whole if as it is
+            if value:
+                return body
+        return node.else_
+
+
+    def _body(self, body: list) -> list:
+        out: list = []
+        for stmt in body:
+            new = self.visit(stmt)
+            if isinstance(new, list):
+                out.extend(new)
+            elif new is not None:
+                out.append(new)
+        return out
+
+
+def _walk(node: nodes.Node):  # noqa: D103 - the node and all below it
+    yield node
+    for child in node.iter_child_nodes():
+        yield from _walk(child)
+
+
+def _blocks_in(node: nodes.Node):
+    for n in _walk(node):
+        if isinstance(n, nodes.Block):
+            yield n
+
+
+def _self_block_call(expr: nodes.Node) -> str | None:
+    """``self.NAME()`` (no arguments) -> NAME."""
+    if (isinstance(expr, nodes.Call) and not expr.args and not expr.kwargs and expr.dyn_args is None
+            and expr.dyn_kwargs is None and isinstance(expr.node, nodes.Getattr)
+            and isinstance(expr.node.node, nodes.Name) and expr.node.node.name == "self"):
+        return expr.node.attr
+    return None
