@@ -48,6 +48,12 @@ _BINDING = (nodes.Assign, nodes.AssignBlock, nodes.For, nodes.Macro, nodes.Impor
             nodes.OverlayScope, nodes.FilterBlock)
 _SPECIAL = frozenset({"self", "super", "caller", "varargs", "kwargs", "loop"})
 _MAX_INLINE_DEPTH = 8
+WHOLE_FILTER = "_polku_whole"  # the environment's identity filter (see compile())
+
+
+def whole(value: Any) -> Any:
+    """The identity filter a flattened part is wrapped in (registered as :data:`WHOLE_FILTER`)."""
+    return value
 
 
 class NotFlat(Exception):
@@ -114,6 +120,11 @@ class _Flattener:
         tree = nodes.Template(new_body, lineno=1)
         tree = self._fix_part(tree)
         tree = self._drop_unused_macros(tree)
+        if WHOLE_FILTER in env.filters:
+            # The whole part collected in one list and handed out once, instead of one yield
+            # per piece (a filter block whose filter returns its input as it is).
+            tree.body = [nodes.FilterBlock(tree.body, nodes.Filter(None, WHOLE_FILTER, [], [], None, None, lineno=1),
+                                           lineno=1)]
         tree.set_environment(env)
         name = f"{self.path}#{self.part}"
         source = env._generate(tree, name, filename)

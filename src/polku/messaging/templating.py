@@ -353,6 +353,7 @@ class PolkuSandbox(SandboxedEnvironment):
         self.fragments: dict[tuple, str] = {}  # rendered product cards (see _product_cards)
         self._templates: dict[str, Any] = {}  # compiled templates by name (auto_reload is off)
         self.filters["_polku_guard_iter"] = _guard_iter
+        self.filters[flattening.WHOLE_FILTER] = flattening.whole
         self.filters["format"] = _safe_format_filter
         self.filters["money"] = _money
         self.filters["date"] = _date
