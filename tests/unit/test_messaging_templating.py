@@ -74,6 +74,9 @@ LIMITS = [
     "{{ 9 ** 9 ** 9 }}",
     "{{ '%999999999d' % 1 }}",
     "{{ '{:>999999999}'.format(1) }}",
+    "{{ '{:>{w}}'.format(1, w=999999999) }}",
+    "{{ '{x:>999999999}'.format_map({'x': 1}) }}",
+    "{{ ('<b>'|safe ~ '{:>999999999}').format(1) }}",
     "{{ 'x'|center(999999999) }}",
     "{{ 'x'|indent(999999999) }}",
     "{{ '%0999999999d'|format(1) }}",
@@ -97,9 +100,19 @@ def test_resource_limits_stop_runaway_templates_quickly(store, tmp_path, payload
     assert time.perf_counter() - started < 5  # a guard against hanging, not a speed target
 
 
+@pytest.mark.parametrize("payload", [p for p in LIMITS if ".format" in p])
+def test_format_widths_are_refused_before_the_string_is_built(store, tmp_path, payload):
+    # Jinja's own str.format wrapper builds the padded string first; a 1e9-wide field was a
+    # gigabyte of memory before the output limit noticed.
+    with pytest.raises(TemplateRenderError, match="format widths are limited to 1000"):
+        render_snippet(store, tmp_path, payload)
+
+
 def test_small_loops_and_formatting_still_work(store, tmp_path):
-    out = render_snippet(store, tmp_path, "{% for i in range(3) %}{{ i }}{% endfor %}|{{ '%05.1f' % 3.14159 }}|{{ 'ab' * 2 }}")
-    assert "012|003.1|abab" in out.html
+    out = render_snippet(store, tmp_path, "{% for i in range(3) %}{{ i }}{% endfor %}|{{ '%05.1f' % 3.14159 }}|{{ 'ab' * 2 }}"
+                         "|{{ '{:>4}{x}'.format(1, x='<') }}|{{ '{a:_^5}'.format_map({'a': 'b'}) }}|{{ ('<i>{}</i>'|safe).format('<') }}")
+    assert "012|003.1|abab|   1&lt;|__b__|<i>&lt;</i>" in out.html
+    assert "012|003.1|abab|   1<|__b__|<i>&lt;</i>" in out.text
 
 
 def test_html_in_profile_fields_is_escaped_in_html_and_kept_in_text(store):

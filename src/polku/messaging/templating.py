@@ -34,16 +34,16 @@ import contextvars
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache, partial
+from functools import lru_cache, partial, update_wrapper
 from pathlib import Path
-from types import FunctionType, MethodType
+from types import BuiltinMethodType, FunctionType, MethodType
 from typing import Any, Callable, Iterable, Iterator
 
 from jinja2 import BaseLoader, FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, nodes, pass_context, pass_eval_context
 from jinja2.runtime import BlockReference, Macro, TemplateReference, missing
 from jinja2.utils import _PassArg
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, SandboxedEscapeFormatter, SandboxedFormatter
 from markupsafe import Markup, escape
 
 from polku.messaging import flatten as flattening
@@ -330,6 +330,22 @@ def _call_as_is(env: Any, fn: Callable, args: tuple, kwargs: dict) -> Any:
         return env.undefined(_STOPPED)
 
 
+class _LimitedFormatter(SandboxedFormatter):
+    """The sandbox's ``str.format`` formatter, refusing field widths over :data:`MAX_WIDTH`."""
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        _check_spec_widths(format_spec)
+        return super().format_field(value, format_spec)
+
+
+class _LimitedEscapeFormatter(SandboxedEscapeFormatter):
+    """The same for ``Markup.format`` (arguments escaped)."""
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        _check_spec_widths(format_spec)
+        return super().format_field(value, format_spec)
+
+
 class PolkuSandbox(SandboxedEnvironment):
     """The sandbox every Polku template runs in."""
 
@@ -389,9 +405,28 @@ class PolkuSandbox(SandboxedEnvironment):
             raise TemplateLimitError(f"a value of {size} items exceeds the limit of {MAX_SEQUENCE}")
         return result
 
-    def format_string(self, s, args, kwargs, format_func=None):
-        _check_spec_widths(str(s))
-        return super().format_string(s, args, kwargs, format_func)
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``"...".format`` / ``format_map`` as the sandbox wraps them, with every field's
+        width checked once its nested fields are filled in (``{:>{w}}``): Jinja's own
+        wrapper would build a string of any width first."""
+        f_self = getattr(value, "__self__", None)
+        if not isinstance(value, (MethodType, BuiltinMethodType)) or not isinstance(f_self, str) or \
+                value.__name__ not in ("format", "format_map"):
+            return None
+        is_format_map = value.__name__ == "format_map"
+        formatter = _LimitedEscapeFormatter(self, escape=f_self.escape) if isinstance(f_self, Markup) else _LimitedFormatter(self)
+        str_type = type(f_self)
+
+        def wrapper(*args: Any, **kwargs: Any) -> str:
+            if is_format_map:
+                if kwargs:
+                    raise TypeError("format_map() takes no keyword arguments")
+                if len(args) != 1:
+                    raise TypeError(f"format_map() takes exactly one argument ({len(args)} given)")
+                kwargs, args = args[0], ()
+            return str_type(formatter.vformat(f_self, args, kwargs))
+
+        return update_wrapper(wrapper, value)
 
     def call(__self, __context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         """Calls from templates, with direct paths for the common safe cases: a macro
