@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import decimal
+import json
+import pickle
 
 import pytest
 
@@ -52,12 +55,38 @@ def test_cached_normalisation_matches_the_plain_path_even_for_lookalike_values(s
     assert mc._products("abc", shop_url, 12, depth=1) == reference("abc", shop_url) == []
 
 
-def test_a_template_changing_a_product_does_not_change_the_next_message():
+def test_normalised_products_are_shared_and_read_only():
     p = {"product_id": "9", "name": "Rye", "price": 3.5, "url": "https://shop.example.com/9"}
     first = mc._products([p], "https://shop.example.com/", 12, depth=1)[0]
-    first["name"] = "changed by a template"
+    for change in (lambda d: d.__setitem__("name", "x"), lambda d: d.update(name="x"), lambda d: d.pop("name"),
+                   lambda d: d.setdefault("new", 1), lambda d: d.popitem(), lambda d: d.clear(),
+                   lambda d: d.__delitem__("name"), lambda d: d.__ior__({"name": "x"})):
+        with pytest.raises(TypeError, match="read-only"):
+            change(first)
     again = mc._products([p], "https://shop.example.com/", 12, depth=1)[0]
-    assert again["name"] == "Rye" and again is not first
+    assert again is first and again["name"] == "Rye"
+    copied = dict(first)
+    copied["name"] = "a changeable copy"
+    assert first["name"] == "Rye"
+    assert copy.deepcopy(first) == first and type(copy.copy(first)) is mc.ReadOnlyDict
+    assert pickle.loads(pickle.dumps(first)) == first and json.dumps(first) == json.dumps(dict(first))
+
+
+def test_the_brand_is_read_only_and_one_object_per_distinct_brand():
+    a = mc._brand({"name": "Shop", "color": "#000"})
+    assert a is mc._brand({"name": "Shop", "color": "#000"}) and a == {**mc.DEFAULT_BRAND, "name": "Shop", "color": "#000"}
+    assert mc._brand(None) is mc._brand({}) == mc.DEFAULT_BRAND
+    assert mc._brand({"name": "Other"})["name"] == "Other"
+    with pytest.raises(TypeError):
+        a["name"] = "x"
+
+
+def test_content_keys_tell_lookalike_values_apart():
+    one, one_float, true = (mc.ReadOnlyDict({"v": v}) for v in (1, 1.0, True))
+    keys = {one._content_key(), one_float._content_key(), true._content_key()}
+    assert len(keys) == 3 and None not in keys
+    assert mc.ReadOnlyDict({"v": 0.0})._content_key() is None and mc.ReadOnlyDict({"v": [1]})._content_key() is None
+    assert mc.flat_key({"v": 1}) != one._content_key() == mc.flat_key(one)
 
 
 def test_data_product_lists_and_other_data_match_the_plain_path():

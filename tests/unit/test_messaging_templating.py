@@ -33,14 +33,18 @@ def ctx(**over):
     return build_context(**base)
 
 
-def render_snippet(store, tmp_path, body: str, channel="email", **over):
+def _snippet(tmp_path, body: str):
     path = tmp_path / "snippet.j2"
     path.write_text(
         '{% extends "_layouts/brand.j2" %}{% block subject %}S{% endblock %}'
         "{% block html %}" + body + "{% endblock %}{% block text %}" + body + "{% endblock %}",
         encoding="utf-8",
     )
-    return render_file(path, ctx(**over), channel=channel, store=store)
+    return path
+
+
+def render_snippet(store, tmp_path, body: str, channel="email", **over):
+    return render_file(_snippet(tmp_path, body), ctx(**over), channel=channel, store=store)
 
 
 INJECTIONS = [
@@ -106,6 +110,21 @@ def test_format_widths_are_refused_before_the_string_is_built(store, tmp_path, p
     # gigabyte of memory before the output limit noticed.
     with pytest.raises(TemplateRenderError, match="format widths are limited to 1000"):
         render_snippet(store, tmp_path, payload)
+
+
+@pytest.mark.parametrize("payload", [
+    "{% for p in products %}{{ p.update({'name': 'changed'}) }}{% endfor %}",
+    "{{ products[0].pop('name') }}",
+    "{{ brand.update({'name': 'changed'}) }}",
+    "{{ brand.setdefault('x', 1) }}",
+])
+def test_a_template_cannot_change_the_products_or_brand_other_messages_share(store, tmp_path, payload):
+    c = ctx(products=[{"product_id": "p1", "name": "Rye", "price": 2, "url": "https://shop.example.com/rye"}])
+    with pytest.raises(TemplateRenderError, match="read-only"):
+        render_file(_snippet(tmp_path, payload), c, store=store)
+    again = store.render("welcome", ctx(products=[{"product_id": "p1", "name": "Rye", "price": 2,
+                                                    "url": "https://shop.example.com/rye"}]), channel="email", locale="en")
+    assert "Rye" in again.html and "changed" not in again.html and "Polku Shop" in again.html
 
 
 def test_small_loops_and_formatting_still_work(store, tmp_path):

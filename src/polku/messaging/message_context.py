@@ -110,8 +110,9 @@ def normalise_products(items: Any, shop_url: str, limit: int = MAX_PRODUCTS) -> 
 # The same product (same fields, same values, same types) normalises to the same dict, so
 # each distinct product is cleaned and normalised once per process, not once per recipient.
 # Only flat products are cached: string keys, scalar values (str, int, float, bool, None,
-# Decimal), and no float zero (0.0 == -0.0 but they print differently). Every caller gets
-# its own copy (a template may mutate a dict). Bounded: cleared when full.
+# Decimal), and no float zero (0.0 == -0.0 but they print differently). The normalised
+# product is read-only (:class:`ReadOnlyDict`), so every message can share it: a template
+# cannot change what the next message shows. Bounded: cleared when full.
 _CACHEABLE_VALUES = frozenset({str, int, float, bool, type(None), Decimal})
 _STR_ONLY = frozenset({str})
 FLAT_VALUES = frozenset({str, int, float, bool, type(None)})
@@ -120,13 +121,41 @@ NORMALISED_CACHE_MAX = 10_000
 _UNUSABLE: dict = {}  # cached "not a usable product"
 
 
+def _read_only(self: Any, *args: Any, **kwargs: Any) -> None:
+    raise TypeError(f"{type(self).__name__} is read-only: products and the brand cannot be changed by a template")
+
+
+class ReadOnlyDict(dict):
+    """A dict nobody changes: normalised products and the brand in a message's context,
+    shared by the messages that show them. Reading is a plain dict's (``dict(d)`` gives a
+    changeable copy); every method that would change it raises TypeError. It knows its
+    content key (:meth:`_content_key`) once asked, for the product-card cache."""
+
+    __slots__ = ("_key",)
+
+    __setitem__ = __delitem__ = update = pop = popitem = setdefault = clear = __ior__ = _read_only
+
+    def __reduce__(self) -> tuple:  # copy, deepcopy, pickle: a new read-only dict of the same items
+        return (ReadOnlyDict, (dict(self),))
+
+    def _content_key(self) -> tuple | None:
+        """``flat_key`` of the items (None if not flat), computed once: the items never change."""
+        try:
+            return self._key
+        except AttributeError:
+            key = flat_key(dict(self))
+            self._key = None if key is None else (ReadOnlyDict, key)
+            return self._key
+
+
 def flat_key(obj: Any, allowed: frozenset = FLAT_VALUES) -> tuple | None:
     """A hashable key equal only for flat dicts that give the same output: string keys, values
     of the ``allowed`` scalar types compared with their types (1, 1.0 and True are equal in
     Python, not on the page), no float zero (0.0 == -0.0, printed differently). None for
-    anything else (handled without a cache). Used for normalised products and product cards."""
+    anything else (handled without a cache). Used for normalised products and product cards;
+    a :class:`ReadOnlyDict` answers with its own (kept) key, which a plain dict never equals."""
     if type(obj) is not dict:
-        return None
+        return obj._content_key() if type(obj) is ReadOnlyDict and allowed is FLAT_VALUES else None
     values = tuple(obj.values())
     types = tuple(map(type, values))
     if not allowed.issuperset(types) or not _STR_ONLY.issuperset(map(type, obj)) or (float in types and 0.0 in values):
@@ -140,7 +169,8 @@ def _product_key(p: Any, shop_url: Any) -> tuple | None:
 
 
 def _normalised(p: Any, shop_url: Any, depth: int) -> dict | None:
-    """``normalise_product(clean(p, depth), shop_url)``, from the cache when ``p`` is flat."""
+    """``normalise_product(clean(p, depth), shop_url)`` as a :class:`ReadOnlyDict`, the same
+    object for the same flat product (from the cache)."""
     key = _product_key(p, shop_url)
     if key is not None:
         try:
@@ -148,12 +178,14 @@ def _normalised(p: Any, shop_url: Any, depth: int) -> dict | None:
         except TypeError:  # an unhashable shop_url
             key = hit = None
         if hit is not None:
-            return dict(hit) if hit is not _UNUSABLE else None
+            return hit if hit is not _UNUSABLE else None
     out = normalise_product(clean(p, depth), shop_url)
+    if out is not None:
+        out = ReadOnlyDict(out)
     if key is not None:
         if len(_NORMALISED) >= NORMALISED_CACHE_MAX:
             _NORMALISED.clear()
-        _NORMALISED[key] = dict(out) if out is not None else _UNUSABLE
+        _NORMALISED[key] = out if out is not None else _UNUSABLE
     return out
 
 
@@ -184,6 +216,26 @@ def _data(data: Any, shop_url: Any) -> dict:
     return out
 
 
+_DEFAULT_BRAND = ReadOnlyDict(DEFAULT_BRAND)
+_BRANDS: dict[tuple, ReadOnlyDict] = {}
+
+
+def _brand(brand: Any) -> ReadOnlyDict:
+    """The brand over the defaults (``{**DEFAULT_BRAND, **brand}``), read-only, one object per
+    distinct flat brand (a brand usually repeats for every message)."""
+    if not brand:
+        return _DEFAULT_BRAND
+    key = flat_key(brand) if type(brand) is dict else None
+    hit = _BRANDS.get(key) if key is not None else None
+    if hit is None:
+        hit = ReadOnlyDict({**DEFAULT_BRAND, **dict(brand)})
+        if key is not None:
+            if len(_BRANDS) >= 256:
+                _BRANDS.clear()
+            _BRANDS[key] = hit
+    return hit
+
+
 def build_context(
     *,
     customer: Mapping[str, Any],
@@ -198,7 +250,7 @@ def build_context(
 ) -> dict:
     customer, offer, brand = clean(customer), clean(offer), clean(brand)
     editable_overrides = clean(dict(editable_overrides or {}))
-    brand_ = {**DEFAULT_BRAND, **dict(brand or {})}
+    brand_ = _brand(brand)
     shop_url = brand_["shop_url"]
     data_ = _data(data, shop_url)
     customer_ = {"first_name": None, **dict(customer)}

@@ -47,7 +47,7 @@ from jinja2.sandbox import SandboxedEnvironment, SandboxedEscapeFormatter, Sandb
 from markupsafe import Markup, escape
 
 from polku.messaging import flatten as flattening
-from polku.messaging.message_context import flat_key
+from polku.messaging.message_context import ReadOnlyDict, flat_key
 
 MAX_ITERATIONS = 10_000  # loop iterations per rendered part
 MAX_RANGE = 1_000
@@ -517,7 +517,7 @@ class PolkuSandbox(SandboxedEnvironment):
         lookup (messages read product and customer fields dozens of times).
         """
         kind = type(obj)
-        if kind is dict and attribute not in _DICT_ATTRIBUTES:
+        if (kind is dict or kind is ReadOnlyDict) and attribute not in _DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
             except KeyError:
