@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from pathlib import Path
 
@@ -324,3 +325,15 @@ def test_a_card_template_error_names_the_card_template(store, tmp_path):
     body = "{{ product_cards([{'url': 'https://a.example.com/'}]) }}"  # no name: the card needs it
     with pytest.raises(TemplateRenderError, match="product_card.j2"):
         render_snippet(store, tmp_path, body)
+
+
+def test_tidying_a_part_is_what_the_regular_expressions_did():
+    from polku.messaging.templating import _BLANK_LINES, _SPACES, _tidy
+
+    rng = random.Random(5)
+    alphabet = ["a", "b", " ", "\t", "\n", "\n", "\r", "\x0b", "\x1f", "\u00a0", "\u2003", "\u3000", "é"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 14)))
+        assert _tidy("text", text) == _BLANK_LINES.sub("\n\n", text).strip() + "\n", repr(text)
+        assert _tidy("subject", text) == _SPACES.sub(" ", text).strip(), repr(text)
+        assert _tidy("html", text) == text.strip() + "\n"

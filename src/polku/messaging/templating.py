@@ -76,11 +76,17 @@ _SPACES = re.compile(r"\s+")
 
 
 def _tidy(name: str, text: str) -> str:
-    if name in ("subject", "preheader", "sms", "push_title", "push_body"):
-        return _SPACES.sub(" ", text).strip()  # one line: no header injection, no stray breaks
+    if name in _ONE_LINE:
+        # One line: no header injection, no stray breaks. What ``_SPACES.sub(" ", text).strip()``
+        # gives (str.split() splits on the same whitespace as \s); a test compares the two.
+        return " ".join(text.split())
     if name == "text":
-        return _BLANK_LINES.sub("\n\n", text).strip() + "\n"
+        text = _BLANK_LINES.sub("\n\n", text)  # runs of blank lines become one
+        return text.strip() + "\n"
     return text.strip() + "\n"
+
+
+_ONE_LINE = frozenset({"subject", "preheader", "sms", "push_title", "push_body"})
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 _TEMPLATE_REFERENCE_ATTRIBUTES = frozenset(dir(TemplateReference))
