@@ -8,6 +8,7 @@ import json
 import pickle
 
 import pytest
+from markupsafe import Markup
 
 from polku.messaging import message_context as mc
 
@@ -36,6 +37,14 @@ LOOKALIKES = [  # equal as Python values, different on the page
     {"product_id": "", "name": ""},
     {1: "x", "name": "A"},
     {True: "x", "name": "A"},
+    {1.0: "x", "name": "A"},
+    {Markup("product_id"): "1", "name": "A", "price": 1},
+    {"product_id": "1", "name": Markup("A"), "price": 1},
+    {"product_id": "1", "name": Markup("<b>A</b>"), "price": 1},
+    {"product_id": "1", "name": "<b>A</b>", "price": 1},
+    {"product_id": "1", "name": "A", "price": 1, "extra": 0.0},
+    {"product_id": "1", "name": "A", "price": 1, "extra": 0},
+    {"product_id": "1", "name": "A", "price": float("nan")},
     "not a product",
     None,
 ]
@@ -148,3 +157,15 @@ def test_clean_matches_the_reference_at_every_depth():
     for level in range(12):  # every depth around the cut at 8, dicts and lists
         deep = {"d": deep, "n": level, "s": "y\x1f", "l": [deep, level]}
         assert repr(mc.clean(deep)) == repr(_reference_clean(deep))
+
+
+def test_clean_strings_are_what_the_control_character_expression_leaves():
+    import random
+
+    rng = random.Random(3)
+    alphabet = ["a", " ", "\t", "\n", "\r", "\x00", "\x1f", "\x7f", "\x85", "\u00a0", "\u2028", "é", "\U0001f600"]
+    for _ in range(5_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 8)))
+        want = mc._CONTROL.sub("", text)
+        for got in (mc.clean(text), mc.clean({"k": text})["k"], mc.clean(Markup(text))):
+            assert got == want and type(got) is str, repr(text)

@@ -53,8 +53,12 @@ def clean(value: Any, depth: int = 0) -> Any:
     """Data with control characters removed from every string (they could forge section
     separators or e-mail headers); nesting deeper than 8 levels is dropped."""
     kind = type(value)
-    if kind is str or isinstance(value, str):
-        return _CONTROL.sub("", value)
+    if kind is str:
+        # A printable string has no control character (every one is unprintable), so the
+        # expression would return it as it is; isprintable() is one quick pass.
+        return value if value.isprintable() else _CONTROL.sub("", value)
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)  # a plain str, also for a str subclass
     if depth > 8:
         return None
     if kind in _PLAIN:
@@ -64,7 +68,7 @@ def clean(value: Any, depth: int = 0) -> Any:
         for k, v in value.items():  # strings and plain numbers inline: what clean(v, depth + 1) gives
             vk = type(v)
             if vk is str:
-                out[str(k)] = _CONTROL.sub("", v)
+                out[str(k)] = v if v.isprintable() else _CONTROL.sub("", v)
             elif vk in _PLAIN and depth < 8:
                 out[str(k)] = v
             else:
@@ -163,29 +167,33 @@ def flat_key(obj: Any, allowed: frozenset = FLAT_VALUES) -> tuple | None:
     return (tuple(obj), values, types)
 
 
-def _product_key(p: Any, shop_url: Any) -> tuple | None:
-    key = flat_key(p, _CACHEABLE_VALUES)  # Decimals too: clean() turns equal ones into equal numbers
-    return None if key is None else (*key, shop_url)
-
-
 def _normalised(p: Any, shop_url: Any, depth: int) -> dict | None:
     """``normalise_product(clean(p, depth), shop_url)`` as a :class:`ReadOnlyDict`, the same
-    object for the same flat product (from the cache)."""
-    key = _product_key(p, shop_url)
-    if key is not None:
+    object for the same flat product (from the cache).
+
+    The cache is looked up by the product's items and the shop URL, and a hit is taken only
+    when the value types are the same as the cached product's (1, 1.0 and True are equal
+    keys but print differently). What is cached passed ``flat_key``'s checks when it was
+    stored (string keys, scalar values, no float zero), so an equal product with the same
+    value types gives the same output: its keys can only be equal strings (str() of
+    them is what clean() keeps), and no value of it can be a float zero."""
+    if type(p) is dict:
         try:
+            key = (tuple(p.items()), shop_url)
             hit = _NORMALISED.get(key)
-        except TypeError:  # an unhashable shop_url
+        except TypeError:  # an unhashable value or shop_url: not cacheable
             key = hit = None
-        if hit is not None:
-            return hit if hit is not _UNUSABLE else None
+        if hit is not None and hit[0] == tuple(map(type, p.values())):
+            return hit[1] if hit[1] is not _UNUSABLE else None
+    else:
+        key = None
     out = normalise_product(clean(p, depth), shop_url)
     if out is not None:
         out = ReadOnlyDict(out)
-    if key is not None:
+    if key is not None and flat_key(p, _CACHEABLE_VALUES) is not None:
         if len(_NORMALISED) >= NORMALISED_CACHE_MAX:
             _NORMALISED.clear()
-        _NORMALISED[key] = out if out is not None else _UNUSABLE
+        _NORMALISED[key] = (tuple(map(type, p.values())), out if out is not None else _UNUSABLE)
     return out
 
 
