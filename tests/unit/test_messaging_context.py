@@ -95,7 +95,8 @@ def test_content_keys_tell_lookalike_values_apart():
     keys = {one._content_key(), one_float._content_key(), true._content_key()}
     assert len(keys) == 3 and None not in keys
     assert mc.ReadOnlyDict({"v": 0.0})._content_key() is None and mc.ReadOnlyDict({"v": [1]})._content_key() is None
-    assert mc.flat_key({"v": 1}) != one._content_key() == mc.flat_key(one)
+    assert mc.flat_key(one) == (mc.ReadOnlyDict, one._content_key()) != mc.flat_key({"v": 1})
+    assert mc.ReadOnlyDict({"v": 1})._content_key() == one._content_key()  # equal contents, one number
 
 
 def test_data_product_lists_and_other_data_match_the_plain_path():

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -142,14 +143,29 @@ class ReadOnlyDict(dict):
     def __reduce__(self) -> tuple:  # copy, deepcopy, pickle: a new read-only dict of the same items
         return (ReadOnlyDict, (dict(self),))
 
-    def _content_key(self) -> tuple | None:
-        """``flat_key`` of the items (None if not flat), computed once: the items never change."""
+    def _content_key(self) -> int | None:
+        """A number standing for ``flat_key`` of the items (None if not flat), computed once:
+        the items never change. Equal flat contents get the same number (a small key is
+        quick to hash in the card cache); a number is never given to other contents."""
         try:
             return self._key
         except AttributeError:
             key = flat_key(dict(self))
-            self._key = None if key is None else (ReadOnlyDict, key)
+            self._key = None if key is None else _content_number(key)
             return self._key
+
+
+_CONTENT_NUMBERS: dict[tuple, int] = {}
+_next_number = itertools.count(1)
+
+
+def _content_number(key: tuple) -> int:
+    number = _CONTENT_NUMBERS.get(key)
+    if number is None:
+        if len(_CONTENT_NUMBERS) >= 100_000:  # forgetting only costs a cache miss: numbers are never reused
+            _CONTENT_NUMBERS.clear()
+        number = _CONTENT_NUMBERS[key] = next(_next_number)
+    return number
 
 
 def flat_key(obj: Any, allowed: frozenset = FLAT_VALUES) -> tuple | None:
@@ -159,7 +175,10 @@ def flat_key(obj: Any, allowed: frozenset = FLAT_VALUES) -> tuple | None:
     anything else (handled without a cache). Used for normalised products and product cards;
     a :class:`ReadOnlyDict` answers with its own (kept) key, which a plain dict never equals."""
     if type(obj) is not dict:
-        return obj._content_key() if type(obj) is ReadOnlyDict and allowed is FLAT_VALUES else None
+        if type(obj) is ReadOnlyDict and allowed is FLAT_VALUES:
+            number = obj._content_key()
+            return None if number is None else (ReadOnlyDict, number)
+        return None
     values = tuple(obj.values())
     types = tuple(map(type, values))
     if not allowed.issuperset(types) or not _STR_ONLY.issuperset(map(type, obj)) or (float in types and 0.0 in values):

@@ -295,12 +295,16 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
             budget[0] -= 1
             if budget[0] < 0:
                 raise TemplateLimitError(f"the template ran more than {MAX_ITERATIONS} loop iterations")
-        url = env.getattr(p, "url")
+        read_only = type(p) is ReadOnlyDict
+        url = p["url"] if read_only and "url" in p else env.getattr(p, "url")  # what getattr answers
         link = None
         if html:  # the order the template used: the link first in HTML, last in text
             link = _call_track(env, call, track, url)
-        pk = flat_key(p) if brand_key is not None else None
-        key = (part, locale, brand_key, pk) if pk is not None else None
+        if brand_key is None:
+            key = None
+        else:
+            pk = (p._content_key() if read_only else flat_key(p))
+            key = None if pk is None else (part, locale, brand_key, pk if read_only else (dict, pk))
         card = cache.get(key) if key is not None else None
         if card is None:
             template = env.get_template(CARD_TEMPLATE)
@@ -319,7 +323,10 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
 def _call_track(env: Any, call: Callable | None, track: Any, url: Any) -> Any:
     if call is not None:
         return call(track, url)
-    return _call_as_is(env, track, (url,), {})
+    try:  # _call_as_is for one positional argument
+        return track(url)
+    except StopIteration:
+        return env.undefined(_STOPPED)
 
 
 _STOPPED = "value was undefined because a callable raised a StopIteration exception"
