@@ -37,6 +37,15 @@ import copy
 from typing import Any
 
 from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, optimizeconst
+from markupsafe import Markup
+
+try:  # the C function markupsafe.escape() uses for a plain str
+    from markupsafe import _escape_inner
+except ImportError:  # pragma: no cover - another markupsafe: escape() as it is
+    _escape_inner = None
+
+from polku.messaging.message_context import ReadOnlyDict
 from jinja2.exceptions import TemplateError
 from jinja2.nodes import EvalContext, Impossible
 from jinja2.visitor import NodeTransformer
@@ -120,16 +129,23 @@ class _Flattener:
         tree = nodes.Template(new_body, lineno=1)
         tree = self._fix_part(tree)
         tree = self._drop_unused_macros(tree)
+        tree = _OutputMerger().visit(tree)
+        tree.body[:0] = _hoisted_loads(tree)
         if WHOLE_FILTER in env.filters:
             # The whole part collected in one list and handed out once, instead of one yield
             # per piece (a filter block whose filter returns its input as it is).
             tree.body = [nodes.FilterBlock(tree.body, nodes.Filter(None, WHOLE_FILTER, [], [], None, None, lineno=1),
                                            lineno=1)]
         tree.set_environment(env)
+        if any(True for _ in tree.find_all(nodes.For)):  # the sandbox's loop budget wraps loops in _generate
+            raise NotFlat("a loop")
         name = f"{self.path}#{self.part}"
-        source = env._generate(tree, name, filename)
-        code = env._compile(source, filename or name)
-        return env.template_class.from_code(env, code, env.make_globals(None), None)
+        generator = _FlatCodeGenerator(env, name, filename, None, False, env.optimized)
+        generator.visit(tree)
+        code = env._compile(generator.stream.getvalue(), filename or name)
+        template = env.template_class.from_code(env, code, env.make_globals(None), None)
+        template.root_render_func.__globals__.update(_INLINE_NAMES)
+        return template
 
     def _check_body(self, body: list, what: str) -> None:
         """Reject a body that binds names or reads the context in ways a move could change
@@ -187,8 +203,10 @@ class _Flattener:
             block = self.blocks.get(node.name, node)
             if block is node:
                 self._check_body(node.body, "layout block")
+            # No scope of its own: a block body binds no name (checked), and the layout binds
+            # none after its first block, so every name it reads has the value it had in the block.
             body = [copy.deepcopy(n, {id(self.env): self.env}) for n in block.body]
-            return [nodes.Scope(self._stmts(body, depth=depth, bound=bound, in_layout=False), lineno=node.lineno)]
+            return self._stmts(body, depth=depth, bound=bound, in_layout=False)
         if isinstance(node, nodes.Output):
             return self._output(node, depth=depth, bound=bound)
         if isinstance(node, nodes.If):
@@ -255,7 +273,7 @@ class _Flattener:
                     self._check_body(block.body, "layout block")
                 flush()
                 body = [copy.deepcopy(n, {id(self.env): self.env}) for n in block.body]
-                out.append(nodes.Scope(self._stmts(body, depth=depth, bound=bound, in_layout=False), lineno=node.lineno))
+                out.extend(self._stmts(body, depth=depth, bound=bound, in_layout=False))
                 continue
             inlined = self._inline_call(expr, depth=depth, bound=bound)
             if inlined is not None:
@@ -320,6 +338,115 @@ class _Flattener:
         tree.body = [n for n in tree.body if not (isinstance(n, nodes.Macro) and n.name in self.macros
                                                   and n.name not in used)]
         return tree
+
+
+# What the inlined code below refers to, put into each flattened template's namespace.
+_INLINE_NAMES = {
+    "_polku_dicts": frozenset({dict, ReadOnlyDict}),
+    "_polku_new": str.__new__,
+    "_polku_markup": Markup,
+    "_polku_escape_str": _escape_inner,
+}
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _FlatCodeGenerator(CodeGenerator):
+    """Jinja's code generator, writing two common operations of a flattened template inline
+    (no Python call for each), with the same results:
+
+    * ``obj.name`` for a name that is not an attribute of ``dict`` (nor private): the item
+      when ``obj`` is a plain or read-only dict that has it, else ``environment.getattr``
+      as before (which answers those dicts the same way: PolkuSandbox.getattr, plain Jinja);
+    * ``{{ value }}`` in an autoescaped part when ``value`` is a plain ``str``: markupsafe's
+      own escaping of it as Markup, which is what ``escape()`` returns for a str; any other
+      value goes to ``escape()`` as before.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._escape_names: list[str | None] = []
+
+    @optimizeconst
+    def visit_Getattr(self, node: nodes.Getattr, frame: Any) -> None:
+        attr = node.attr
+        if self.environment.is_async or not attr.isidentifier() or attr.startswith("_") or attr in _DICT_ATTRIBUTES:
+            return super().visit_Getattr(node, frame)
+        tmp = self.temporary_identifier()
+        self.write(f"({tmp}[{attr!r}] if type({tmp} := ")
+        self.visit(node.node, frame)
+        self.write(f") in _polku_dicts and {attr!r} in {tmp} else environment.getattr({tmp}, {attr!r}))")
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Any, finalize: Any) -> None:
+        if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape or finalize.src is not None \
+                or _escape_inner is None:
+            self._escape_names.append(None)
+            return super()._output_child_pre(node, frame, finalize)
+        tmp = self.temporary_identifier()
+        self._escape_names.append(tmp)
+        self.write(f"(_polku_new(_polku_markup, _polku_escape_str({tmp})) if type({tmp} := ")
+
+    def _output_child_post(self, node: nodes.Expr, frame: Any, finalize: Any) -> None:
+        tmp = self._escape_names.pop()
+        if tmp is None:
+            return super()._output_child_post(node, frame, finalize)
+        self.write(f") is str else escape({tmp}))")
+
+
+class _OutputMerger(NodeTransformer):
+    """Consecutive outputs in one statement list become one (Jinja then joins their texts)."""
+
+    def generic_visit(self, node: nodes.Node, *args: Any, **kwargs: Any) -> nodes.Node:
+        node = super().generic_visit(node, *args, **kwargs)
+        for field, value in node.iter_fields():
+            if isinstance(value, list) and value and isinstance(value[0], nodes.Node):
+                merged: list = []
+                for item in value:
+                    if isinstance(item, nodes.Output) and merged and isinstance(merged[-1], nodes.Output):
+                        merged[-1] = nodes.Output(merged[-1].nodes + item.nodes, lineno=merged[-1].lineno)
+                    else:
+                        merged.append(item)
+                setattr(node, field, merged)
+        return node
+
+
+def _hoisted_loads(tree: nodes.Template) -> list:
+    """An output that never runs (``{% if false %}``), naming every variable the template reads
+    outside the names an inlined building block binds: Jinja then looks each up once, at the
+    start, and the inner scopes use that, instead of looking it up again in every scope."""
+    free: dict[str, None] = {}
+
+    def walk(node: nodes.Node, bound: frozenset) -> None:
+        if isinstance(node, nodes.Name):
+            if node.ctx == "load" and node.name not in bound:
+                free.setdefault(node.name)
+            return
+        if isinstance(node, nodes.With):
+            for value in node.values:
+                walk(value, bound)
+            inner = bound | {t.name for t in node.targets}
+            for stmt in node.body:
+                walk(stmt, inner)
+            return
+        if isinstance(node, (nodes.CallBlock, nodes.Macro)):
+            inner = bound | {a.name for a in node.args} | {"caller", "varargs", "kwargs"}
+            if isinstance(node, nodes.CallBlock):
+                walk(node.call, bound)
+            for d in node.defaults:
+                walk(d, bound)
+            for stmt in node.body:
+                walk(stmt, inner)
+            return
+        for child in node.iter_child_nodes():
+            walk(child, bound)
+
+    walk(tree, frozenset())
+    for node in tree.find_all(nodes.Assign):  # set at the top level (e.g. t = ui(locale)): no lookup needed
+        for target in node.find_all(nodes.Name):
+            if target.ctx == "store":
+                free.pop(target.name, None)
+    if not free:
+        return []
+    return [nodes.If(nodes.Const(False), [nodes.Output([nodes.Name(n, "load") for n in free])], [], [])]
 
 
 class _PartFolder(NodeTransformer):
