@@ -194,3 +194,23 @@ def test_flatten_returns_none_for_a_template_that_does_not_extend(edge_root):
     (edge_root / "messages" / "plain" / "en.j2").write_text("{% block html %}x{% endblock %}", encoding="utf-8")
     assert flattening.flatten(store.html_env, "messages/plain/en.j2", "html") is None
     assert flattening.flatten(store.html_env, "messages/nonexistent/en.j2", "html") is None
+
+
+def test_a_function_raising_stopiteration_reads_as_undefined_both_ways(edge_root):
+    """Jinja turns StopIteration from a called function into an undefined value; a flattened
+    part calls plain functions directly, fails, and is rendered again the ordinary way."""
+    (edge_root / "messages" / "stopper").mkdir(exist_ok=True)
+    (edge_root / "messages" / "stopper" / "en.j2").write_text(
+        '{% extends "_layouts/brand.j2" %}{% block html %}[{{ stopper() is defined }}|{{ track("https://s.example.com/") }}]'
+        '{% endblock %}{% block text %}{{ stopper() is defined }}{% endblock %}', encoding="utf-8")
+
+    def stopper():
+        raise StopIteration
+
+    results = []
+    for store in (TemplateStore(edge_root), TemplateStore(edge_root, flatten=False)):
+        ctx = message_context("email", RECIPIENTS[0], journey="stopper")
+        ctx["stopper"] = stopper
+        results.append(store.render("stopper", ctx, channel="email", locale="en").parts)
+        assert store._flat_template(store.html_env, "messages/stopper/en.j2", "html") is not None or not store.flatten
+    assert results[0] == results[1] and "[False|https://" in results[0]["html"]

@@ -34,6 +34,7 @@ errors name the file and line the author wrote.
 from __future__ import annotations
 
 import copy
+from types import FunctionType, MethodType
 from typing import Any
 
 from jinja2 import nodes
@@ -346,6 +347,7 @@ _INLINE_NAMES = {
     "_polku_new": str.__new__,
     "_polku_markup": Markup,
     "_polku_escape_str": _escape_inner,
+    "_polku_plain_callables": frozenset({FunctionType, MethodType}),
 }
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
@@ -375,6 +377,30 @@ class _FlatCodeGenerator(CodeGenerator):
         self.write(f"({tmp}[{attr!r}] if type({tmp} := ")
         self.visit(node.node, frame)
         self.write(f") in _polku_dicts and {attr!r} in {tmp} else environment.getattr({tmp}, {attr!r}))")
+
+    def visit_Call(self, node: nodes.Call, frame: Any, forward_caller: bool = False) -> None:
+        """``f(a, b)`` of a plain Python function or method (no attributes, so nothing asks
+        for the context or marks it unsafe): called directly, as the sandbox's call() and
+        Context.call() end up doing; anything else through them as before. (A function
+        raising StopIteration, which they turn into an undefined value, makes the part fail
+        here, and the renderer renders it again the ordinary way.)"""
+        if (forward_caller or node.kwargs or node.dyn_args is not None or node.dyn_kwargs is not None
+                or frame.loop_frame or frame.block_frame or self.environment.is_async):
+            return super().visit_Call(node, frame, forward_caller=forward_caller)
+        tmp = self.temporary_identifier()
+        self.write(f"({tmp}(")
+        for i, arg in enumerate(node.args):
+            self.write(", " if i else "")
+            self.visit(arg, frame)
+        self.write(f") if type({tmp} := ")
+        self.visit(node.node, frame)
+        self.write(f") in _polku_plain_callables and not {tmp}.__dict__ else ")
+        self.write("environment.call(context, " if self.environment.sandboxed else "context.call(")
+        self.write(tmp)
+        for arg in node.args:
+            self.write(", ")
+            self.visit(arg, frame)
+        self.write("))")
 
     def _output_child_pre(self, node: nodes.Expr, frame: Any, finalize: Any) -> None:
         if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape or finalize.src is not None \
