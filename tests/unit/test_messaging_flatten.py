@@ -214,3 +214,27 @@ def test_a_function_raising_stopiteration_reads_as_undefined_both_ways(edge_root
         results.append(store.render("stopper", ctx, channel="email", locale="en").parts)
         assert store._flat_template(store.html_env, "messages/stopper/en.j2", "html") is not None or not store.flatten
     assert results[0] == results[1] and "[False|https://" in results[0]["html"]
+
+
+def test_known_values_follow_the_brand_the_locale_and_who_answers_ui(edge_root):
+    store, plain = TemplateStore(edge_root), TemplateStore(edge_root, flatten=False)
+    for brand in (None, {"name": "A & B", "color": "#111"}, {"name": "Other"}, None):
+        for locale in ("fi", "en", "cs"):
+            r = {**RECIPIENTS[0], "brand": brand}
+            got = store.render("abandoned_cart", message_context("email", r), channel="email", locale=locale).parts
+            assert got == plain.render("abandoned_cart", message_context("email", r), channel="email", locale=locale).parts
+            assert (brand or {}).get("name", "Polku Shop").replace("&", "&amp;") in got["html"]
+    # a context that brings its own ui(), and an environment whose ui() was replaced
+    ctx = message_context("email", RECIPIENTS[0])
+    ctx["ui"] = lambda locale: {"hello": "HOWDY", "recommended": "R", "code": "C", "valid_until": "V",
+                                "fallback": "F", "unsubscribe": "U", "why": "W"}
+    assert "HOWDY" in store.render("welcome", dict(ctx), channel="email", locale="en").html
+    assert "HOWDY" not in store.render("welcome", message_context("email", RECIPIENTS[0]), channel="email", locale="en").html
+    store, plain = TemplateStore(edge_root), TemplateStore(edge_root, flatten=False)  # globals set before any load
+    for s in (store, plain):
+        for env in (s.html_env, s.text_env):
+            env.globals["ui"] = lambda locale: {**store.words["en"], "hello": "YO", "why": "Because"}
+    got, want = (s.render("welcome", message_context("email", RECIPIENTS[0]), channel="email", locale="en").parts
+                 for s in (store, plain))
+    assert got == want and "YO" in got["html"] and "Because" in got["html"]
+    assert store.flat_fallbacks == 0

@@ -70,14 +70,21 @@ class NotFlat(Exception):
     """The template uses something flattening does not handle; render it as Jinja does."""
 
 
-def flatten(env: Any, path: str, part: str) -> Any:
+def flatten(env: Any, path: str, part: str, known: dict | None = None) -> Any:
     """The flattened template of ``path`` for ``part``, compiled by ``env``; None when
-    the template cannot be flattened (it is then rendered as before)."""
+    the template cannot be flattened (it is then rendered as before).
+
+    ``known`` holds values every render of this template will have (the renderer keys
+    its flattened templates by them): ``locale`` (a string), ``brand`` (a read-only dict)
+    and ``words`` (what ``ui(locale)`` returns). They are written into the template as
+    constants where it reads them: ``locale``, ``brand.NAME`` and ``t.NAME`` for a ``t``
+    set once at the top from ``ui(locale)``, when the value is a string; nothing that binds
+    one of those names may appear elsewhere."""
     try:
         loader = env.loader
         source, filename, _ = loader.get_source(env, path)
         child = env.parse(source, path, filename)
-        return _Flattener(env, path, part).compile(child, filename)
+        return _Flattener(env, path, part, known or {}).compile(child, filename)
     except (NotFlat, TemplateError, RecursionError):
         return None
     except Exception:  # noqa: BLE001 - flattening is an optimisation: never a reason not to render
@@ -85,10 +92,11 @@ def flatten(env: Any, path: str, part: str) -> Any:
 
 
 class _Flattener:
-    def __init__(self, env: Any, path: str, part: str):
+    def __init__(self, env: Any, path: str, part: str, known: dict | None = None):
         self.env = env
         self.path = path
         self.part = part
+        self.known = known or {}
 
     # -- inheritance ---------------------------------------------------------------
     def compile(self, child: nodes.Template, filename: str | None) -> Any:
@@ -324,15 +332,39 @@ class _Flattener:
 
     # -- the part as a constant ------------------------------------------------------
     def _fix_part(self, tree: nodes.Template) -> nodes.Template:
-        for n in tree.find_all((nodes.Name, nodes.Macro, nodes.CallBlock)):
-            if isinstance(n, nodes.Name) and n.name == "part" and n.ctx != "load":
-                return tree
-            if isinstance(n, (nodes.Macro, nodes.CallBlock)) and any(a.name == "part" for a in n.args):
-                return tree
+        """``part`` (and the ``known`` values) as constants; branches that cannot run left out."""
+        bound: dict[str, int] = {}
+        for n in tree.find_all(nodes.Name):
+            if n.ctx != "load":
+                bound[n.name] = bound.get(n.name, 0) + 1
+        for n in tree.find_all((nodes.Macro, nodes.CallBlock)):
+            for a in n.args:
+                bound[a.name] = bound.get(a.name, 0) + 1
         for n in tree.find_all(nodes.With):
-            if any(t.name == "part" for t in n.targets):
-                return tree
-        return _PartFolder(self.part, EvalContext(self.env, self.path)).visit(tree)
+            for t in n.targets:
+                bound[t.name] = bound.get(t.name, 0) + 1
+        names = {"part": self.part}
+        if isinstance(self.known.get("locale"), str):
+            names["locale"] = self.known["locale"]
+        names = {k: v for k, v in names.items() if k not in bound}
+        attrs = {}
+        brand = self.known.get("brand")
+        if isinstance(brand, ReadOnlyDict) and "brand" not in bound:
+            attrs["brand"] = brand
+        words = self.known.get("words")
+        if isinstance(words, dict) and "locale" in names and "ui" not in bound and bound.get("t") == 1:
+            # t = ui(locale), once, at the top, before anything reads t
+            for i, stmt in enumerate(tree.body):
+                if isinstance(stmt, nodes.Assign) and isinstance(stmt.target, nodes.Name) and stmt.target.name == "t":
+                    call = stmt.node
+                    if (isinstance(call, nodes.Call) and isinstance(call.node, nodes.Name) and call.node.name == "ui"
+                            and len(call.args) == 1 and isinstance(call.args[0], nodes.Name)
+                            and call.args[0].name == "locale" and not call.kwargs and call.dyn_args is None
+                            and call.dyn_kwargs is None
+                            and not any(n.name == "t" for s in tree.body[:i] for n in s.find_all(nodes.Name))):
+                        attrs["t"] = words
+                    break
+        return _PartFolder(names, attrs, EvalContext(self.env, self.path)).visit(tree)
 
     def _drop_unused_macros(self, tree: nodes.Template) -> nodes.Template:
         used = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
@@ -476,16 +508,28 @@ def _hoisted_loads(tree: nodes.Template) -> list:
 
 
 class _PartFolder(NodeTransformer):
-    """``part`` as a constant; an ``if`` whose test is then constant keeps only the branch taken."""
+    """Known names as constants (``names``), string attributes of known dicts (``attrs``)
+    too; an ``if`` whose test is then constant keeps only the branch taken."""
 
-    def __init__(self, part: str, eval_ctx: EvalContext):
-        self.part = part
+    def __init__(self, names: dict, attrs: dict, eval_ctx: EvalContext):
+        self.names = names
+        self.attrs = attrs
         self.eval_ctx = eval_ctx
 
     def visit_Name(self, node: nodes.Name) -> nodes.Node:
-        if node.name == "part" and node.ctx == "load":
-            return nodes.Const(self.part, lineno=node.lineno)
+        if node.ctx == "load" and node.name in self.names:
+            return nodes.Const(self.names[node.name], lineno=node.lineno)
         return node
+
+    def visit_Getattr(self, node: nodes.Getattr) -> nodes.Node:
+        target = node.node
+        if isinstance(target, nodes.Name) and target.ctx == "load" and target.name in self.attrs:
+            attr = node.attr
+            values = self.attrs[target.name]
+            # what getattr answers for a read-only dict and a name that is not a dict attribute
+            if not attr.startswith("_") and attr not in _DICT_ATTRIBUTES and type(values.get(attr)) is str:
+                return nodes.Const(values[attr], lineno=node.lineno)
+        return self.generic_visit(node)
 
     def visit_If(self, node: nodes.If) -> Any:
         # The elif branches are If nodes too, but not statements: fold their parts, not them.

@@ -712,8 +712,14 @@ class TemplateStore:
         ctx.setdefault("editable", make_editable(ctx.pop("editable_overrides", None)))
         ctx["channel"] = channel
         ctx["locale"] = locale
+        known = None
+        if self.flatten:  # what a flattened template may hold as constants (see flatten())
+            brand = ctx.get("brand")
+            number = brand._content_key() if type(brand) is ReadOnlyDict else None
+            words = "ui" not in context and self.ui(locale) or None
+            known = (locale, number, brand if number is not None else None, words)
         for part, env, names in PASSES[channel]:
-            text = self._render_part(env == "html" and self.html_env or self.text_env, path, ctx, part)
+            text = self._render_part(env == "html" and self.html_env or self.text_env, path, ctx, part, known)
             pieces = text.split(SEP) if len(names) > 1 else [text]
             if len(pieces) != len(names):
                 raise TemplateRenderError(f"{path}: part {part!r} did not produce {len(names)} sections", template=path)
@@ -721,15 +727,19 @@ class TemplateStore:
                 out.parts[name] = _tidy(name, piece)
         return out
 
-    def _flat_template(self, env: PolkuSandbox, path: str, part: str) -> Any:
+    def _flat_template(self, env: PolkuSandbox, path: str, part: str, known: tuple | None = None) -> Any:
         """The flattened template of ``path`` for ``part`` (see :mod:`polku.messaging.flatten`),
-        None if it cannot be flattened; built once per environment, path and part."""
-        key = (env, path, part)
+        None if it cannot be flattened; built once per environment, path, part and known
+        values: (locale, brand content number, brand, words) -- the brand by its number."""
+        if known is not None and known[3] is not None and env.globals.get("ui") != self.ui:
+            known = (known[0], known[1], known[2], None)  # ui() is not the store's: t is not known
+        key = (env, path, part) if known is None else (env, path, part, known[0], known[1], known[3] is not None)
         try:
             return self._flat[key]
         except KeyError:
             pass
-        template = flattening.flatten(env, path, part)
+        template = flattening.flatten(env, path, part, None if known is None else {
+            "locale": known[0], "brand": known[2], "words": known[3]})
         if template is not None:
             namespace = template.root_render_func.__globals__
             if namespace.get("escape") is escape:
@@ -739,8 +749,8 @@ class TemplateStore:
         self._flat[key] = template
         return template
 
-    def _render_part(self, env: PolkuSandbox, path: str, ctx: dict, part: str) -> str:
-        flat = self._flat_template(env, path, part) if self.flatten else None
+    def _render_part(self, env: PolkuSandbox, path: str, ctx: dict, part: str, known: tuple | None = None) -> str:
+        flat = self._flat_template(env, path, part, known) if self.flatten else None
         if flat is not None:
             token = _budget.set([MAX_ITERATIONS])
             try:
