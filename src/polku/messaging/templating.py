@@ -275,8 +275,13 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
     product draws from the loop budget like the ``for`` loop it replaces.
     """
     env: PolkuSandbox = ctx.environment
-    resolve = ctx.resolve_or_missing  # what ctx.get() does, without its two extra frames
-    part, locale, brand, track = (None if v is missing else v for v in map(resolve, ("part", "locale", "brand", "track")))
+    # what ctx.get() answers (None for a missing name), read from the context's two dicts
+    # as resolve_or_missing does: the template's own variables first, then the render's
+    own, parent = ctx.vars, ctx.parent
+    part = own["part"] if "part" in own else parent.get("part")
+    locale = own["locale"] if "locale" in own else parent.get("locale")
+    brand = own["brand"] if "brand" in own else parent.get("brand")
+    track = own["track"] if "track" in own else parent.get("track")
     html = bool(env.autoescape)
     # Call track() the way a template would: a plain function with no attributes is called
     # as it is (what the sandbox and Context.call do for it); anything else goes through the
