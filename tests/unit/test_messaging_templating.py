@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -337,3 +338,28 @@ def test_tidying_a_part_is_what_the_regular_expressions_did():
         assert _tidy("text", text) == _BLANK_LINES.sub("\n\n", text).strip() + "\n", repr(text)
         assert _tidy("subject", text) == _SPACES.sub(" ", text).strip(), repr(text)
         assert _tidy("html", text) == text.strip() + "\n"
+
+
+@pytest.mark.parametrize("card", [
+    "{% if part == 'html' %}<i>{{ p.name }}</i>{% else %}{{ p.name }}{% endif %}",  # no link
+    "{% if part == 'html' %}<a href=\"{{ link }}\">{{ p.name }}</a> <a href=\"{{ link }}\">again</a>"
+    "{% else %}{{ link }} {{ p.name }} {{ link }}{% endif %}",  # the link twice
+])
+def test_cards_with_no_link_or_the_link_twice_get_each_recipients_link_everywhere(tmp_path, card):
+    root = tmp_path / "templates"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "templates", root)
+    (root / "_blocks" / "product_card.j2").write_text(card, encoding="utf-8")
+    store = TemplateStore(root)
+    products = [{"product_id": str(i), "name": f"P{i} & co", "price": 1, "url": f"https://shop.example.com/p/{i}"}
+                for i in range(3)]
+    for who in ("ann", "bob", "ann"):  # the second ann comes from the card cache
+        c = ctx(products=products, track=lambda url, who=who: f"{url}?r={who}&x=<1>")
+        out = store.render("welcome", c, channel="email", locale="en")
+        for i in range(3 if "link" in card else 0):
+            link = f"https://shop.example.com/p/{i}?r={who}&x=<1>"
+            link_html = link.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            assert f'<a href="{link_html}">P{i} &amp; co</a> <a href="{link_html}">again</a>' in out.html
+            assert f"{link} P{i} & co {link}" in out.text
+        if "link" not in card:
+            assert "<i>P0 &amp; co</i><i>P1 &amp; co</i><i>P2 &amp; co</i></tr>" in out.html
+            assert "P0 & coP1 & coP2 & co" in out.text

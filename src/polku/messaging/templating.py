@@ -291,7 +291,13 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
         call = None
     else:
         call = partial(env.call, ctx) if env.sandboxed else ctx.call
-    brand_key = flat_key(brand)
+    # The card cache's key: a read-only brand or product by its content number, anything
+    # else by its flat_key (tagged, so the two kinds never meet).
+    if type(brand) is ReadOnlyDict:
+        brand_key = brand._content_key()
+    else:
+        brand_key = flat_key(brand)
+        brand_key = None if brand_key is None else (dict, brand_key)
     cache = env.fragments
     budget = _budget.get(None)
     out: list[str] = []
@@ -307,22 +313,35 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
             link = _call_track(env, call, track, url)
         if brand_key is None:
             key = None
+        elif read_only:
+            pk = p._content_key()
+            key = None if pk is None else (part, locale, brand_key, pk)
         else:
-            pk = (p._content_key() if read_only else flat_key(p))
-            key = None if pk is None else (part, locale, brand_key, pk if read_only else (dict, pk))
+            pk = flat_key(p)
+            key = None if pk is None else (part, locale, brand_key, (dict, pk))
         card = cache.get(key) if key is not None else None
         if card is None:
             template = env.get_template(CARD_TEMPLATE)
-            card = "".join(template.root_render_func(template.new_context(
+            text = "".join(template.root_render_func(template.new_context(
                 {"p": dict(p) if type(p) is dict else p, "link": LINK_MARK, "part": part, "locale": locale, "brand": brand})))
+            card = tuple(text.split(LINK_MARK))  # the card's text around its links
             if key is not None:
                 if len(cache) >= FRAGMENT_CACHE_MAX:
                     cache.clear()
                 cache[key] = card
         if link is None:
             link = _call_track(env, call, track, url)
-        out.append(card.replace(LINK_MARK, _fast_escape(link) if html else str(link)))
-    return Markup("".join(out)) if html else "".join(out)
+        if html:
+            link = _new_str(Markup, _escape_str(link)) if type(link) is str and _escape_str is not None else _fast_escape(link)
+        else:
+            link = str(link)
+        if len(card) == 2:  # one link: what card.replace(LINK_MARK, link) gives
+            out.append(card[0])
+            out.append(link)
+            out.append(card[1])
+        else:  # no link or several: str.join, not Markup.join (which would escape the card's own text)
+            out.append(str.join(link, card))
+    return _new_str(Markup, "".join(out)) if html else "".join(out)
 
 
 def _call_track(env: Any, call: Callable | None, track: Any, url: Any) -> Any:
