@@ -162,7 +162,7 @@ _next_number = itertools.count(1)
 def _content_number(key: tuple) -> int:
     number = _CONTENT_NUMBERS.get(key)
     if number is None:
-        if len(_CONTENT_NUMBERS) >= 100_000:  # forgetting only costs a cache miss: numbers are never reused
+        if len(_CONTENT_NUMBERS) >= 10_000:  # forgetting only costs a cache miss: numbers are never reused
             _CONTENT_NUMBERS.clear()
         number = _CONTENT_NUMBERS[key] = next(_next_number)
     return number
