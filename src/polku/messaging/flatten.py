@@ -410,6 +410,20 @@ class _FlatCodeGenerator(CodeGenerator):
         self.visit(node.node, frame)
         self.write(f") in _polku_dicts and {attr!r} in {tmp} else environment.getattr({tmp}, {attr!r}))")
 
+    def visit_FilterBlock(self, node: nodes.FilterBlock, frame: Any) -> None:
+        """The part's own wrapper (the identity filter around the whole part): its pieces
+        joined and handed out as one string, without the filter call and Markup."""
+        if not (node.filter.name == WHOLE_FILTER and node.filter.node is None and not node.filter.args
+                and not node.filter.kwargs and frame.buffer is None and frame.toplevel):
+            return super().visit_FilterBlock(node, frame)
+        filter_frame = frame.inner()
+        filter_frame.symbols.analyze_node(node)
+        self.enter_frame(filter_frame)
+        self.buffer(filter_frame)
+        self.blockvisit(node.body, filter_frame)
+        self.writeline(f"yield concat({filter_frame.buffer})", node)
+        self.leave_frame(filter_frame)
+
     def visit_Call(self, node: nodes.Call, frame: Any, forward_caller: bool = False) -> None:
         """``f(a, b)`` of a plain Python function or method (no attributes, so nothing asks
         for the context or marks it unsafe): called directly, as the sandbox's call() and

@@ -581,7 +581,15 @@ def make_editable(overrides: dict[str, str] | None) -> Callable:
             text = str(value)[:EDITABLE_MAX_CHARS]
             # A call block's result is written unescaped, so escape here (HTML part only).
             return escape(text) if eval_ctx.autoescape else text
-        return caller() if caller is not None else ""
+        if caller is None:
+            return ""
+        if type(caller) is Macro and not (caller.arguments or caller.catch_kwargs or caller.catch_varargs or caller.caller
+                                          or caller._environment.is_async):
+            # What Macro.__call__ does for a call block's body called with no arguments: run
+            # it, mark the result safe if the macro was made in an autoescaped part.
+            rv = caller._func()
+            return (_new_str(Markup, rv) if type(rv) is str else Markup(rv)) if caller._default_autoescape else rv
+        return caller()
 
     return editable
 
