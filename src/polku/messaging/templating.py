@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from jinja2 import BaseLoader, FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, nodes, pass_context, pass_eval_context
 from jinja2.runtime import BlockReference, Macro, TemplateReference, missing
+from jinja2.runtime import new_context as _new_context
 from jinja2.utils import _PassArg
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment, SandboxedEscapeFormatter, SandboxedFormatter
@@ -786,7 +787,15 @@ class TemplateStore:
         if flat is not None:
             token = _budget.set([MAX_ITERATIONS])
             try:
-                return _generate(flat, ctx, part)
+                # the render's variables over the template's globals, as Template.new_context
+                # makes them, in one dict; a flattened part comes out as one string
+                parent = {**flat.globals, **ctx}
+                parent["part"] = part
+                text = "".join(flat.root_render_func(_new_context(flat.environment, flat.name, flat.blocks, parent,
+                                                                  True, flat.globals, None)))
+                if len(text) > MAX_OUTPUT_CHARS:
+                    raise TemplateLimitError(f"output is limited to {MAX_OUTPUT_CHARS} characters")
+                return text
             except Exception:  # noqa: BLE001 - rendered again below, the ordinary way, whose
                 self.flat_fallbacks += 1  # error names the file and line the author wrote
             finally:
