@@ -49,6 +49,7 @@ except ImportError:  # pragma: no cover - another markupsafe: escape() as it is
 from polku.messaging.message_context import ReadOnlyDict
 from jinja2.exceptions import TemplateError
 from jinja2.nodes import EvalContext, Impossible
+from jinja2.utils import _PassArg
 from jinja2.visitor import NodeTransformer
 
 # Statements a block or inlined macro body may not contain: they bind names or change the
@@ -380,6 +381,8 @@ _INLINE_NAMES = {
     "_polku_markup": Markup,
     "_polku_escape_str": _escape_inner,
     "_polku_plain_callables": frozenset({FunctionType, MethodType}),
+    "_polku_function": FunctionType,
+    "_polku_pass_context": {"jinja_pass_arg": _PassArg.context},
 }
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
@@ -427,7 +430,9 @@ class _FlatCodeGenerator(CodeGenerator):
     def visit_Call(self, node: nodes.Call, frame: Any, forward_caller: bool = False) -> None:
         """``f(a, b)`` of a plain Python function or method (no attributes, so nothing asks
         for the context or marks it unsafe): called directly, as the sandbox's call() and
-        Context.call() end up doing; anything else through them as before. (A function
+        Context.call() end up doing; a function whose only attribute is pass_context's mark
+        (``product_cards``): called with the context first, as they do; anything else
+        through them as before. (A function
         raising StopIteration, which they turn into an undefined value, makes the part fail
         here, and the renderer renders it again the ordinary way.)"""
         if (forward_caller or node.kwargs or node.dyn_args is not None or node.dyn_kwargs is not None
@@ -441,6 +446,12 @@ class _FlatCodeGenerator(CodeGenerator):
         self.write(f") if type({tmp} := ")
         self.visit(node.node, frame)
         self.write(f") in _polku_plain_callables and not {tmp}.__dict__ else ")
+        # a function whose only attribute asks for the context (pass_context): called with it
+        self.write(f"{tmp}(context")
+        for arg in node.args:
+            self.write(", ")
+            self.visit(arg, frame)
+        self.write(f") if type({tmp}) is _polku_function and {tmp}.__dict__ == _polku_pass_context else ")
         self.write("environment.call(context, " if self.environment.sandboxed else "context.call(")
         self.write(tmp)
         for arg in node.args:
