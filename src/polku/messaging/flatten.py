@@ -12,13 +12,17 @@ About half of an e-mail's rendering time went there, not into the recipient's da
 lets the same environment (sandbox, autoescape, StrictUndefined, loop budget) compile it:
 
 * **inheritance resolved**: the layout's body with every ``{% block %}`` replaced by the
-  message's block (or the layout's default), in its own scope; ``{{ self.subject() }}``
-  written as the block's content;
+  message's block (or the layout's default; a block binds no name, so it needs no scope
+  of its own); ``{{ self.subject() }}`` written as the block's content;
 * **building blocks inlined**: ``{{ greeting() }}`` and the other layout macros called
   in an output position become the macro's body inside a ``{% with %}`` binding its
   arguments (defaults filled in as the macro would), so no macro object or call;
-* **the part fixed**: ``part`` is a constant of the flattened template, so the branches
-  of ``{% if part == ... %}`` that cannot run are left out.
+* **known values fixed**: ``part`` and, per the renderer's key, ``locale``, the brand's
+  strings and the shared words (``t = ui(locale)``) are constants, so the branches of
+  ``{% if part == ... %}`` that cannot run are left out and static text joins up;
+* **one list**: the whole part is collected in one list and handed out once, every
+  variable looked up once; Jinja's code generator writes dict attribute reads, escaping
+  of a ``str`` and calls of plain functions inline (:class:`_FlatCodeGenerator`).
 
 Every expression that reads data is kept as it was written and still runs in the sandbox
 at render time; the output is the same, character for character (a test renders every
