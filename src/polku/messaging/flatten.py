@@ -369,7 +369,12 @@ class _Flattener:
                             and not any(n.name == "t" for s in tree.body[:i] for n in s.find_all(nodes.Name))):
                         attrs["t"] = words
                     break
-        return _PartFolder(names, attrs, EvalContext(self.env, self.path)).visit(tree)
+        tree = _PartFolder(names, attrs, EvalContext(self.env, self.path)).visit(tree)
+        if "t" in attrs and not any(n.name == "t" and n.ctx == "load" for n in tree.find_all(nodes.Name)):
+            # every t.NAME is a constant now: t = ui(locale) need not run (a call, no output)
+            tree.body = [n for n in tree.body if not (isinstance(n, nodes.Assign) and isinstance(n.target, nodes.Name)
+                                                      and n.target.name == "t")]
+        return tree
 
     def _drop_unused_macros(self, tree: nodes.Template) -> nodes.Template:
         used = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
