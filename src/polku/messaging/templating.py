@@ -598,6 +598,9 @@ def make_editable(overrides: dict[str, str] | None) -> Callable:
     return editable
 
 
+_NO_OVERRIDES = make_editable(None)  # the same for every message without overrides (it keeps no state)
+
+
 # ---------------------------------------------------------------- rendering
 @dataclass
 class RenderedMessage:
@@ -660,6 +663,7 @@ class TemplateStore:
         self.flatten = flatten  # render flattened templates where possible (same output; quicker)
         self._flat: dict[tuple, Any] = {}
         self.flat_fallbacks = 0  # flattened renders that raised and were rendered again by Jinja
+        self._words_of: dict[str, dict] = {}  # ui(locale) per locale (the words do not change)
         if not (self.root / "_layouts").is_dir():
             raise FileNotFoundError(f"{self.root} is not a Polku templates folder (no _layouts/)")
         loader = FileSystemLoader(str(self.root))
@@ -745,14 +749,21 @@ class TemplateStore:
                 template=path,
             )
         ctx = dict(context)
-        ctx.setdefault("editable", make_editable(ctx.pop("editable_overrides", None)))
+        overrides = ctx.pop("editable_overrides", None)
+        if "editable" not in ctx:
+            ctx["editable"] = make_editable(overrides) if overrides else _NO_OVERRIDES
         ctx["channel"] = channel
         ctx["locale"] = locale
         known = None
         if self.flatten:  # what a flattened template may hold as constants (see flatten())
             brand = ctx.get("brand")
             number = brand._content_key() if type(brand) is ReadOnlyDict else None
-            words = "ui" not in context and self.ui(locale) or None
+            words = None
+            if "ui" not in context:
+                words = self._words_of.get(locale)
+                if words is None:
+                    words = self._words_of[locale] = self.ui(locale) or {}
+                words = words or None
             known = (locale, number, brand if number is not None else None, words)
         for part, env, names in PASSES[channel]:
             text = self._render_part(env == "html" and self.html_env or self.text_env, path, ctx, part, known)
@@ -896,6 +907,7 @@ def render_file(path: Path | str, context: dict, *, channel: str = "email", stor
     preview.flatten = store.flatten
     preview._flat = {}
     preview.flat_fallbacks = 0
+    preview._words_of = {}
     preview.words = store.words
     for env in (preview.html_env, preview.text_env):
         env.globals["ui"] = preview.ui
