@@ -55,6 +55,14 @@ LATE_LAYOUT = """{%- set t = ui(locale) -%}
 {%- set x = "late" -%}
 """
 
+CALLPARAM_LAYOUT = """{%- macro box(heading, limit=2) -%}
+[{{ heading }}/{{ limit }}:{% call(heading="inner") editable("nothing-overrides-this") %}{{ heading }}{% endcall %}]
+{%- endmacro -%}
+{%- if part == "html" -%}{% block html %}{% endblock %}{%- elif part == "email_text" -%}
+{% block subject %}{% endblock %}{{ SEP }}{% block preheader %}{% endblock %}{{ SEP }}{% block text %}{% endblock %}
+{%- else -%}{% block sms %}{% endblock %}{%- endif -%}
+"""
+
 # name -> (template source, flattened?)  (flattened: whether its email parts are flattened)
 EDGE = {
     "kwargs": ("""{% extends "_layouts/brand.j2" %}
@@ -109,6 +117,11 @@ EDGE = {
 {% block html %}{{ x }}{% endblock %}
 {% block text %}{{ t.hello }}{% endblock %}
 """, False),
+    "call_block_parameter": ("""{% extends "_layouts/callparam.j2" %}
+{% block subject %}S{% endblock %}
+{% block html %}{{ box("outer") }}{{ box(heading="kw", limit=3) }}{% endblock %}
+{% block text %}{{ box(customer.first_name or "none") }}{% endblock %}
+""", True),
     "missing_variable": ("""{% extends "_layouts/brand.j2" %}
 {% block subject %}Hi{% endblock %}
 {% block html %}{{ greeting() }}
@@ -139,6 +152,7 @@ def edge_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("templates")
     shutil.copytree(REPO / "templates", root, dirs_exist_ok=True)
     (root / "_layouts" / "late.j2").write_text(LATE_LAYOUT, encoding="utf-8")
+    (root / "_layouts" / "callparam.j2").write_text(CALLPARAM_LAYOUT, encoding="utf-8")
     for name, (source, _) in EDGE.items():
         folder = root / "messages" / name
         folder.mkdir(parents=True)

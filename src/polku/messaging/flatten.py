@@ -332,8 +332,17 @@ class _Flattener:
         for value in values:
             self._no_self(value)
         body = [copy.deepcopy(n, {id(self.env): self.env}) for n in macro.body]
-        body = self._stmts(body, depth=depth + 1, bound=bound | set(params), in_layout=False)
-        return nodes.With([nodes.Name(p, "store", lineno=expr.lineno) for p in params], values, body, lineno=expr.lineno)
+        # A parameter given a constant (a literal, or a default) is that constant wherever the
+        # body reads it (the body binds no name, checked): `heading or t.recommended` folds.
+        consts = {p: v for p, v in zip(params, values) if isinstance(v, nodes.Const)}
+        if any(isinstance(n, nodes.CallBlock) and n.args for stmt in body for n in _walk(stmt)):
+            consts = {}  # a call block's own parameter could share a name with the macro's
+        if consts:
+            body = [_ConstNames(consts).visit(stmt) for stmt in body]
+        rest = [(p, v) for p, v in zip(params, values) if p not in consts]
+        body = self._stmts(body, depth=depth + 1, bound=bound | {p for p, _ in rest}, in_layout=False)
+        return nodes.With([nodes.Name(p, "store", lineno=expr.lineno) for p, _ in rest], [v for _, v in rest], body,
+                          lineno=expr.lineno)
 
     # -- the part as a constant ------------------------------------------------------
     def _fix_part(self, tree: nodes.Template) -> nodes.Template:
@@ -482,6 +491,18 @@ class _FlatCodeGenerator(CodeGenerator):
         if tmp is None:
             return super()._output_child_post(node, frame, finalize)
         self.write(f") is str else escape({tmp}))")
+
+
+class _ConstNames(NodeTransformer):
+    """Reads of the given names replaced by (copies of) their constants."""
+
+    def __init__(self, consts: dict):
+        self.consts = consts
+
+    def visit_Name(self, node: nodes.Name) -> nodes.Node:
+        if node.ctx == "load" and node.name in self.consts:
+            return nodes.Const(self.consts[node.name].value, lineno=node.lineno)
+        return node
 
 
 class _OutputMerger(NodeTransformer):
