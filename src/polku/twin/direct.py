@@ -162,15 +162,32 @@ def _credential_headers(signer, request) -> dict | None:
     return headers
 
 
+_clean_urls: dict = {}
+
+
+def _clean_url(url: str) -> str:
+    """moto's clean URL for ``url`` (get_equivalent_url_in_aws_domain: a function of the URL and
+    of MOTO_S3_CUSTOM_ENDPOINTS, which is part of the key)."""
+    key = (url, os.environ.get("MOTO_S3_CUSTOM_ENDPOINTS"))
+    found = _clean_urls.get(key)
+    if found is None:
+        from moto.core.utils import get_equivalent_url_in_aws_domain
+
+        parsed_url, _ = get_equivalent_url_in_aws_domain(url)
+        found = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
+        with _lock:
+            if len(_clean_urls) >= _MAX_ROUTES:
+                _clean_urls.clear()
+            _clean_urls[key] = found
+    return found
+
+
 def _passthrough(route, url: str) -> bool:
     """moto's checks before it calls the handler, in its order (a whitelist miss raises, as in moto)."""
     from moto.core.config import passthrough_service, passthrough_url, service_whitelisted
     from moto.core.exceptions import ServiceNotWhitelisted
-    from moto.core.utils import get_equivalent_url_in_aws_domain
 
-    parsed_url, _ = get_equivalent_url_in_aws_domain(url)
-    clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
-    if passthrough_url(clean_url):
+    if passthrough_url(_clean_url(url)):
         return True
     for service in route[2]:
         if passthrough_service(service):
@@ -403,8 +420,9 @@ def _fast_request(request):
 
 fast_environ = {"enabled": True}
 
-# Services whose lane requests skip botocore's AWSRequest and its preparation (see _light_request).
-LIGHT_SERVICES = frozenset({"dynamodb"})
+# Services whose lane requests skip botocore's AWSRequest and its preparation (see _light_request)
+# and moto's werkzeug Request (see LightMotoRequest): their actions come from X-Amz-Target, not URL routing.
+LIGHT_SERVICES = frozenset({"dynamodb", "events", "stepfunctions", "secretsmanager"})  # JSON protocol (X-Amz-Target)
 light_requests = {"enabled": os.environ.get("POLKU_TWIN_LIGHT_REQUESTS", "1") not in ("0", "false", "no")}
 
 
