@@ -142,7 +142,7 @@ class Simulation:
 
     def _run(self, events: list[TimelineEvent], start: _dt.datetime | None = None,
              until: _dt.datetime | None = None) -> list[dict]:
-        from polku.twin import virtual_time
+        from polku.twin import gc_tuning, virtual_time
 
         names = self._names()
         reg = self._registry().only(*names)
@@ -158,7 +158,7 @@ class Simulation:
 
                 self.twin = Twin(REPO / "template.yaml").start()
             virtual_time.apply()
-            with InProcess(self.twin, enabled=self.in_process):
+            with gc_tuning.tuned(), InProcess(self.twin, enabled=self.in_process):
                 customers = self._drive(events, journeys, reg, vclock, start, until)
                 vclock.wait_idle(timeout=3600)
                 out = []
@@ -292,14 +292,17 @@ def _shard_size(events: list[TimelineEvent]) -> dict:
 
 def _worker_init(logging_disabled: int) -> None:
     """A simulation worker: what its handlers print goes to stderr (stdout carries the output),
-    and logging is as quiet as in the parent."""
+    logging is as quiet as in the parent, and the collector runs less often (twin/gc_tuning.py)."""
     import logging
     import os
     import sys
 
+    from polku.twin import gc_tuning
+
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     logging.disable(logging_disabled)
+    gc_tuning.apply_threshold()  # this process only starts a twin and simulates (see gc_tuning)
 
 
 def _run_shard(spec: dict, events: list[TimelineEvent], start, until):
