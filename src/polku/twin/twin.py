@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from polku import clock as polku_clock
-from polku.twin import (direct, expression_speedups, lambda_runtime, request_speedups, speedups, streams,
-                        virtual_time)
+from polku.twin import (asl_validation, direct, expression_speedups, lambda_runtime, request_speedups, speedups,
+                        streams, virtual_time)
 from polku.twin.schedules import Schedule, scheduled_event
 from polku.twin.template import Resolver, Template, TemplateError, parameter_defaults
 
@@ -160,6 +160,7 @@ class Twin:
         speedups.apply()
         expression_speedups.apply()
         request_speedups.apply()
+        asl_validation.apply()
         direct.apply()
         streams.apply()
         if self.stream_delivery not in ("sync", "async"):
