@@ -26,11 +26,16 @@ def apply_threshold() -> None:
 
 @contextmanager
 def tuned():
+    """The settings for the duration of a run. The heap is unfrozen afterwards only if nothing was
+    frozen before (the recommend handler freezes its loaded model, as in its Lambda container;
+    what it froze cannot be told apart from the rest, so then everything stays frozen)."""
     previous = gc.get_threshold()
+    was_frozen = gc.get_freeze_count() > 0
     gc.freeze()
     gc.set_threshold(*THRESHOLD)
     try:
         yield
     finally:
         gc.set_threshold(*previous)
-        gc.unfreeze()
+        if not was_frozen:
+            gc.unfreeze()
