@@ -27,6 +27,15 @@ the request or the response and shortens three that cannot change what moto answ
   first matching backend URL, in moto's order) is remembered per URL; passthrough and whitelist
   settings are still checked on every call, in moto's order.
 
+For the JSON-protocol services among them (``LIGHT_SERVICES``: DynamoDB, EventBridge, Step
+Functions, Secrets Manager; their action comes from X-Amz-Target, not from URL routing) two more
+layers are thinner, with the same content: the prepared request is built straight from botocore's
+serialised one (the URL, body and headers botocore's preparation gives, header values left as str),
+and moto's handler reads a ``LightMotoRequest`` over the same WSGI environ instead of a werkzeug
+Request (moto's own ``setup_class`` and parameter parser run unchanged on it; when moto's request
+recorder is on, werkzeug's request is built as before). ``POLKU_TWIN_LIGHT_REQUESTS=0`` switches
+these two off.
+
 Signing is what botocore's ``request-created`` event does (with adding the amz-sdk-* headers),
 so lane requests do not emit it, nor ``before-sign``/``choose-signer``; nothing in Polku listens
 there. Everything else is unchanged: parameter validation, serialisation, endpoint rules, the
