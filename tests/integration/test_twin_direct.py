@@ -378,3 +378,69 @@ def test_lambda_invoke_answers_the_same_through_the_direct_lane(twin, monkeypatc
     assert unknown[0] == "ok" and unknown[3]["FunctionError"]  # the handler raised
     assert "action: must be one of" in json.loads(unknown[3]["Payload"])["errorMessage"]
     assert dict(lane)["missing function"][0].startswith("error ResourceNotFoundException")
+
+
+@pytest.mark.parametrize("method, url, headers, body", [
+    ("POST", "https://dynamodb.eu-west-1.amazonaws.com/",
+     {"X-Amz-Target": "DynamoDB_20120810.GetItem", "Content-Type": "application/x-amz-json-1.0",
+      "User-Agent": "Boto3/1 md/x", "Content-Length": "17", "X-Amz-Date": "20260105T080000Z",
+      "Authorization": b"AWS4-HMAC-SHA256 Credential=twin/20260105/eu-west-1/dynamodb/aws4_request"},
+     b'{"TableName":"t"}'),
+    ("POST", "https://dynamodb.eu-west-1.amazonaws.com/?x=1&y=%2F",
+     {"Content-Type": "application/x-amz-json-1.0", "x-amz-meta-my_key": "v", "X-Dup": "a"},
+     '{"Key": "ä = & Action=Scan"}'),
+])
+def test_light_moto_request_reads_as_werkzeugs(method, url, headers, body):
+    """What moto's setup_class and parse_parameters read is the same on the stand-in and on werkzeug's Request."""
+    from moto.core.request import Request
+
+    want = Request.from_primitives(method, url, headers, body)
+    got = direct.light_moto_request(method, url, headers, body)
+    assert got is not None
+    for name in ("method", "raw_url", "raw_path", "path", "content_type", "content_encoding", "from_wsgi_server"):
+        assert getattr(got, name) == getattr(want, name), name
+    assert got.data == want.data == want.get_data()
+    for name in ("form", "files", "args", "values"):
+        assert type(getattr(got, name)) is type(getattr(want, name)), name
+        assert list(getattr(got, name).items(multi=True)) == list(getattr(want, name).items(multi=True)), name
+    assert list(got.headers.items()) == list(want.headers.items())
+    assert type(got.headers) is type(want.headers)
+    strip = lambda e: [(k, v) for k, v in e.items()  # noqa: E731
+                       if k not in ("wsgi.input", "wsgi.errors", "werkzeug.request")]
+    assert sorted(strip(got.environ)) == sorted(strip(want.environ))
+
+
+@pytest.mark.parametrize("headers, body", [
+    ({"Content-Type": "application/x-www-form-urlencoded"}, b"Action=List"),
+    ({"Content-Type": "application/x-amz-json-1.0", "Content-Encoding": "gzip"}, b"\x1f\x8b"),
+    ({"Content-Type": "text/plain"}, b"{}"),
+    ({}, b"{}"),  # no content type
+    ({"Content-Type": "application/json"}, b""),
+])
+def test_light_moto_request_leaves_other_requests_to_werkzeug(headers, body):
+    assert direct.light_moto_request("POST", "https://dynamodb.eu-west-1.amazonaws.com/", headers, body) is None
+
+
+def test_dynamodb_setup_is_the_same_on_the_stand_in(aws):
+    """moto's DynamoHandler ends setup_class in the same state from either request."""
+    from moto.core.request import Request
+    from moto.dynamodb.responses import DynamoHandler
+
+    url = "https://dynamodb.eu-west-1.amazonaws.com/"
+    headers = {"X-Amz-Target": "DynamoDB_20120810.PutItem", "Content-Type": "application/x-amz-json-1.0",
+               "User-Agent": "Boto3/1.40 md/Botocore#1.40 region/eu-west-1",
+               "Authorization": "AWS4-HMAC-SHA256 Credential=twin/20260105/eu-west-1/dynamodb/aws4_request, "
+                                "SignedHeaders=host, Signature=0"}
+    body = json.dumps({"TableName": "t", "Item": {"pk": {"S": "a=b&c"}, "bin": {"B": "AAE="}},
+                       "ConditionExpression": "attribute_not_exists(pk)"}).encode()
+    states = []
+    for request in (Request.from_primitives("POST", url, headers, body),
+                    direct.light_moto_request("POST", url, headers, body)):
+        handler = DynamoHandler()
+        handler.setup_class(request, request.raw_url, request.headers)
+        state = {k: v for k, v in vars(handler).items() if k not in ("normalized_request", "headers", "response_headers")}
+        state["headers"] = list(handler.headers.items())
+        state["response_header_names"] = sorted(handler.response_headers)
+        states.append(state)
+    assert states[0] == states[1]
+    assert states[1]["params"]["Item"]["bin"] == {"B": b"\x00\x01"}

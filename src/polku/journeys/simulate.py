@@ -118,8 +118,10 @@ class Simulation:
         from concurrent.futures import ProcessPoolExecutor
 
         # A worker that dies makes its result raise (BrokenProcessPool) instead of waiting forever.
+        from polku.twin import asl_validation
+
         with ProcessPoolExecutor(len(shards) - 1, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(logging.root.manager.disable,)) as pool:
+                                 initargs=(logging.root.manager.disable, asl_validation.known())) as pool:
             pending = [pool.submit(_run_shard, spec, shard, start, until) for shard in shards[1:]]
             t0 = time.perf_counter()
             outputs = [self._run(shards[0], start, until)]
@@ -142,7 +144,7 @@ class Simulation:
 
     def _run(self, events: list[TimelineEvent], start: _dt.datetime | None = None,
              until: _dt.datetime | None = None) -> list[dict]:
-        from polku.twin import virtual_time
+        from polku.twin import gc_tuning, virtual_time
 
         names = self._names()
         reg = self._registry().only(*names)
@@ -158,7 +160,7 @@ class Simulation:
 
                 self.twin = Twin(REPO / "template.yaml").start()
             virtual_time.apply()
-            with InProcess(self.twin, enabled=self.in_process):
+            with gc_tuning.tuned(), InProcess(self.twin, enabled=self.in_process):
                 customers = self._drive(events, journeys, reg, vclock, start, until)
                 vclock.wait_idle(timeout=3600)
                 out = []
@@ -290,16 +292,21 @@ def _shard_size(events: list[TimelineEvent]) -> dict:
     return {"customers": len({e.body.get("customer_id") for e in events} - {None}), "lines": len(events)}
 
 
-def _worker_init(logging_disabled: int) -> None:
+def _worker_init(logging_disabled: int, valid_definitions=()) -> None:
     """A simulation worker: what its handlers print goes to stderr (stdout carries the output),
-    and logging is as quiet as in the parent."""
+    logging is as quiet as in the parent, the collector runs less often (twin/gc_tuning.py) and
+    the state-machine definitions the parent's twin validated are not parsed again (twin/asl_validation.py)."""
     import logging
     import os
     import sys
 
+    from polku.twin import asl_validation, gc_tuning
+
+    asl_validation.learn(valid_definitions)  # the parent's twin already had moto parse these texts
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     logging.disable(logging_disabled)
+    gc_tuning.apply_threshold()  # this process only starts a twin and simulates (see gc_tuning)
 
 
 def _run_shard(spec: dict, events: list[TimelineEvent], start, until):

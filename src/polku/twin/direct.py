@@ -27,6 +27,15 @@ the request or the response and shortens three that cannot change what moto answ
   first matching backend URL, in moto's order) is remembered per URL; passthrough and whitelist
   settings are still checked on every call, in moto's order.
 
+For the JSON-protocol services among them (``LIGHT_SERVICES``: DynamoDB, EventBridge, Step
+Functions, Secrets Manager; their action comes from X-Amz-Target, not from URL routing) two more
+layers are thinner, with the same content: the prepared request is built straight from botocore's
+serialised one (the URL, body and headers botocore's preparation gives, header values left as str),
+and moto's handler reads a ``LightMotoRequest`` over the same WSGI environ instead of a werkzeug
+Request (moto's own ``setup_class`` and parameter parser run unchanged on it; when moto's request
+recorder is on, werkzeug's request is built as before). ``POLKU_TWIN_LIGHT_REQUESTS=0`` switches
+these two off.
+
 Signing is what botocore's ``request-created`` event does (with adding the amz-sdk-* headers),
 so lane requests do not emit it, nor ``before-sign``/``choose-signer``; nothing in Polku listens
 there. Everything else is unchanged: parameter validation, serialisation, endpoint rules, the
@@ -90,7 +99,8 @@ def _find_handler(clean_url: str):
             tried.append(service)
             for url, method_to_execute in backend.urls.items():
                 if re.compile(url).match(clean_url):
-                    return service, method_to_execute, tuple(tried)
+                    light = service in LIGHT_SERVICES and _light_handler(method_to_execute)
+                    return service, method_to_execute, tuple(tried), light
             # moto's loop goes on to the next service whose pattern matches
     return None
 
@@ -161,15 +171,32 @@ def _credential_headers(signer, request) -> dict | None:
     return headers
 
 
+_clean_urls: dict = {}
+
+
+def _clean_url(url: str) -> str:
+    """moto's clean URL for ``url`` (get_equivalent_url_in_aws_domain: a function of the URL and
+    of MOTO_S3_CUSTOM_ENDPOINTS, which is part of the key)."""
+    key = (url, os.environ.get("MOTO_S3_CUSTOM_ENDPOINTS"))
+    found = _clean_urls.get(key)
+    if found is None:
+        from moto.core.utils import get_equivalent_url_in_aws_domain
+
+        parsed_url, _ = get_equivalent_url_in_aws_domain(url)
+        found = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
+        with _lock:
+            if len(_clean_urls) >= _MAX_ROUTES:
+                _clean_urls.clear()
+            _clean_urls[key] = found
+    return found
+
+
 def _passthrough(route, url: str) -> bool:
     """moto's checks before it calls the handler, in its order (a whitelist miss raises, as in moto)."""
     from moto.core.config import passthrough_service, passthrough_url, service_whitelisted
     from moto.core.exceptions import ServiceNotWhitelisted
-    from moto.core.utils import get_equivalent_url_in_aws_domain
 
-    parsed_url, _ = get_equivalent_url_in_aws_domain(url)
-    clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
-    if passthrough_url(clean_url):
+    if passthrough_url(_clean_url(url)):
         return True
     for service in route[2]:
         if passthrough_service(service):
@@ -188,6 +215,16 @@ def _dispatch(route, request):
     method_to_execute = route[1]
     if _passthrough(route, request.url):
         return None
+    if len(route) > 3 and route[3] and not recorder._user_enabled:
+        light = light_moto_request(request.method, request.url, request.headers, request.body)
+        if light is not None:
+            try:
+                status, headers, body = method_to_execute(light, light.raw_url, light.headers)
+            except HTTPException as e:
+                status = e.code
+                headers = e.get_headers()
+                body = e.get_body()
+            return status, headers, body
     normalized_request = _fast_request(request)
     if normalized_request is None:
         normalized_request = normalize_request(request)
@@ -233,17 +270,13 @@ def _template(method: str, url: str) -> dict:
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
-def build_request(method: str, url: str, headers, body):
-    """The request moto's Request.from_primitives would build, or None where werkzeug is needed."""
+def _environ(method: str, url: str, headers, body):
+    """The WSGI environ moto's Request.from_primitives would build, or None where werkzeug is needed."""
     import io
     import sys
 
-    from moto.core.request import (
-        PRESERVED_HEADER_NAMES_ENVIRON_KEY,
-        Request,
-        environ_key_for_header,
-        should_preserve_original_header_name,
-    )
+    from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY, environ_key_for_header, \
+        should_preserve_original_header_name
 
     try:
         from botocore.httpchecksum import AwsChunkedWrapper
@@ -286,12 +319,106 @@ def build_request(method: str, url: str, headers, body):
     environ["CONTENT_LENGTH"] = str(len(body))
     for key, values in combined.items():
         environ[key] = ", ".join(values)
-    built = Request(environ)  # as EnvironBuilder.get_request; then what from_primitives adds
-    built.environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {
+    # what from_primitives adds once werkzeug has built the request
+    environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {
         environ_key_for_header(key): key for key, _ in items if should_preserve_original_header_name(key)
     }
+    return environ
+
+
+def build_request(method: str, url: str, headers, body):
+    """The request moto's Request.from_primitives would build, or None where werkzeug is needed."""
+    from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY, Request
+
+    environ = _environ(method, url, headers, body)
+    if environ is None:
+        return None
+    preserved = environ.pop(PRESERVED_HEADER_NAMES_ENVIRON_KEY)
+    built = Request(environ)  # as EnvironBuilder.get_request; then what from_primitives adds
+    built.environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = preserved
     built.environ.setdefault("CONTENT_LENGTH", "0")
     return built
+
+
+def _light_handler(method_to_execute) -> bool:
+    """Whether moto's handler for a URL is a BaseResponse.dispatch (it reads the request only in setup_class)."""
+    from moto.core.responses import BaseResponse
+
+    owner = getattr(method_to_execute, "__self__", None)
+    return (isinstance(owner, type) and issubclass(owner, BaseResponse)
+            and getattr(method_to_execute, "__func__", None) is BaseResponse.dispatch.__func__
+            and owner._dispatch is BaseResponse._dispatch and owner.setup_class is BaseResponse.setup_class)
+
+
+class LightMotoRequest:
+    """What moto's BaseResponse.setup_class and parse_parameters read from its werkzeug Request.
+
+    Built for a JSON request (body bytes, not a form, no Content-Encoding) from the same WSGI
+    environ as build_request (so ``headers`` is moto's own EnvironHeaders over it); every other
+    attribute is the value werkzeug's Request gives for that environ: the URL parts are taken
+    once per method and URL from a real werkzeug Request, ``form``/``files`` are werkzeug's empty
+    parameter storage, ``data`` the body. tests/integration/test_twin_direct.py compares each
+    attribute with werkzeug's.
+    """
+
+    from_wsgi_server = False
+    content_encoding = None
+
+    def __init__(self, method, environ, body, url_parts, content_type):
+        from werkzeug.datastructures import ImmutableMultiDict
+
+        from moto.core.request import EnvironHeaders
+
+        self.method = method
+        self.environ = environ
+        self.headers = EnvironHeaders(environ)
+        self.data = body
+        self.form = ImmutableMultiDict()
+        self.files = ImmutableMultiDict()
+        self.raw_url, self.raw_path, self.path, self.args = url_parts
+        self.content_type = content_type
+
+    @property
+    def values(self):
+        from werkzeug.datastructures import CombinedMultiDict, MultiDict
+
+        sources = [self.args] if self.method == "GET" else [self.args, self.form]
+        return CombinedMultiDict([d if isinstance(d, MultiDict) else MultiDict(d) for d in sources])
+
+    def get_data(self, *args, **kwargs):
+        return self.data
+
+
+_url_parts: dict = {}
+
+
+def _parts_of(method: str, url: str, template: dict) -> tuple:
+    key = (method, url)
+    found = _url_parts.get(key)
+    if found is None:
+        from moto.core.request import Request
+
+        real = Request(dict(template))
+        found = (real.raw_url, real.raw_path, real.path, real.args)
+        with _lock:
+            if len(_url_parts) >= _MAX_ROUTES:
+                _url_parts.clear()
+            _url_parts[key] = found
+    return found
+
+
+def light_moto_request(method: str, url: str, headers, body):
+    """A LightMotoRequest for a JSON request, or None where moto's werkzeug Request is needed."""
+    if not light_requests["enabled"]:
+        return None
+    environ = _environ(method, url, headers, body)
+    if environ is None or "HTTP_CONTENT_ENCODING" in environ:
+        return None
+    content_type = environ.get("CONTENT_TYPE")
+    if content_type is None or "json" not in content_type:
+        return None
+    return LightMotoRequest(method, environ, body if isinstance(body, bytes) else body.encode(),
+                            _parts_of(method, url, _template(method, url)), content_type)
 
 
 def _fast_request(request):
@@ -301,6 +428,59 @@ def _fast_request(request):
 
 
 fast_environ = {"enabled": True}
+
+# Services whose lane requests skip botocore's AWSRequest and its preparation (see _light_request)
+# and moto's werkzeug Request (see LightMotoRequest): their actions come from X-Amz-Target, not URL routing.
+LIGHT_SERVICES = frozenset({"dynamodb", "events", "stepfunctions", "secretsmanager"})  # JSON protocol (X-Amz-Target)
+light_requests = {"enabled": os.environ.get("POLKU_TWIN_LIGHT_REQUESTS", "1") not in ("0", "false", "no")}
+
+
+class _Params:
+    """What _credential_headers reads from an AWSRequest: its context and headers."""
+
+    __slots__ = ("context", "headers")
+
+    def __init__(self, context, headers):
+        self.context = context
+        self.headers = headers
+
+
+def _light_request(route, params, operation_model):
+    """The prepared request botocore would build for ``params``, without AWSRequest's machinery.
+
+    For a JSON body (bytes; botocore's JSON serialiser always gives bytes) with no query string,
+    botocore's preparation is: the URL as is, the headers copied and encoded to UTF-8, Content-Length
+    set to the body's length; with the lane's credential headers added before it (as in
+    create_request below). Header values stay str here (moto's request builder decodes bytes
+    anyway); the headers are a plain dict in the same order (botocore's is case-insensitive;
+    before-send handlers on these services only add headers). Anything else returns None.
+    """
+    if not light_requests["enabled"] or route[0] not in LIGHT_SERVICES:
+        return None
+    body = params.get("body")
+    if not isinstance(body, bytes) or not body or params.get("query_string"):
+        return None
+    if operation_model.has_streaming_input or operation_model.has_streaming_output:
+        return None
+    from botocore.awsrequest import AWSPreparedRequest
+
+    headers = dict(params["headers"])
+    if any(k.lower() in ("content-length", "transfer-encoding") for k in headers):
+        return None
+    extra = _credential_headers(getattr(_local, "signer", None), _Params(params.get("context") or {}, headers))
+    if extra is None:
+        return None
+    for name, value in extra.items():  # as request.headers[name] = value: the first spelling's slot
+        for existing in headers:
+            if existing.lower() == name.lower():
+                headers[existing] = value
+                break
+        else:
+            headers[name] = value
+    headers["Content-Length"] = str(len(body))
+    prepared = AWSPreparedRequest(params["method"], params["url"], headers, body, False, params.get("context"))
+    prepared.polku_route = route
+    return prepared
 
 
 def apply() -> None:
@@ -326,6 +506,9 @@ def apply() -> None:
             passthrough = True
         if passthrough:
             return original_create_request(self, params, operation_model)
+        light = _light_request(route, params, operation_model)
+        if light is not None:
+            return light
         request = create_request_object(params)
         request.stream_output = operation_model.has_streaming_output  # as Endpoint.create_request
         headers = _credential_headers(getattr(_local, "signer", None), request)

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from polku import clock as polku_clock
-from polku.twin import direct, expression_speedups, lambda_runtime, speedups, streams, virtual_time
+from polku.twin import (asl_validation, direct, expression_speedups, lambda_runtime, request_speedups, speedups,
+                        streams, virtual_time)
 from polku.twin.schedules import Schedule, scheduled_event
 from polku.twin.template import Resolver, Template, TemplateError, parameter_defaults
 
@@ -158,6 +159,8 @@ class Twin:
         virtual_time.apply()
         speedups.apply()
         expression_speedups.apply()
+        request_speedups.apply()
+        asl_validation.apply()
         direct.apply()
         streams.apply()
         if self.stream_delivery not in ("sync", "async"):
@@ -222,13 +225,28 @@ class Twin:
         """A boto3 client on the twin (in-process unless ``http`` or the twin runs without it)."""
         import boto3
 
+        shared = self.__dict__.get("_provisioning_clients")  # while provisioning: one per service
+        if shared is not None and (service, http) in shared:
+            return shared[(service, http)]
         kwargs = {} if (self.inprocess and not http) else {"endpoint_url": self.endpoint_url}
-        return boto3.client(
+        client = boto3.client(
             service, region_name=REGION, aws_access_key_id="twin", aws_secret_access_key="twin", **kwargs
         )
+        if shared is not None:
+            shared[(service, http)] = client
+        return client
 
     # ------------------------------------------------------------ provisioning
     def provision(self) -> None:
+        """Create every resource of the template. Its own calls share one client per service
+        (callers of ``client()`` still get a client of their own)."""
+        self._provisioning_clients = {}
+        try:
+            self._provision()
+        finally:
+            self._provisioning_clients = None
+
+    def _provision(self) -> None:
         res = self.template.resources
         resolver = Resolver(
             parameters={
