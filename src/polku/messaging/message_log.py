@@ -45,14 +45,24 @@ class Claim:
 
 
 def claim(message_id: str, **fields: Any) -> Claim:
-    """Try to become the one attempt that sends ``message_id``."""
+    """Try to become the one attempt that sends ``message_id``.
+
+    The first attempt (by far the most common) is one conditional write; only when the
+    message is already there is it read, to see whether a retry may take it over."""
     now = clock.now_iso()
+    try:
+        item = MessageModel(message_id, status="sending", created_at=now, updated_at=now, attempts=1, feedback={}, **fields)
+        item.save(condition=MessageModel.message_id.does_not_exist())
+        return Claim(True, item)
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
     attempts = 1
     created_at = now
     try:
         existing = MessageModel.get(message_id, consistent_read=True)
     except DoesNotExist:
-        existing = None
+        existing = None  # deleted since (a message is never deleted by Polku): claim it as new
     if existing is not None:
         if existing.status not in RECLAIMABLE:
             return Claim(False, _check_lease(existing))
