@@ -67,7 +67,7 @@ def events_of(subject):
     return list(event_store.of_subject(subject))
 
 
-def wait_for(fn, timeout=10.0):
+def wait_for(fn, timeout=30.0):  # returns as soon as fn() holds; the time-out only matters on a loaded machine
     deadline = time.monotonic() + timeout
     while True:
         value = fn()
