@@ -50,7 +50,7 @@ try:  # the C function markupsafe.escape() uses for a plain str
 except ImportError:  # pragma: no cover - another markupsafe: escape() as it is
     _escape_inner = None
 
-from polku.messaging.message_context import ReadOnlyDict
+from polku.messaging.message_context import DICT_ATTRIBUTES, ReadOnlyDict
 from jinja2.exceptions import TemplateError
 from jinja2.nodes import EvalContext, Impossible
 from jinja2.utils import _PassArg
@@ -141,7 +141,7 @@ class _Flattener:
                 raise NotFlat("the layout binds a name after its first block")
         new_body = self._stmts(top, depth=0, bound=frozenset(), in_layout=True)
         tree = nodes.Template(new_body, lineno=1)
-        tree = self._fix_part(tree)
+        tree = self._fix_known(tree)
         tree = self._drop_unused_macros(tree)
         tree = _OutputMerger().visit(tree)
         tree.body[:0] = _hoisted_loads(tree)
@@ -345,7 +345,7 @@ class _Flattener:
                           lineno=expr.lineno)
 
     # -- the part as a constant ------------------------------------------------------
-    def _fix_part(self, tree: nodes.Template) -> nodes.Template:
+    def _fix_known(self, tree: nodes.Template) -> nodes.Template:
         """``part`` (and the ``known`` values) as constants; branches that cannot run left out."""
         bound: dict[str, int] = {}
         for n in tree.find_all(nodes.Name):
@@ -378,7 +378,7 @@ class _Flattener:
                             and not any(n.name == "t" for s in tree.body[:i] for n in s.find_all(nodes.Name))):
                         attrs["t"] = words
                     break
-        tree = _PartFolder(names, attrs, EvalContext(self.env, self.path)).visit(tree)
+        tree = _KnownFolder(names, attrs, EvalContext(self.env, self.path)).visit(tree)
         if "t" in attrs and not any(n.name == "t" and n.ctx == "load" for n in tree.find_all(nodes.Name)):
             # every t.NAME is a constant now: t = ui(locale) need not run (a call, no output)
             tree.body = [n for n in tree.body if not (isinstance(n, nodes.Assign) and isinstance(n.target, nodes.Name)
@@ -402,7 +402,6 @@ _INLINE_NAMES = {
     "_polku_function": FunctionType,
     "_polku_pass_context": {"jinja_pass_arg": _PassArg.context},
 }
-_DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
 class _FlatCodeGenerator(CodeGenerator):
@@ -424,7 +423,7 @@ class _FlatCodeGenerator(CodeGenerator):
     @optimizeconst
     def visit_Getattr(self, node: nodes.Getattr, frame: Any) -> None:
         attr = node.attr
-        if self.environment.is_async or not attr.isidentifier() or attr.startswith("_") or attr in _DICT_ATTRIBUTES:
+        if self.environment.is_async or not attr.isidentifier() or attr.startswith("_") or attr in DICT_ATTRIBUTES:
             return super().visit_Getattr(node, frame)
         tmp = self.temporary_identifier()
         self.write(f"({tmp}[{attr!r}] if type({tmp} := ")
@@ -562,7 +561,7 @@ def _hoisted_loads(tree: nodes.Template) -> list:
     return [nodes.If(nodes.Const(False), [nodes.Output([nodes.Name(n, "load") for n in free])], [], [])]
 
 
-class _PartFolder(NodeTransformer):
+class _KnownFolder(NodeTransformer):
     """Known names as constants (``names``), string attributes of known dicts (``attrs``)
     too; an ``if`` whose test is then constant keeps only the branch taken."""
 
@@ -582,7 +581,7 @@ class _PartFolder(NodeTransformer):
             attr = node.attr
             values = self.attrs[target.name]
             # what getattr answers for a read-only dict and a name that is not a dict attribute
-            if not attr.startswith("_") and attr not in _DICT_ATTRIBUTES and type(values.get(attr)) is str:
+            if not attr.startswith("_") and attr not in DICT_ATTRIBUTES and type(values.get(attr)) is str:
                 return nodes.Const(values[attr], lineno=node.lineno)
         return self.generic_visit(node)
 

@@ -48,7 +48,7 @@ from jinja2.sandbox import SandboxedEnvironment, SandboxedEscapeFormatter, Sandb
 from markupsafe import Markup, escape
 
 from polku.messaging import flatten as flattening
-from polku.messaging.message_context import ReadOnlyDict, flat_key
+from polku.messaging.message_context import DICT_ATTRIBUTES, ReadOnlyDict, flat_key
 
 MAX_ITERATIONS = 10_000  # loop iterations per rendered part
 MAX_RANGE = 1_000
@@ -89,7 +89,6 @@ def _tidy(name: str, text: str) -> str:
 
 _ONE_LINE = frozenset({"subject", "preheader", "sms", "push_title", "push_body"})
 
-_DICT_ATTRIBUTES = frozenset(dir(dict))
 _TEMPLATE_REFERENCE_ATTRIBUTES = frozenset(dir(TemplateReference))
 _PASS_ARG_ONLY = {"jinja_pass_arg": None}.keys()
 
@@ -558,7 +557,7 @@ class PolkuSandbox(SandboxedEnvironment):
         lookup (messages read product and customer fields dozens of times).
         """
         kind = type(obj)
-        if (kind is dict or kind is ReadOnlyDict) and attribute not in _DICT_ATTRIBUTES:
+        if (kind is dict or kind is ReadOnlyDict) and attribute not in DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
             except KeyError:
