@@ -113,3 +113,23 @@ def at(happenings, customer, state: str, kind: str = "message"):
 
 def hours(a, b) -> float:
     return (b - a).total_seconds() / 3600
+
+
+# Five shoppers over abandoned_cart and the scheduled birthday journey, with the corners a
+# split or a changed transport could get wrong (an event before its person is identified,
+# an anonymous cart, equal timestamps); the simulation tests compare whole runs on it.
+SHOPPERS = [
+    identify_line("ann", "2026-01-05T09:00:00Z", anon="a-ann", time_zone="Europe/Helsinki"),
+    {"type": "page_view", "anonymous_id": "a-ann", "ts": "2026-01-05T08:30:00Z",
+     "properties": {"url": "https://shop.example.com/"}},  # before ann is identified
+    cart_line("2026-01-05T10:00:00Z", "p1", anonymous_id="a-ann"),  # anonymous, linked to ann
+    identify_line("bob", "2026-01-05T09:30:00Z"),
+    cart_line("2026-01-05T11:00:00Z", "p2", customer_id="bob"),
+    {"type": "purchase", "customer_id": "bob", "ts": "2026-01-06T12:00:00Z",
+     "properties": {"order_id": "o-bob", "revenue": 10, "items": [{"product_id": "p2", "quantity": 1, "price": 10}]}},
+    identify_line("carl", "2026-01-05T10:00:00Z", time_zone="Europe/Prague"),
+    cart_line("2026-01-05T10:05:00Z", "p3", customer_id="carl"),
+    identify_line("dora", "2026-01-05T07:00:00Z", birthday="1990-01-06"),
+    identify_line("eve", "2026-01-05T11:00:00Z"),
+    cart_line("2026-01-05T11:00:00Z", "p1", customer_id="eve"),  # same time as her identify and as bob's cart
+]

@@ -16,7 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.statemachines.conftest import cart_line, identify_line
+from tests.statemachines.conftest import SHOPPERS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,17 +32,7 @@ RUN = textwrap.dedent("""
 """)
 
 
-TIMELINE = [
-    identify_line("ann", "2026-01-05T09:00:00Z", anon="a-ann", time_zone="Europe/Helsinki"),
-    cart_line("2026-01-05T10:00:00Z", "p1", anonymous_id="a-ann"),
-    identify_line("bob", "2026-01-05T09:30:00Z"),
-    cart_line("2026-01-05T11:00:00Z", "p2", customer_id="bob"),
-    {"type": "purchase", "customer_id": "bob", "ts": "2026-01-06T12:00:00Z",
-     "properties": {"order_id": "o-bob", "revenue": 10, "items": [{"product_id": "p2", "quantity": 1, "price": 10}]}},
-    identify_line("carl", "2026-01-05T10:00:00Z", time_zone="Europe/Prague"),
-    cart_line("2026-01-05T10:05:00Z", "p3", customer_id="carl"),
-    identify_line("dora", "2026-01-05T07:00:00Z", birthday="1990-01-06"),
-]
+TIMELINE = SHOPPERS
 
 
 def _run(tmp_path, lane: bool):
@@ -68,5 +58,6 @@ def test_the_direct_lane_gives_the_same_simulation_byte_for_byte(tmp_path):
     rows = [json.loads(r) for r in direct.decode().splitlines()]
     exits = {(r["customer_id"], r["journey"]): r["reason"] for r in rows if r["kind"] == "exited"}
     assert exits == {("ann", "abandoned_cart"): "completed", ("bob", "abandoned_cart"): "goal",
-                     ("carl", "abandoned_cart"): "completed", ("dora", "birthday"): "completed"}
+                     ("carl", "abandoned_cart"): "completed", ("eve", "abandoned_cart"): "completed",
+                     ("dora", "birthday"): "completed"}
     assert sum(r["kind"] == "message" for r in rows) >= 3
