@@ -177,12 +177,9 @@ def flat_key(obj: Any, allowed: frozenset = FLAT_VALUES) -> tuple | None:
     """A hashable key equal only for flat dicts that give the same output: string keys, values
     of the ``allowed`` scalar types compared with their types (1, 1.0 and True are equal in
     Python, not on the page), no float zero (0.0 == -0.0, printed differently). None for
-    anything else (handled without a cache). Used for normalised products and product cards;
-    a :class:`ReadOnlyDict` answers with its own (kept) key, which a plain dict never equals."""
+    anything else (handled without a cache). Used for normalised products and product cards
+    (a :class:`ReadOnlyDict` keeps its own, :meth:`ReadOnlyDict._content_key`)."""
     if type(obj) is not dict:
-        if type(obj) is ReadOnlyDict and allowed is FLAT_VALUES:
-            number = obj._content_key()
-            return None if number is None else (ReadOnlyDict, number)
         return None
     values = tuple(obj.values())
     types = tuple(map(type, values))

@@ -314,10 +314,7 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
         if brand_key is None:
             key = None
         elif read_only:
-            try:
-                pk = p._key  # the content number, once known (ReadOnlyDict._content_key)
-            except AttributeError:
-                pk = p._content_key()
+            pk = p._content_key()
             key = None if pk is None else (part, locale, brand_key, pk)
         else:
             pk = flat_key(p)
