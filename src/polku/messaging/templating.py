@@ -331,10 +331,7 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
                 cache[key] = card
         if link is None:
             link = _call_track(env, call, track, url)
-        if html:
-            link = _new_str(Markup, _escape_str(link)) if type(link) is str and _escape_str is not None else _fast_escape(link)
-        else:
-            link = str(link)
+        link = _fast_escape(link) if html else str(link)
         if len(card) == 2:  # one link: what card.replace(LINK_MARK, link) gives
             out.append(card[0])
             out.append(link)
@@ -342,6 +339,14 @@ def _product_cards(ctx, items: Any, limit: int = 4) -> str:
         else:  # no link or several: str.join, not Markup.join (which would escape the card's own text)
             out.append(str.join(link, card))
     return _new_str(Markup, "".join(out)) if html else "".join(out)
+
+
+def _use_fast_escape(template: Any) -> None:
+    """Every function of a compiled template (root, blocks, macros) shares one module
+    namespace: give them the quicker, equivalent escape()."""
+    namespace = template.root_render_func.__globals__
+    if namespace.get("escape") is escape:
+        namespace["escape"] = _fast_escape
 
 
 def _call_track(env: Any, call: Callable | None, track: Any, url: Any) -> Any:
@@ -367,20 +372,21 @@ def _call_as_is(env: Any, fn: Callable, args: tuple, kwargs: dict) -> Any:
         return env.undefined(_STOPPED)
 
 
-class _LimitedFormatter(SandboxedFormatter):
-    """The sandbox's ``str.format`` formatter, refusing field widths over :data:`MAX_WIDTH`."""
+class _WidthLimited:
+    """A formatter refusing field widths over :data:`MAX_WIDTH` (checked per field, after
+    nested fields are filled in)."""
 
     def format_field(self, value: Any, format_spec: str) -> Any:
         _check_spec_widths(format_spec)
         return super().format_field(value, format_spec)
 
 
-class _LimitedEscapeFormatter(SandboxedEscapeFormatter):
+class _LimitedFormatter(_WidthLimited, SandboxedFormatter):
+    """The sandbox's ``str.format`` formatter, width-limited."""
+
+
+class _LimitedEscapeFormatter(_WidthLimited, SandboxedEscapeFormatter):
     """The same for ``Markup.format`` (arguments escaped)."""
-
-    def format_field(self, value: Any, format_spec: str) -> Any:
-        _check_spec_widths(format_spec)
-        return super().format_field(value, format_spec)
 
 
 class PolkuSandbox(SandboxedEnvironment):
@@ -534,11 +540,7 @@ class PolkuSandbox(SandboxedEnvironment):
             template = self._templates.get(name)
             if template is None:
                 template = super().get_template(name)
-                # Every function of the compiled template (root, blocks, macros) shares one
-                # module namespace: give them the quicker, equivalent escape().
-                namespace = template.root_render_func.__globals__
-                if namespace.get("escape") is escape:
-                    namespace["escape"] = _fast_escape
+                _use_fast_escape(template)
                 self._templates[name] = template
             return template
         return super().get_template(name, parent, globals)
@@ -784,9 +786,7 @@ class TemplateStore:
         template = flattening.flatten(env, path, part, None if known is None else {
             "locale": known[0], "brand": known[2], "words": known[3]})
         if template is not None:
-            namespace = template.root_render_func.__globals__
-            if namespace.get("escape") is escape:
-                namespace["escape"] = _fast_escape
+            _use_fast_escape(template)
         if len(self._flat) >= 4_096:
             self._flat.clear()
         self._flat[key] = template
