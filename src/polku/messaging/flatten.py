@@ -51,7 +51,6 @@ except ImportError:  # pragma: no cover - another markupsafe: escape() as it is
     _escape_inner = None
 
 from polku.messaging.message_context import DICT_ATTRIBUTES, ReadOnlyDict
-from jinja2.exceptions import TemplateError
 from jinja2.nodes import EvalContext, Impossible
 from jinja2.utils import _PassArg
 from jinja2.visitor import NodeTransformer
@@ -90,10 +89,8 @@ def flatten(env: Any, path: str, part: str, known: dict | None = None) -> Any:
         source, filename, _ = loader.get_source(env, path)
         child = env.parse(source, path, filename)
         return _Flattener(env, path, part, known or {}).compile(child, filename)
-    except (NotFlat, TemplateError, RecursionError):
-        return None
-    except Exception:  # noqa: BLE001 - flattening is an optimisation: never a reason not to render
-        return None
+    except Exception:  # noqa: BLE001 - NotFlat, a template error, or anything else: flattening is an
+        return None  # optimisation, never a reason not to render
 
 
 class _Flattener:
@@ -126,7 +123,7 @@ class _Flattener:
             raise NotFlat("the layout extends another template")
         for block in blocks.values():
             self._check_body(block.body, "block")
-        self.blocks = {name: b for name, b in blocks.items()}
+        self.blocks = blocks
         self.layout_blocks = {b.name: b for b in layout.find_all(nodes.Block)}
         for block in self.layout_blocks.values():
             if block.scoped or block.required:
