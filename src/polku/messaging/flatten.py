@@ -341,7 +341,7 @@ class _Flattener:
         return nodes.With([nodes.Name(p, "store", lineno=expr.lineno) for p, _ in rest], [v for _, v in rest], body,
                           lineno=expr.lineno)
 
-    # -- the part as a constant ------------------------------------------------------
+    # -- known values as constants ---------------------------------------------------
     def _fix_known(self, tree: nodes.Template) -> nodes.Template:
         """``part`` (and the ``known`` values) as constants; branches that cannot run left out."""
         bound: dict[str, int] = {}
@@ -363,6 +363,7 @@ class _Flattener:
         if isinstance(brand, ReadOnlyDict) and "brand" not in bound:
             attrs["brand"] = brand
         words = self.known.get("words")
+        t_assign = None
         if isinstance(words, dict) and "locale" in names and "ui" not in bound and bound.get("t") == 1:
             # t = ui(locale), once, at the top, before anything reads t
             for i, stmt in enumerate(tree.body):
@@ -373,13 +374,12 @@ class _Flattener:
                             and call.args[0].name == "locale" and not call.kwargs and call.dyn_args is None
                             and call.dyn_kwargs is None
                             and not any(n.name == "t" for s in tree.body[:i] for n in s.find_all(nodes.Name))):
-                        attrs["t"] = words
+                        attrs["t"], t_assign = words, stmt
                     break
         tree = _KnownFolder(names, attrs, EvalContext(self.env, self.path)).visit(tree)
-        if "t" in attrs and not any(n.name == "t" and n.ctx == "load" for n in tree.find_all(nodes.Name)):
+        if t_assign is not None and not any(n.name == "t" and n.ctx == "load" for n in tree.find_all(nodes.Name)):
             # every t.NAME is a constant now: t = ui(locale) need not run (a call, no output)
-            tree.body = [n for n in tree.body if not (isinstance(n, nodes.Assign) and isinstance(n.target, nodes.Name)
-                                                      and n.target.name == "t")]
+            tree.body = [n for n in tree.body if n is not t_assign]
         return tree
 
     def _drop_unused_macros(self, tree: nodes.Template) -> nodes.Template:
@@ -402,8 +402,9 @@ _INLINE_NAMES = {
 
 
 class _FlatCodeGenerator(CodeGenerator):
-    """Jinja's code generator, writing two common operations of a flattened template inline
-    (no Python call for each), with the same results:
+    """Jinja's code generator, writing the common operations of a flattened template inline
+    (no Python call for each), with the same results (calls: :meth:`visit_Call`; the part's
+    one list: :meth:`visit_FilterBlock`):
 
     * ``obj.name`` for a name that is not an attribute of ``dict`` (nor private): the item
       when ``obj`` is a plain or read-only dict that has it, else ``environment.getattr``
