@@ -50,37 +50,36 @@ def claim(message_id: str, **fields: Any) -> Claim:
     The first attempt (by far the most common) is one conditional write; only when the
     message is already there is it read, to see whether a retry may take it over."""
     now = clock.now_iso()
-    try:
-        item = MessageModel(message_id, status="sending", created_at=now, updated_at=now, attempts=1, feedback={}, **fields)
-        item.save(condition=MessageModel.message_id.does_not_exist())
+    item = _put_sending(message_id, now, now, 1, MessageModel.message_id.does_not_exist(), fields)
+    if item is not None:
         return Claim(True, item)
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-    attempts = 1
-    created_at = now
     try:
         existing = MessageModel.get(message_id, consistent_read=True)
     except DoesNotExist:
         existing = None  # deleted since (a message is never deleted by Polku): claim it as new
-    if existing is not None:
-        if existing.status not in RECLAIMABLE:
-            return Claim(False, _check_lease(existing))
-        attempts = int(existing.attempts or 0) + 1
-        created_at = existing.created_at
-    item = MessageModel(
-        message_id, status="sending", created_at=created_at, updated_at=now, attempts=attempts, feedback={}, **fields
-    )
-    condition = MessageModel.message_id.does_not_exist()
-    if existing is not None:
+    if existing is None:
+        item = _put_sending(message_id, now, now, 1, MessageModel.message_id.does_not_exist(), fields)
+    elif existing.status not in RECLAIMABLE:
+        return Claim(False, _check_lease(existing))
+    else:
         condition = MessageModel.status.is_in(*RECLAIMABLE) & (MessageModel.attempts == (existing.attempts or 0))
+        item = _put_sending(message_id, existing.created_at, now, int(existing.attempts or 0) + 1, condition, fields)
+    if item is not None:
+        return Claim(True, item)
+    return Claim(False, _check_lease(MessageModel.get(message_id, consistent_read=True)))
+
+
+def _put_sending(message_id: str, created_at: str, now: str, attempts: int, condition: Any, fields: dict) -> MessageModel | None:
+    """The message written as being sent by this attempt, if ``condition`` holds; else None."""
+    item = MessageModel(message_id, status="sending", created_at=created_at, updated_at=now, attempts=attempts,
+                        feedback={}, **fields)
     try:
         item.save(condition=condition)
-        return Claim(True, item)
+        return item
     except PutError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
-    return Claim(False, _check_lease(MessageModel.get(message_id, consistent_read=True)))
+    return None
 
 
 def _check_lease(item: MessageModel) -> MessageModel:
