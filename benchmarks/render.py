@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO / "src"))
 from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: E402
 
 from polku.messaging.links import KeyRing, LinkSigner  # noqa: E402
+from report import cpu_model  # noqa: E402  (benchmarks/report.py, beside this script)
 from polku.messaging.message_context import build_context  # noqa: E402
 from polku.messaging.templating import PolkuSandbox, TemplateStore  # noqa: E402
 
@@ -199,7 +200,7 @@ def main() -> int:
          f"while the rate above does: on 2026-11-23 the third session's code, 1.50 M instructions, measured 1,150-2,520/s on this VM): **{instructions / 1e6:.2f} M**"
          if instructions else "- instructions per e-mail: perf not available"),
         f"- measured {time.strftime('%Y-%m-%d')} on {platform.python_implementation()} {platform.python_version()}, "
-        f"{platform.machine()}, pinned to one core, rate = e-mails per CPU-second of the rendering thread "
+        f"{platform.machine()}, {cpu_model()}, pinned to one core, rate = e-mails per CPU-second of the rendering thread "
         f"(1-minute load average during the run {load:.1f}; a shared machine)",
     ]
     print("\n".join(lines))

@@ -22,3 +22,24 @@ def write_section(title: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block
     DOC.write_text(text.rstrip() + "\n")
+
+
+def cpu_model() -> str:
+    """The processor the figures were measured on ("AMD EPYC (family 26, model 2)"), from
+    /proc/cpuinfo; rates and wall times depend on it, so every report names it."""
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    break  # the first processor is enough
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+    except OSError:
+        import platform
+
+        return platform.processor() or platform.machine()
+    name = fields.get("model name") or fields.get("Model") or "unknown CPU"
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
+    return name

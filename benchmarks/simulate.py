@@ -26,7 +26,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+from report import cpu_model  # noqa: E402  (benchmarks/report.py, beside this script)
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon locally (as `polku journeys simulate`)
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # nor CloudWatch metrics on stdout (as the CLI)
 START = dt.datetime(2026, 1, 5, 0, 0, tzinfo=dt.timezone.utc)
 
 
@@ -145,7 +147,7 @@ def main(argv=None) -> int:
         "baseline_10_s": round(base_s, 2), "run_s": round(big_s, 2), "target_s": 60,
         "per_customer_ms_baseline": round(per_base * 1000, 1), "per_customer_ms": round(per_big * 1000, 1),
         "scaling_ratio": round(per_big / per_base, 2), "happenings": len(out), "kinds": kinds, "exits": exits,
-        "workers": args.workers, "shards": shards, "cpus": os.cpu_count(), "direct": args.direct,
+        "workers": args.workers, "shards": shards, "cpus": os.cpu_count(), "cpu_model": cpu_model(), "direct": args.direct,
         "lane_baseline": lane, "load_1min": [load_start, round(os.getloadavg()[0], 2)],
     }
     print(json.dumps(result, indent=2))
@@ -186,7 +188,7 @@ def write_report(r: dict) -> None:
         f"| processes | {r['workers']} ({shards}) |\n"
         f"| the twin's direct lane | {r.get('direct', 'on')} |\n"
         + lane_rows + load_row +
-        f"| CPUs seen | {r['cpus']} |\n\n"
+        f"| CPUs seen | {r['cpus']} ({r.get('cpu_model', 'model not recorded')}) |\n\n"
         "The full run splits the customers between processes (`Simulation(workers=N)`): a customer's "
         "lines (and the anonymous ids an identify links to them) stay together, the main process "
         "simulates its part on the shared twin while each worker starts a twin of its own (its start-up "
