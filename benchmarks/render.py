@@ -129,27 +129,38 @@ def rate(store, signer, jobs, seconds: float) -> float:
     return best
 
 
-def instructions_per_email(rounds: int = 4) -> float | None:
-    """User-space instructions per e-mail (``perf stat``), which a shared machine's load does not
-    change: the same workload run in two fresh processes, one rendering ``rounds`` x JOBS e-mails
-    more than the other (:func:`render_rounds`), after the same warm-up. None when perf is not available."""
+def instructions_per_email(rounds: int = 4) -> tuple[float, str] | None:
+    """User-space instructions per e-mail, which a shared machine's load does not change, and the
+    tool that counted them: the same workload run in two fresh processes, one rendering
+    ``rounds`` x JOBS e-mails more than the other (:func:`render_rounds`), after the same warm-up.
+    Counted by ``perf stat`` where the CPU's counters are readable, else by valgrind's cachegrind
+    (instruction references, a software count of the same thing, ~50x slower); None without either."""
     import shutil
     import subprocess
 
-    if shutil.which("perf") is None:
-        return None
     script = "import sys; sys.path.insert(0, %r); import render; render.render_rounds(int(sys.argv[1]))" % str(
         Path(__file__).resolve().parent)
-    counts = []
-    for n in (0, rounds):
-        proc = subprocess.run(["perf", "stat", "-x,", "-e", "instructions:u", sys.executable, "-c", script, str(n)],
-                              capture_output=True, text=True, check=False)
-        line = next((x for x in proc.stderr.splitlines() if "instructions" in x), "")
-        try:
-            counts.append(int(line.split(",")[0]))
-        except ValueError:
-            return None
-    return (counts[1] - counts[0]) / (rounds * JOBS)
+    tools = []
+    if shutil.which("perf"):
+        tools.append(("perf stat", ["perf", "stat", "-x,", "-e", "instructions:u"],
+                      lambda err: int(next(x for x in err.splitlines() if "instructions" in x).split(",")[0])))
+    if shutil.which("valgrind"):
+        tools.append(("valgrind cachegrind", ["valgrind", "--tool=cachegrind", "--cache-sim=no",
+                                              "--cachegrind-out-file=/dev/null"],
+                      lambda err: int(next(x for x in err.splitlines() if "I   refs" in x or "I refs" in x)
+                                      .split(":")[1].strip().replace(",", ""))))
+    for name, command, count in tools:
+        counts = []
+        for n in (0, rounds):
+            proc = subprocess.run(command + [sys.executable, "-c", script, str(n)],
+                                  capture_output=True, text=True, check=False)
+            try:
+                counts.append(count(proc.stderr))
+            except (StopIteration, ValueError, IndexError):  # e.g. perf without readable counters
+                break
+        if len(counts) == 2:
+            return (counts[1] - counts[0]) / (rounds * JOBS), name
+    return None
 
 
 def render_rounds(rounds: int) -> None:
@@ -196,9 +207,10 @@ def main() -> int:
         f"- of one e-mail's time, {context_share:.0%} is building the context and HMAC-signing its links "
         f"({1e6 / context_rate:.0f} µs), the rest is Jinja2 rendering two passes (text, HTML) "
         f"({1e6 / sandbox_rate - 1e6 / context_rate:.0f} µs)",
-        (f"- instructions per e-mail (perf stat, user space; the host's load does not change it, "
-         f"while the rate above does: on 2026-11-23 the third session's code, 1.50 M instructions, measured 1,150-2,520/s on this VM): **{instructions / 1e6:.2f} M**"
-         if instructions else "- instructions per e-mail: perf not available"),
+        (f"- instructions per e-mail ({instructions[1]}, user space; the host's load does not change it, "
+         f"while the rate above does: on 2026-11-23 the third session's code, 1.50 M instructions, measured "
+         f"1,150-2,520/s on the VM of that day): **{instructions[0] / 1e6:.2f} M**"
+         if instructions else "- instructions per e-mail: neither perf counters nor valgrind available"),
         f"- measured {time.strftime('%Y-%m-%d')} on {platform.python_implementation()} {platform.python_version()}, "
         f"{platform.machine()}, {cpu_model()}, pinned to one core, rate = e-mails per CPU-second of the rendering thread "
         f"(1-minute load average during the run {load:.1f}; a shared machine)",
