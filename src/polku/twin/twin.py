@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from polku import clock as polku_clock
-from polku.twin import (asl_validation, direct, expression_speedups, lambda_runtime, request_speedups, speedups,
-                        streams, virtual_time)
+from polku.twin import (asl_validation, direct, expression_speedups, lambda_runtime, request_speedups, sfn_events,
+                        speedups, streams, virtual_time)
 from polku.twin.schedules import Schedule, scheduled_event
 from polku.twin.template import Resolver, Template, TemplateError, parameter_defaults
 
@@ -162,6 +162,7 @@ class Twin:
         request_speedups.apply()
         asl_validation.apply()
         direct.apply()
+        sfn_events.apply()
         streams.apply()
         if self.stream_delivery not in ("sync", "async"):
             raise ValueError(f"stream_delivery: 'sync' or 'async', not {self.stream_delivery!r}")

@@ -1,0 +1,116 @@
+"""Failed journeys reach the journey-failures queue, as on AWS: the twin emits Step Functions
+execution status-change events on the default bus (src/polku/twin/sfn_events.py) and the
+template's JourneyFailureRule routes FAILED and TIMED_OUT ones to the queue; runs Polku stops on a
+goal event (ABORTED) and runs that succeed do not go there."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+from polku.twin import sfn_events
+
+pytestmark = pytest.mark.twin
+
+ROLE = "arn:aws:iam::123456789012:role/polku-test"
+DEFINITIONS = {
+    "fails": {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "step kept failing"}}},
+    "succeeds": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+    "stopped": {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}},
+}
+
+
+def _finished(sfn, arn, deadline=20.0):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        status = sfn.describe_execution(executionArn=arn)["status"]
+        if status != "RUNNING":
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"{arn} still running")
+
+
+def _drain(sqs, url, wanted: set[str], deadline=10.0) -> dict[str, list[dict]]:
+    """Messages of ``url`` by execution ARN, for the ARNs in ``wanted`` (others are left alone)."""
+    found: dict[str, list[dict]] = {}
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                    VisibilityTimeout=0).get("Messages", [])
+        new = 0
+        for m in batch:
+            body = json.loads(m["Body"])
+            arn = body["detail"]["executionArn"]
+            if arn in wanted:
+                if all(m["MessageId"] != seen["_id"] for seen in found.get(arn, [])):
+                    found.setdefault(arn, []).append({**body, "_id": m["MessageId"]})
+                    new += 1
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        if not batch or not new:
+            break
+    return found
+
+
+def _machine(sfn, prefix, kind):
+    return sfn.create_state_machine(name=f"{prefix}{kind}-{uuid.uuid4().hex[:8]}",
+                                    definition=json.dumps(DEFINITIONS[kind]), roleArn=ROLE)["stateMachineArn"]
+
+
+def test_a_failed_journey_lands_in_the_failures_queue_and_stopped_or_finished_ones_do_not(twin):
+    sfn, sqs = twin.client("stepfunctions"), twin.client("sqs")
+    prefix = f"polku-{twin.parameters['Stage']}-"  # the stage prefix the failures rule matches
+    runs = {kind: sfn.start_execution(stateMachineArn=_machine(sfn, prefix, kind), input='{"customer_id": "c1"}')[
+        "executionArn"] for kind in DEFINITIONS}
+    sfn.stop_execution(executionArn=runs["stopped"], error="goal", cause="purchase e-1")
+    assert {k: _finished(sfn, a) for k, a in runs.items()} == {
+        "fails": "FAILED", "succeeds": "SUCCEEDED", "stopped": "ABORTED"}
+
+    found = _drain(sqs, twin.outputs["JourneyFailuresQueueUrl"], set(runs.values()))
+    assert set(found) == {runs["fails"]}, found  # goal stops (ABORTED) and successes are not failures
+    (event,) = found[runs["fails"]]
+    assert event["source"] == "aws.states" and event["detail-type"] == "Step Functions Execution Status Change"
+    assert event["resources"] == [runs["fails"]]
+    detail = event["detail"]
+    assert detail["status"] == "FAILED" and detail["error"] == "Boom" and detail["cause"] == "step kept failing"
+    assert json.loads(detail["input"]) == {"customer_id": "c1"} and detail["output"] is None
+    assert detail["stopDate"] >= detail["startDate"] > 0
+
+
+def test_every_status_change_is_on_the_default_bus_in_order(twin):
+    """A rule of our own on the default bus sees RUNNING, then the final status, per execution."""
+    sfn, sqs, events = twin.client("stepfunctions"), twin.client("sqs"), twin.client("events")
+    run = uuid.uuid4().hex[:8]
+    url = sqs.create_queue(QueueName=f"status-{run}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    machine = _machine(sfn, f"other-{run}-", "succeeds")
+    events.put_rule(Name=f"status-{run}", EventPattern=json.dumps({
+        "source": ["aws.states"], "detail": {"stateMachineArn": [machine]}}))
+    events.put_targets(Rule=f"status-{run}", Targets=[{"Id": "q", "Arn": queue_arn}])
+    try:
+        arn = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+        assert _finished(sfn, arn) == "SUCCEEDED"
+        got = _drain(sqs, url, {arn})[arn]
+        assert [e["detail"]["status"] for e in got] == ["RUNNING", "SUCCEEDED"]
+        assert got[0]["detail"]["stopDate"] is None and json.loads(got[1]["detail"]["output"]) == {}
+        # the failures rule's prefix is the stage's: this machine's failures would not go there
+        assert not machine.split(":")[-1].startswith("polku-")
+    finally:
+        events.remove_targets(Rule=f"status-{run}", Ids=["q"])
+        events.delete_rule(Name=f"status-{run}")
+
+
+def test_scheduled_and_disabled_rules_match_no_events():
+    class Pattern:
+        def __init__(self, pattern):
+            self._pattern = pattern
+
+    class Rule:
+        def __init__(self, state, schedule, pattern):
+            self.state, self.scheduled_expression, self.event_pattern = state, schedule, Pattern(pattern)
+
+    assert sfn_events.offered_to(Rule("ENABLED", None, {"source": ["aws.states"]}))
+    assert not sfn_events.offered_to(Rule("ENABLED", "rate(1 hour)", {}))  # a schedule only
+    assert not sfn_events.offered_to(Rule("DISABLED", None, {"source": ["aws.states"]}))
