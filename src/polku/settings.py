@@ -48,6 +48,8 @@ class Settings:
     quiet_hours_end: str = "8"
     frequency_cap_per_day: str = "2"
     frequency_cap_per_week: str = "5"
+    # Scheduler: parallel scan segments of the profiles table when scheduled journeys are due.
+    scheduler_segments: str = "1"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -81,6 +83,12 @@ class Settings:
         if per_week < per_day:
             raise SettingsError(f"FREQUENCY_CAP_PER_WEEK: must be at least FREQUENCY_CAP_PER_DAY ({per_day}), got {per_week}")
         return per_day, per_week
+
+    @property
+    def scheduler_segment_count(self) -> int:
+        """How many parallel scan segments (one scheduler invocation each) read the profiles
+        table when scheduled journeys are due; 1 reads it in the scheduler's own invocation."""
+        return _int_setting("SCHEDULER_SEGMENTS", self.scheduler_segments, 1, 64)
 
 
 class SettingsError(ValueError):

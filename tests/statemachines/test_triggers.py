@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import uuid
 
+import pytest
 from boto3.dynamodb.types import TypeSerializer
 
 from polku import clock
@@ -83,12 +84,61 @@ def test_scheduler_tick_twice_starts_each_birthday_once(journey_twin, virtual_cl
         second = invoke(twin, "JourneySchedulerFunction", {})
         virtual_clock.yield_now()
         runs = executions_of(twin, "birthday", cid)
-        assert first["started"]["birthday"] >= 1 and second["started"]["birthday"] == 0
+        # the template's SchedulerSegments (4): the due tick fans out, one invocation per scan segment
+        assert "birthday" in first["due"] and first["segments"] == 4 and second["when"] == first["when"]
         assert len(runs) == 1
         sfn = twin.client("stepfunctions")
         sfn.stop_execution(executionArn=runs[0]["executionArn"])  # leave nothing waiting behind
     virtual_clock.wait_idle(timeout=60)
     assert virtual_clock.now() < dt.datetime(2026, 1, 6, tzinfo=dt.timezone.utc)
+
+
+def test_scheduler_segments_enter_each_customer_once_and_a_retried_segment_starts_nothing(journey_twin, virtual_clock):
+    """The parallel scan's segments partition the profiles: every matching customer is entered by
+    exactly one segment, and a segment run again (Lambda retries async invocations) starts nothing."""
+    twin = journey_twin
+    from polku.data.profiles import ProfileModel
+
+    today = clock.now().strftime("%m-%d")
+    ids = [f"seg-{uuid.uuid4().hex[:8]}" for _ in range(12)]
+    for cid in ids:
+        ProfileModel(cid, traits={"birthday": f"1991-{today}", "email": f"{cid}@example.com"}, version=1).save()
+    from polku.journeys.triggers import scan_profiles
+
+    seen = [cid for i in range(3) for cid in (p["customer_id"] for p in scan_profiles(i, 3)) if cid in ids]
+    assert sorted(seen) == sorted(ids)  # each customer in exactly one segment
+    tick = {"total_segments": 3, "when": clock.to_iso(clock.now())}
+    with virtual_clock.actor():
+        parts = [invoke(twin, "JourneySchedulerFunction", {**tick, "segment": i}) for i in range(3)]
+        again = invoke(twin, "JourneySchedulerFunction", {**tick, "segment": 1})
+        virtual_clock.yield_now()
+        runs = {cid: executions_of(twin, "birthday", cid) for cid in ids}
+        assert [p["segment"] for p in parts] == [0, 1, 2] and again["started"]["birthday"] == 0
+        assert {cid: len(r) for cid, r in runs.items()} == {cid: 1 for cid in ids}
+        assert sum(p["started"]["birthday"] for p in parts) >= len(ids)  # ours, and any other test's due today
+        sfn = twin.client("stepfunctions")
+        for r in runs.values():
+            sfn.stop_execution(executionArn=r[0]["executionArn"])
+    virtual_clock.wait_idle(timeout=60)
+
+
+def test_scheduler_segments_setting_is_checked_naming_it():
+    from polku.settings import Settings, SettingsError
+
+    assert Settings.from_env({}).scheduler_segment_count == 1
+    assert Settings.from_env({"SCHEDULER_SEGMENTS": " 8 "}).scheduler_segment_count == 8
+    for bad in ("0", "65", "two", ""):
+        with pytest.raises(SettingsError, match="SCHEDULER_SEGMENTS"):
+            Settings.from_env({"SCHEDULER_SEGMENTS": bad}).scheduler_segment_count
+
+
+def test_scheduler_rejects_a_bad_segment_event_naming_the_field(journey_twin):
+    resp = journey_twin.client("lambda").invoke(
+        FunctionName=journey_twin.names["JourneySchedulerFunction"],
+        Payload=json.dumps({"segment": 3, "total_segments": 3, "when": "2026-01-05T08:00:00Z"}).encode())
+    body = json.loads(resp["Payload"].read())
+    assert resp.get("FunctionError") and body["errorType"] == "SchedulerInputError"
+    assert body["errorMessage"].startswith("segment: a whole number from 0 to 2")
 
 
 def test_offer_events_reach_the_offers_bus(journey_twin, virtual_clock):

@@ -98,6 +98,11 @@ def stop_run(run, reason: str, cause: str, sfn, publish) -> None:
     runs.record_stop(run, reason, cause)
 
 
+def due_journeys(registry: Registry, when: _dt.datetime) -> list:
+    """The active scheduled journeys whose schedule is due at ``when``."""
+    return [j for j in registry.active() if j.trigger.scheduled and j.trigger.due(when)]
+
+
 def run_schedule(registry: Registry, profiles, sfn, prefix: str, when: _dt.datetime | None = None) -> dict[str, int]:
     """Enter scheduled journeys that are due this hour for every profile that matches.
 
@@ -105,7 +110,7 @@ def run_schedule(registry: Registry, profiles, sfn, prefix: str, when: _dt.datet
     The trigger id is the journey and the day, so a repeated tick starts nothing twice.
     """
     when = when or clock.now()
-    due = [j for j in registry.active() if j.trigger.scheduled and j.trigger.due(when)]
+    due = due_journeys(registry, when)
     started = {j.name: 0 for j in due}
     if not due:
         return started
@@ -122,10 +127,12 @@ def run_schedule(registry: Registry, profiles, sfn, prefix: str, when: _dt.datet
     return started
 
 
-def scan_profiles():
+def scan_profiles(segment: int | None = None, total_segments: int | None = None):
+    """Customers' profile views, read by a scan of the profiles table (or one segment of a
+    parallel scan: ``segment`` of ``total_segments``); anonymous and merged profiles are skipped."""
     from polku.data.profiles import ProfileModel
 
-    for p in ProfileModel.scan():
+    for p in ProfileModel.scan(segment=segment, total_segments=total_segments):
         if p.customer_id.startswith("anon:") or getattr(p, "merged_into", None):
             continue
         yield profile_dict(p)
