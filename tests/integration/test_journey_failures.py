@@ -1,7 +1,8 @@
 """Failed journeys reach the journey-failures queue, as on AWS: the twin emits Step Functions
 execution status-change events on the default bus (src/polku/twin/sfn_events.py) and the
 template's JourneyFailureRule routes FAILED and TIMED_OUT ones to the queue; runs Polku stops on a
-goal event (ABORTED) and runs that succeed do not go there."""
+goal event (ABORTED) and runs that succeed do not go there. And the scheduler's asynchronous
+invocations that keep failing land in its DeadLetterQueue after Lambda's two retries."""
 
 from __future__ import annotations
 
@@ -114,3 +115,44 @@ def test_scheduled_and_disabled_rules_match_no_events():
     assert sfn_events.offered_to(Rule("ENABLED", None, {"source": ["aws.states"]}))
     assert not sfn_events.offered_to(Rule("ENABLED", "rate(1 hour)", {}))  # a schedule only
     assert not sfn_events.offered_to(Rule("DISABLED", None, {"source": ["aws.states"]}))
+
+
+def _dead_letters(sqs, url, marker: str) -> list[dict]:
+    """Messages of the DLQ whose body carries ``marker`` (the queue is shared by the session)."""
+    out = []
+    for _ in range(5):
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=0,
+                                    MessageAttributeNames=["All"]).get("Messages", [])
+        for m in batch:
+            if marker in m["Body"]:
+                out.append(m)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        if not batch:
+            break
+    return out
+
+
+def test_an_async_invocation_that_keeps_failing_is_retried_then_dead_lettered(twin, monkeypatch):
+    """The scheduler's segments are asynchronous invocations: as on Lambda, one that still fails
+    after two retries goes to the function's DeadLetterQueue with the error; the caller sees 202."""
+    from polku.twin import lambda_runtime
+
+    calls = []
+    original = lambda_runtime.invoke
+    monkeypatch.setattr(lambda_runtime, "invoke", lambda name, event: calls.append(name) or original(name, event))
+    lam, sqs = twin.client("lambda"), twin.client("sqs")
+    name, url = twin.names["JourneySchedulerFunction"], twin.outputs["SchedulerDLQUrl"]
+    marker = f"bad-{uuid.uuid4().hex[:8]}"
+    bad = {"segment": 5, "total_segments": 2, "when": "2026-01-05T08:00:00Z", "marker": marker}
+    resp = lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(bad).encode())
+    assert resp["StatusCode"] == 202 and "FunctionError" not in resp
+    assert calls == [name] * 3  # the invocation and Lambda's two retries
+    (letter,) = _dead_letters(sqs, url, marker)
+    assert json.loads(letter["Body"]) == bad
+    attrs = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}
+    assert attrs["ErrorMessage"].startswith("segment: a whole number from 0 to 1") and attrs["RequestID"]
+
+    calls.clear()
+    good = {"segment": 0, "total_segments": 64, "when": "2026-01-05T03:00:00Z", "marker": marker}
+    assert lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(good).encode())["StatusCode"] == 202
+    assert calls == [name] and _dead_letters(sqs, url, marker) == []

@@ -7,6 +7,8 @@ a Step Functions Task, a DynamoDB stream mapping, SNS or S3 — imports the real
 handler module and calls it with the event and a Lambda context. Errors come
 back the way Lambda reports them (``errorType``/``errorMessage`` with the
 function-error flag), so Step Functions Retry/Catch see the real error names.
+Asynchronous invocations (``InvocationType=Event``, schedules) are retried and
+dead-lettered as Lambda does (:func:`invoke_async`).
 
 Handler modules are loaded from their file under a name unique to their folder
 (``polku_fn.<folder>.<module>``), so two functions whose files share a name do
@@ -42,6 +44,7 @@ class FunctionSpec:
     memory_size: int = 256
     arn: str = ""
     environment: dict[str, str] = field(default_factory=dict)
+    dead_letter_arn: str = ""  # the SQS queue of the template's DeadLetterQueue (async invocations)
 
     def load(self) -> Callable[[Any, Any], Any]:
         module_name, _, attr = self.handler.rpartition(".")
@@ -109,6 +112,40 @@ def invoke(name: str, event: Any) -> tuple[Any, str | None]:
         }, type(exc).__name__
 
 
+ASYNC_ATTEMPTS = 3  # an asynchronous invocation and Lambda's two retries
+
+
+def invoke_async(name: str, event: Any) -> tuple[Any, str | None]:
+    """An asynchronous invocation (``InvocationType=Event``, schedules): as Lambda, the handler
+    runs again up to twice while it fails (here at once, not after a minute or two), and a
+    function with a ``DeadLetterQueue`` gets the event there with Lambda's message attributes
+    (``RequestID``, ``ErrorCode``, ``ErrorMessage``). Returns the last (result, error type)."""
+    for _ in range(ASYNC_ATTEMPTS):
+        result, error = invoke(name, event)
+        if error is None:
+            return result, None
+    spec = _functions.get(name)
+    if spec is not None and spec.dead_letter_arn:
+        _dead_letter(spec, event, result)
+    return result, error
+
+
+def _dead_letter(spec: FunctionSpec, event: Any, result: Any) -> None:
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account, queue = spec.dead_letter_arn.split(":", 5)
+    message = result.get("errorMessage", "") if isinstance(result, dict) else str(result)
+    sqs_backends[account][region].send_message(
+        queue_name=queue,
+        message_body=json.dumps(event),
+        message_attributes={
+            "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},  # the function's own error
+            "ErrorMessage": {"DataType": "String", "StringValue": message[:1024] or "Unhandled"},
+        },
+    )
+
+
 def apply() -> None:
     """Patch moto's Lambda to run registered functions in-process (idempotent)."""
     global _applied
@@ -126,3 +163,14 @@ def apply() -> None:
         return json.dumps(result, default=str), error is not None, ""
 
     LambdaFunction._invoke_lambda = _invoke_lambda
+
+    original_invoke = LambdaFunction.invoke
+
+    def function_invoke(self, body, request_headers, response_headers):
+        """lambda:Invoke; InvocationType=Event runs as an asynchronous invocation (invoke_async)."""
+        if request_headers.get("x-amz-invocation-type") != "Event" or self.function_name not in _functions:
+            return original_invoke(self, body, request_headers, response_headers)
+        invoke_async(self.function_name, json.loads(body) if body else {})
+        return ""  # Lambda accepted it (202): no payload, no function error for the caller
+
+    LambdaFunction.invoke = function_invoke

@@ -214,7 +214,7 @@ class Twin:
         )
         ran = []
         for t, fn, arn in due:
-            _, error = lambda_runtime.invoke(fn, scheduled_event(arn, t, REGION, ACCOUNT_ID))
+            _, error = lambda_runtime.invoke_async(fn, scheduled_event(arn, t, REGION, ACCOUNT_ID))
             ran.append((t, fn, error))
         return ran
 
@@ -461,6 +461,7 @@ class Twin:
         if not code_dir.is_dir():
             raise TemplateError(f"{lid}: CodeUri {props['CodeUri']} is not a folder")
         env = {k: str(v) for k, v in rv.resolve(props["Environment"]["Variables"]).items()}
+        dlq = rv.resolve(props.get("DeadLetterQueue") or {})
         lam = self.client("lambda")
         lam.create_function(
             FunctionName=name,
@@ -482,6 +483,7 @@ class Twin:
                 memory_size=int(props.get("MemorySize", 256)),
                 arn=rv.attrs[(lid, "Arn")],
                 environment=env,
+                dead_letter_arn=str(dlq.get("TargetArn", "")) if dlq.get("Type") == "SQS" else "",
             )
         )
         for ev_name, ev in (props.get("Events") or {}).items():
