@@ -94,9 +94,11 @@ def train_recommender(twin, rows: list[dict], window_start: dt.datetime) -> str:
             f"{outcome.manifest.get('dimensions')} dimensions, holdout HR@10 {ev.get('hr@10', 'n/a')}")
 
 
-def engage(emails, api_url: str, share_open: int = 45, share_click: int = 15) -> tuple[int, int]:
+def engage(emails, api_url: str, share_open: int = 45, share_click: int = 15) -> tuple[int, list[tuple[str, str]]]:
     """Some recipients read their mail the next morning: a stable share open it (the tracking
-    pixel is fetched) and a smaller share click a product (the signed click link)."""
+    pixel is fetched) and a smaller share click a product (the signed click link; the shop's
+    front page where the message shows no product). Returns the opens and, per click, the
+    customer and the link's destination."""
     import http.client
     import re
     from urllib.parse import urlsplit
@@ -116,15 +118,19 @@ def engage(emails, api_url: str, share_open: int = 45, share_click: int = 15) ->
         finally:
             conn.close()
 
-    def reader(url: str, subject: str) -> str:
-        """Customer and journey from a signed link's claims (readable; only the MAC is secret) + subject."""
+    def claims(url: str) -> dict:
+        """A signed link's claims (readable; only the MAC is secret)."""
         import base64
 
         payload = url.rsplit("/", 1)[-1].split(".")[0]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return f"{claims.get('c')}|{claims.get('j')}|{subject}"
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
-    opened = clicked = 0
+    def reader(url: str, subject: str) -> str:
+        """Customer and journey from a link's claims, and the subject."""
+        c = claims(url)
+        return f"{c.get('c')}|{c.get('j')}|{subject}"
+
+    opened, clicked = 0, []
     for email in emails:
         pixels = re.findall(r'src="([^"]+/v1/o/[^"]+)"', email.html)
         clicks = re.findall(r'href="([^"]+/v1/c/[^"]+)"', email.html)
@@ -138,11 +144,42 @@ def engage(emails, api_url: str, share_open: int = 45, share_click: int = 15) ->
                 raise RuntimeError(f"open pixel answered {status}")
             opened += 1
         if clicks and roll < share_click:
-            status = get(clicks[0])
+            link = next((c for c in clicks if "/p/" in claims(c).get("u", "")), clicks[0])
+            status = get(link)
             if status >= 400:
                 raise RuntimeError(f"click link answered {status}")
-            clicked += 1
+            clicked.append((claims(link)["c"], claims(link)["u"]))
     return opened, clicked
+
+
+def buy_after_click(clicked: list[tuple[str, str]], api_url: str, at: dt.datetime, share: int = 50) -> int:
+    """A stable share of the customers who clicked a product buy it within the hour (a purchase
+    event through the tracking API, priced from the catalogue): what the report's revenue after
+    a click counts. Returns the orders placed."""
+    import urllib.request
+
+    from polku import clock
+    from polku.recommend.catalog import demo_product
+
+    events = []
+    for customer_id, url in dict(clicked).items():  # one order per customer
+        if "/p/" not in url or int(hashlib.sha256(f"buy|{customer_id}".encode()).hexdigest(), 16) % 100 >= share:
+            continue
+        product = demo_product(url.rsplit("/p/", 1)[1])
+        price = float(product["price"])
+        events.append({"type": "purchase", "customer_id": customer_id, "ts": clock.to_iso(at),
+                       "event_id": f"demo-after-click-{customer_id}",
+                       "properties": {"order_id": f"after-click-{customer_id}", "revenue": price, "currency": "EUR",
+                                      "items": [{"product_id": product["product_id"], "quantity": 1, "price": price}]}})
+    for i in range(0, len(events), 10):
+        req = urllib.request.Request(f"{api_url}/v1/events", method="POST",
+                                     data=json.dumps({"site_key": "demo-shop", "events": events[i:i + 10]}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            answer = json.load(resp)
+        if answer.get("rejected"):
+            raise RuntimeError(f"purchase after click rejected: {answer['rejected']}")
+    return len(events)
 
 
 def http_simulation(journeys: list[str], twin):
@@ -260,10 +297,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with vclock.actor():
                 opened, clicked = engage(emails, twin.api_url)
+                bought = buy_after_click(clicked, twin.api_url, vclock.now() + dt.timedelta(minutes=40))
             vclock.wait_idle(timeout=600)
         finally:
             clock.set_clock(previous)
-        story(f"the next morning {opened} e-mails were opened and {clicked} clicked (pixel and signed links)")
+        story(f"the next morning {opened} e-mails were opened and {len(clicked)} clicked (pixel and signed links); "
+              f"{bought} of the clickers bought the product they clicked within the hour")
 
         from polku.reporting.build import build_report, compute_figures
         from polku.reporting.figures import summary_lines
