@@ -28,6 +28,7 @@ from polku.enrollment.request import parse_request  # noqa: E402
 from polku.reporting import figures, records  # noqa: E402
 
 import report_fixture  # noqa: E402
+from report import cpu_model  # noqa: E402  (benchmarks/report.py, beside this script)
 
 
 def _median(fn, repeat=5) -> float:
@@ -60,7 +61,7 @@ def main() -> None:
     lines = [
         "## Distributed marketing and reporting (benchmarks/enrollment_report.py)",
         "",
-        "CPU time of the pure code, medians, one process; baselines measured in the same run.",
+        f"CPU time of the pure code, medians, one process on {cpu_model()}; baselines measured in the same run.",
         "",
         "| What | Figure |",
         "| --- | --- |",

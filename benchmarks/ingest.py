@@ -26,6 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+from report import cpu_model  # noqa: E402  (benchmarks/report.py, beside this script)
 
 from polku.tracking.ingest import prepare  # noqa: E402
 from polku.tracking.instacart_sessions import read_rows, sessions  # noqa: E402
@@ -187,7 +188,7 @@ def main() -> int:
     text = f"""
 ## Ingest (tracking) — `benchmarks/ingest.py`
 
-Measured {dt.date.today().isoformat()} on {platform.machine()}, Python {platform.python_version()}, one process
+Measured {dt.date.today().isoformat()} on {platform.machine()}, {cpu_model()}, Python {platform.python_version()}, one process
 (a shared 2-core machine: compare the ratios, not the absolute numbers, across machines).
 Events: Instacart order histories replayed as shop sessions (page/product views, add-to-cart, checkout, purchase).
 

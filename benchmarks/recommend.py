@@ -244,7 +244,9 @@ def main(argv=None) -> int:
     ap.add_argument("--serving-only", action="store_true", help="skip the Instacart evaluation")
     args = ap.parse_args(argv)
     started = time.perf_counter()
-    body = ["Produced by `benchmarks/recommend.py` on the shared 2-core machine (other work running at the same time:",
+    from report import cpu_model  # benchmarks/report.py, beside this script
+
+    body = [f"Produced by `benchmarks/recommend.py` on the shared 2-core machine ({cpu_model()}; other work may run at the same time:",
             "latencies are noisy; ratios are against baselines measured in the same run).", ""]
     raw = {}
     if not (args.quick or args.serving_only):

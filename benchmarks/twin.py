@@ -20,7 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from report import write_section  # noqa: E402
+from report import cpu_model, write_section  # noqa: E402
 
 from polku import clock  # noqa: E402
 from polku.twin.twin import Twin  # noqa: E402
@@ -74,7 +74,7 @@ def main() -> int:
         g = bench_ingest(twin)
     finally:
         twin.stop()
-    body = f"""Measured by `benchmarks/twin.py` (2-core machine; medians).
+    body = f"""Measured by `benchmarks/twin.py` (2-core machine, {cpu_model()}; medians).
 
 | What | Figure |
 | --- | --- |
