@@ -144,20 +144,19 @@ def engage(emails, api_url: str, share_open: int = 45, share_click: int = 15) ->
                 raise RuntimeError(f"open pixel answered {status}")
             opened += 1
         if clicks and roll < share_click:
-            link = next((c for c in clicks if "/p/" in claims(c).get("u", "")), clicks[0])
+            link, link_claims = next(((c, claims(c)) for c in clicks if "/p/" in claims(c).get("u", "")),
+                                     (clicks[0], claims(clicks[0])))
             status = get(link)
             if status >= 400:
                 raise RuntimeError(f"click link answered {status}")
-            clicked.append((claims(link)["c"], claims(link)["u"]))
+            clicked.append((link_claims["c"], link_claims["u"]))
     return opened, clicked
 
 
-def buy_after_click(clicked: list[tuple[str, str]], api_url: str, at: dt.datetime, share: int = 50) -> int:
+def buy_after_click(clicked: list[tuple[str, str]], post, at: dt.datetime, share: int = 50) -> int:
     """A stable share of the customers who clicked a product buy it within the hour (a purchase
-    event through the tracking API, priced from the catalogue): what the report's revenue after
-    a click counts. Returns the orders placed."""
-    import urllib.request
-
+    event through the tracking API, ``post`` being the simulation's; priced from the catalogue):
+    what the report's revenue after a click counts. Returns the orders placed."""
     from polku import clock
     from polku.recommend.catalog import demo_product
 
@@ -172,13 +171,9 @@ def buy_after_click(clicked: list[tuple[str, str]], api_url: str, at: dt.datetim
                        "properties": {"order_id": f"after-click-{customer_id}", "revenue": price, "currency": "EUR",
                                       "items": [{"product_id": product["product_id"], "quantity": 1, "price": price}]}})
     for i in range(0, len(events), 10):
-        req = urllib.request.Request(f"{api_url}/v1/events", method="POST",
-                                     data=json.dumps({"site_key": "demo-shop", "events": events[i:i + 10]}).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=120) as resp:
-            answer = json.load(resp)
-        if answer.get("rejected"):
-            raise RuntimeError(f"purchase after click rejected: {answer['rejected']}")
+        answer = post("/v1/events", {"site_key": "demo-shop", "events": events[i:i + 10]})
+        if answer.get("rejected") or answer.get("status", 200) >= 400:
+            raise RuntimeError(f"purchase after click refused: {answer}")
     return len(events)
 
 
@@ -297,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with vclock.actor():
                 opened, clicked = engage(emails, twin.api_url)
-                bought = buy_after_click(clicked, twin.api_url, vclock.now() + dt.timedelta(minutes=40))
+                bought = buy_after_click(clicked, sim._post, vclock.now() + dt.timedelta(minutes=40))
             vclock.wait_idle(timeout=600)
         finally:
             clock.set_clock(previous)

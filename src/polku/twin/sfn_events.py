@@ -36,11 +36,9 @@ log = logging.getLogger(__name__)
 _applied = False
 
 
-def _millis(value) -> int | None:
+def _millis(value: dt.datetime | None) -> int | None:
     if value is None:
         return None
-    if isinstance(value, (int, float)):
-        return int(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     return int(value.timestamp() * 1000)
