@@ -34,25 +34,28 @@ def _finished(sfn, arn, deadline=20.0):
     raise AssertionError(f"{arn} still running")
 
 
-def _drain(sqs, url, wanted: set[str], expect: set[str] = frozenset(), deadline=10.0) -> dict[str, list[dict]]:
-    """Messages of ``url`` by execution ARN, for the ARNs in ``wanted``; polls until those in
-    ``expect`` have arrived (the event is put just after the status changes). The queue is shared:
-    other messages are left alone, hidden for a while so that each receive sees new ones."""
-    found: dict[str, list[dict]] = {}
+def _take(sqs, url, pick, ready=lambda taken: True, deadline=10.0) -> list[dict]:
+    """The messages of ``url`` that ``pick`` selects, deleted as they are taken; polls until
+    ``ready(taken)`` (an event is put just after the status it reports is set). The queues are
+    shared by the session: other messages are left alone, hidden for a while so that each receive
+    sees new ones."""
+    taken: list[dict] = []
     end = time.monotonic() + deadline
     while True:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                    VisibilityTimeout=30).get("Messages", [])
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=30,
+                                    MessageAttributeNames=["All"]).get("Messages", [])
         for m in batch:
-            body = json.loads(m["Body"])
-            arn = body.get("detail", {}).get("executionArn")
-            if arn in wanted:
-                found.setdefault(arn, []).append(body)
+            if pick(m):
+                taken.append(m)
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
         if not batch:
-            if expect <= set(found) or time.monotonic() > end:
-                return found
+            if ready(taken) or time.monotonic() > end:
+                return taken
             time.sleep(0.1)
+
+
+def _arn(message: dict) -> str | None:
+    return json.loads(message["Body"]).get("detail", {}).get("executionArn")
 
 
 def _machine(sfn, prefix, kind):
@@ -69,9 +72,10 @@ def test_a_failed_journey_lands_in_the_failures_queue_and_stopped_or_finished_on
     assert {k: _finished(sfn, a) for k, a in runs.items()} == {
         "fails": "FAILED", "succeeds": "SUCCEEDED", "stopped": "ABORTED"}
 
-    found = _drain(sqs, twin.outputs["JourneyFailuresQueueUrl"], set(runs.values()), expect={runs["fails"]})
-    assert set(found) == {runs["fails"]}, found  # goal stops (ABORTED) and successes are not failures
-    (event,) = found[runs["fails"]]
+    taken = _take(sqs, twin.outputs["JourneyFailuresQueueUrl"], lambda m: _arn(m) in runs.values(),
+                  ready=lambda t: any(_arn(m) == runs["fails"] for m in t))
+    assert [_arn(m) for m in taken] == [runs["fails"]], taken  # goal stops (ABORTED) and successes are not failures
+    event = json.loads(taken[0]["Body"])
     assert event["source"] == "aws.states" and event["detail-type"] == "Step Functions Execution Status Change"
     assert event["resources"] == [runs["fails"]]
     detail = event["detail"]
@@ -93,9 +97,7 @@ def test_every_status_change_is_on_the_default_bus_in_order(twin):
     try:
         arn = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
         assert _finished(sfn, arn) == "SUCCEEDED"
-        got, end = [], time.monotonic() + 10
-        while len(got) < 2 and time.monotonic() < end:  # the final status is put just after it is set
-            got += _drain(sqs, url, {arn}, expect={arn}).get(arn, [])
+        got = [json.loads(m["Body"]) for m in _take(sqs, url, lambda m: _arn(m) == arn, ready=lambda t: len(t) >= 2)]
         assert [e["detail"]["status"] for e in got] == ["RUNNING", "SUCCEEDED"]
         assert got[0]["detail"]["stopDate"] is None and json.loads(got[1]["detail"]["output"]) == {}
         # the failures rule's prefix is the stage's: this machine's failures would not go there
@@ -119,21 +121,6 @@ def test_scheduled_and_disabled_rules_match_no_events():
     assert not sfn_events.offered_to(Rule("DISABLED", None, {"source": ["aws.states"]}))
 
 
-def _dead_letters(sqs, url, marker: str) -> list[dict]:
-    """Messages of the DLQ whose body carries ``marker`` (the queue is shared by the session; the
-    letter is sent before the invoke call returns, so one pass over the queue finds it)."""
-    out = []
-    while True:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=30,
-                                    MessageAttributeNames=["All"]).get("Messages", [])
-        if not batch:
-            return out
-        for m in batch:
-            if marker in m["Body"]:
-                out.append(m)
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-
-
 def test_an_async_invocation_that_keeps_failing_is_retried_then_dead_lettered(twin, monkeypatch):
     """The scheduler's segments are asynchronous invocations: as on Lambda, one that still fails
     after two retries goes to the function's DeadLetterQueue with the error; the caller sees 202."""
@@ -149,7 +136,7 @@ def test_an_async_invocation_that_keeps_failing_is_retried_then_dead_lettered(tw
     resp = lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(bad).encode())
     assert resp["StatusCode"] == 202 and "FunctionError" not in resp
     assert calls == [name] * 3  # the invocation and Lambda's two retries
-    (letter,) = _dead_letters(sqs, url, marker)
+    (letter,) = _take(sqs, url, lambda m: marker in m["Body"])  # sent before the invoke call returned
     assert json.loads(letter["Body"]) == bad
     attrs = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}
     assert attrs["ErrorMessage"].startswith("segment: a whole number from 0 to 1") and attrs["RequestID"]
@@ -157,4 +144,4 @@ def test_an_async_invocation_that_keeps_failing_is_retried_then_dead_lettered(tw
     calls.clear()
     good = {"segment": 0, "total_segments": 64, "when": "2026-01-05T03:00:00Z", "marker": marker}
     assert lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(good).encode())["StatusCode"] == 202
-    assert calls == [name] and _dead_letters(sqs, url, marker) == []
+    assert calls == [name] and _take(sqs, url, lambda m: marker in m["Body"]) == []
