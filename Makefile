@@ -45,8 +45,11 @@ demo: $(PYSTAMP) $(NODESTAMP) check-java
 local: $(PYSTAMP)
 	$(VENV)/bin/polku local
 
-lint: setup
-	$(VENV)/bin/polku journeys lint || true
+# Every linter the project has; the first that fails stops make with its exit status.
+lint: $(PYSTAMP) $(NODESTAMP)
+	$(VENV)/bin/ruff check src functions tests benchmarks
+	$(VENV)/bin/polku journeys lint
+	$(VENV)/bin/polku templates lint
 
 bench: $(PYSTAMP) $(NODESTAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

@@ -29,17 +29,15 @@ sys.path.insert(0, str(REPO / "src"))
 from report import cpu_model  # noqa: E402  (benchmarks/report.py, beside this script)
 
 from polku.tracking.ingest import prepare  # noqa: E402
-from polku.tracking.instacart_sessions import read_rows, sessions  # noqa: E402
+from polku.demo.instacart_data import instacart_rows  # noqa: E402
+from polku.tracking.instacart_sessions import sessions  # noqa: E402
 
-DATA = REPO / "data" / "instacart.csv"
-if not DATA.exists():
-    DATA = Path("/work/shared/data/instacart.csv")
 END = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.timezone.utc)
 BATCH = 100
 
 
 def load_events(limit: int) -> list[dict]:
-    rows = read_rows(DATA)[:60000]
+    rows = instacart_rows(60000)
     events = [e for s in sessions(rows, END) for e in s.events]
     return events[:limit]
 

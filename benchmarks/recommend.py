@@ -1,6 +1,6 @@
 """Recommendation benchmarks -> the "Recommendations" section of docs/benchmarks.md.
 
-1. Quality on the Instacart sample (../shared/data/instacart.csv): last-basket protocol, K=10,
+1. Quality on the Instacart sample (data/instacart.csv.gz): last-basket protocol, K=10,
    repeats allowed and new items only, Polku vs popularity, own history + popularity, exact
    item-kNN (cosine) and EASE - all in the same run on the same split.
 2. The Annoy index: recall@10 against exact search on the same embeddings.
@@ -24,7 +24,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "instacart.csv"
+sys.path.insert(0, str(REPO / "src"))
+from polku.demo.instacart_data import instacart_path  # noqa: E402
+
+DATA = instacart_path()
 DOC = REPO / "docs" / "benchmarks.md"
 START, END = "<!-- recommend:start -->", "<!-- recommend:end -->"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,32 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "template.yaml"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Nothing the project runs may read beside the repository (a clone on a user's machine has
+# nothing there). An audit hook sees every file this test process opens; a test that opened a
+# path in the repository's parent folder, outside the repository, fails (see outside_reads).
+_INSIDE = str(REPO) + os.sep
+_BESIDE = str(REPO.parent) + os.sep  # path-ok: the guard names what it guards
+OUTSIDE_READS: list[str] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "open" and isinstance(args[0], (str, os.PathLike)):
+        path = os.path.abspath(os.fspath(args[0]))
+        if path.startswith(_BESIDE) and not path.startswith(_INSIDE):
+            OUTSIDE_READS.append(path)
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def outside_reads():
+    """Fails the test that opened a file beside the repository (e.g. the workplace's shared folder)."""
+    OUTSIDE_READS.clear()
+    yield OUTSIDE_READS
+    found, OUTSIDE_READS[:] = list(OUTSIDE_READS), []
+    assert not found, f"read outside the repository: {sorted(set(found))[:5]}"
 
 
 @pytest.fixture(scope="session")

@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import itertools
-from pathlib import Path
 
 import pytest
 
 from polku.data.base import bind_models
+from polku.demo.instacart_data import instacart_rows
 from polku.settings import get_settings
 from polku.tracking import profile_store
 from polku.tracking.instacart_sessions import sessions
 from polku.tracking.session_replay import replay
 
 pytestmark = pytest.mark.twin
-REPO = Path(__file__).resolve().parents[2]
-
-
-def data_file() -> Path:
-    for p in (REPO / "data" / "instacart.csv", REPO.parent / "shared" / "data" / "instacart.csv"):
-        if p.is_file():
-            return p
-    pytest.fail("instacart.csv not found (data/ or ../shared/data/)")
 
 
 def test_a_shopper_replayed_twice(twin):
     get_settings.cache_clear()
     bind_models(get_settings(), host=None)
-    with open(data_file(), newline="") as fh:
-        rows = list(itertools.islice(csv.DictReader(fh), 400))
+    rows = instacart_rows(400)
     users = sorted({r["user_id"] for r in rows})[:1]
     orders = sorted({int(r["order_number"]) for r in rows if r["user_id"] in users})[:4]
     chosen = [r for r in rows if r["user_id"] in users and int(r["order_number"]) in orders]

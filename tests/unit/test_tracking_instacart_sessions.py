@@ -1,7 +1,6 @@
 """Instacart order history -> realistic, valid, deterministic sessions."""
 
 import datetime as dt
-from pathlib import Path
 
 from polku.tracking.instacart_sessions import order_times, orders_by_user, sessions, synthetic_price
 from polku.tracking.validation import validate
@@ -61,14 +60,9 @@ def test_deterministic():
 
 
 def test_real_data_sample_validates():
-    data = Path(__file__).resolve().parents[2] / "data" / "instacart.csv"
-    if not data.exists():
-        data = Path("/work/shared/data/instacart.csv")
-    import csv
-    import itertools
+    from polku.demo.instacart_data import instacart_rows
 
-    with open(data, newline="") as fh:
-        sample = list(itertools.islice(csv.DictReader(fh), 3000))
+    sample = instacart_rows(3000)
     out = sessions(sample, END)
     assert len(out) > 50
     for s in out:

@@ -18,7 +18,7 @@ def register(sub) -> None:
     imp.set_defaults(func=import_cmd)
     demo = cs.add_parser("demo", help="synthetic catalogue (made-up names, categories, prices) for the product "
                          "ids of an interactions CSV such as the Instacart sample")
-    demo.add_argument("--data", required=True, metavar="FILE.csv", help="interactions CSV")
+    demo.add_argument("--data", required=True, metavar="FILE.csv", help="interactions CSV (or .csv.gz)")
     demo.add_argument("--item-col", default="product_id")
     demo.add_argument("--out", metavar="FILE.csv", help="write the catalogue CSV here instead of importing it")
     demo.add_argument("--base-url", default="https://shop.example")
@@ -64,11 +64,12 @@ def demo_cmd(args) -> int:
 
     from polku.cli.main import CliError
     from polku.recommend.catalog import demo_catalog, write_csv
+    from polku.recommend.interactions import open_csv
 
     path = Path(args.data)
     if not path.is_file():
         raise CliError(f"--data {path}: no such file")
-    with path.open(newline="", encoding="utf-8-sig") as f:
+    with open_csv(path) as f:
         reader = csv.DictReader(f)
         if args.item_col not in (reader.fieldnames or []):
             raise CliError(f"--item-col {args.item_col!r} is not a column of {path.name}")

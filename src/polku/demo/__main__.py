@@ -34,15 +34,6 @@ SALES_USER = "arn:aws:iam::123456789012:user/sales-anna"
 NOTE = "Thanks for meeting me at the store on Friday - here is the guide I promised. - Anna"
 
 
-def data_path() -> Path:
-    """../shared/data/instacart.csv beside the repository (the Instacart sample)."""
-    for candidate in (REPO.parent / "shared" / "data" / "instacart.csv",
-                      Path.cwd().parent / "shared" / "data" / "instacart.csv"):
-        if candidate.is_file():
-            return candidate
-    raise SystemExit("instacart.csv not found: it lives in ../shared/data/ beside the repository")
-
-
 def abandoned(order_id: str) -> bool:
     """Every fourth session (by a stable hash of the order) stops at the cart."""
     return int(hashlib.sha256(order_id.encode()).hexdigest(), 16) % 4 == 0
@@ -228,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from polku import clock
     from polku.journeys.simulate import parse_timeline
-    from polku.tracking.instacart_sessions import read_rows
+    from polku.demo.instacart_data import instacart_rows
     from polku.twin.twin import Twin
 
     def say(text: str) -> None:
@@ -249,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
 
         story(f"local twin up: HTTP API {twin.api_url}, AWS {twin.endpoint_url} ({len(twin.names)} resources "
               "from template.yaml)")
-        rows = read_rows(data_path())
+        rows = instacart_rows()
         users = sorted({r["user_id"] for r in rows}, key=lambda u: (len(u), u))[: args.shoppers]
         rows = [r for r in rows if r["user_id"] in set(users)]
         window_start = END - dt.timedelta(weeks=args.weeks)

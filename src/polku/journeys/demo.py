@@ -1,6 +1,6 @@
 """Journeys over replayed Instacart shoppers: ``python -m polku.journeys.demo [--shoppers N] [--weeks W]``.
 
-The shoppers' real order histories (data/instacart.csv, laid out in time by
+The shoppers' real order histories (data/instacart.csv.gz, laid out in time by
 :mod:`polku.tracking.instacart_sessions`, synthetic prices and categories) become a
 timeline; the last ``--weeks`` of it run through the event-triggered journeys of the
 library at once (plus win-back's daily tick) on the virtual clock, with the real ASL and
@@ -23,18 +23,11 @@ REPO = Path(__file__).resolve().parents[3]
 JOURNEYS = ["abandoned_cart", "browse_abandonment", "cross_sell", "win_back"]
 
 
-def data_file() -> Path:
-    """data/instacart.csv of the repository (or the shared copy beside the worktrees)."""
-    for p in (REPO / "data" / "instacart.csv", REPO.parent / "shared" / "data" / "instacart.csv"):
-        if p.is_file():
-            return p
-    raise SystemExit("data/instacart.csv not found: put the Instacart sample there")
-
-
 def timeline(shoppers: int, weeks: int, end: dt.datetime) -> list[str]:
-    from polku.tracking.instacart_sessions import read_rows, sessions
+    from polku.demo.instacart_data import instacart_rows
+    from polku.tracking.instacart_sessions import sessions
 
-    rows = read_rows(data_file())
+    rows = instacart_rows()
     users = sorted({r["user_id"] for r in rows}, key=lambda u: (len(u), u))[:shoppers]
     start = end - dt.timedelta(weeks=weeks)
     lines = []

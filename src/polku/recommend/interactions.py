@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +99,12 @@ def parse_time(value: str) -> float:
     return ts.timestamp()
 
 
+def open_csv(path: Path):
+    """A CSV file opened for csv.DictReader; a ``.csv.gz`` is read as it is (decompressed on the fly)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    return opener(path, "rt", newline="", encoding="utf-8-sig")
+
+
 def read_csv(path: str | Path, user_col: str, item_col: str, time_col: str | None = None,
              basket_col: str | None = None, weight_col: str | None = None) -> Interactions:
     """Read interactions from any CSV given its column names. Rows with an empty user or item
@@ -105,7 +112,7 @@ def read_csv(path: str | Path, user_col: str, item_col: str, time_col: str | Non
     path = Path(path)
     if not path.is_file():
         raise InteractionsError(f"{path}: no such file")
-    with path.open(newline="", encoding="utf-8-sig") as f:
+    with open_csv(path) as f:
         reader = csv.DictReader(f)
         header = reader.fieldnames or []
         for flag, col in (("--user-col", user_col), ("--item-col", item_col), ("--time-col", time_col),

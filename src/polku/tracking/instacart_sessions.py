@@ -1,6 +1,6 @@
 """Turn Instacart order histories into realistic web sessions of tracking events. Pure, deterministic.
 
-The public Instacart sample (data/instacart.csv) has no dates, names or prices:
+The public Instacart sample (data/instacart.csv.gz, found by polku.demo.instacart_data) has no dates, names or prices:
 only each user's order sequence, the day of week (0-6, 0 read as Sunday) and hour
 of each order, the days since the previous order, and the products in
 add-to-cart order. Here:
@@ -26,11 +26,9 @@ Event ids are ``ic-<order_id>-<n>``: replaying the same rows gives the same even
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable
 
 from polku import clock
@@ -77,11 +75,6 @@ class Session:
     events: list[dict]
     identify: dict | None = None  # POST /v1/identify body, sent before events[identify_before]
     identify_before: int = 0
-
-
-def read_rows(path: Path | str) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def orders_by_user(rows: Iterable[dict]) -> dict[str, list[Order]]:
