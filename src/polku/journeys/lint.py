@@ -7,7 +7,8 @@ Two layers:
    every transition target exists; every Choice has a Default; every state is
    reachable; every path reaches an end; every Wait is bounded (Seconds within a
    limit, or a SecondsPath read from a step that bounds it, and every task-token
-   wait has a TimeoutSeconds); every Task retries; every ``${Substitution}`` is
+   wait has a TimeoutSeconds); every Send's result is checked for ``deferred`` (quiet hours) and
+   waits until its ``send_at`` to send again; every Task retries; every ``${Substitution}`` is
    one that template.yaml provides; every step action and message template
    exists; the registry and the files agree.
 """
@@ -168,6 +169,8 @@ def definition_findings(file: str, text: str, ctx: Context) -> list[Finding]:
             f.extend(_wait_findings(file, name, s, d, ctx))
         if t == "Task":
             f.extend(_task_findings(file, name, s, ctx))
+            if s.get("Resource") == SEND_RESOURCE:
+                f.extend(_deferred_findings(file, name, s, d))
     reachable = set(d.reachable())
     for name in d.states:
         if name not in reachable:
@@ -221,10 +224,35 @@ def _wait_findings(file: str, name: str, s: dict, d: Definition, ctx: Context) -
         params = other.get("Parameters") or {}
         if other.get("Resource") == STEP_RESOURCE and ctx.bounded_actions.get(params.get("action")) == field:
             return []
-        if other.get("Resource") == OFFER_RESOURCE and params.get("action") == "grant" and field == "valid_seconds":
+        if other.get("Resource") == OFFER_RESOURCE and params.get("action") == "grant" and field in ("valid_seconds", "valid_until"):
             return []
+        if other.get("Resource") == SEND_RESOURCE and "TimestampPath" in s and field == "send_at":
+            return []  # a deferral ends when the customer's quiet hours end (within a day)
     return [Finding(file, name, f"unbounded wait: {path} is not produced by a step that bounds it",
-                    "use Seconds, or read the time from a choose_send_time step (wait_seconds) or an offer grant (valid_seconds)")]
+                    "use Seconds, or read the time from a choose_send_time step (wait_seconds), an offer grant "
+                    "(valid_seconds, valid_until) or a deferred Send (send_at)")]
+
+
+def _deferred_findings(file: str, name: str, s: dict, d: Definition) -> list[Finding]:
+    """A Send may answer ``deferred`` (quiet hours): the journey must wait until ``send_at`` and send
+    the same message again, else the message is silently lost."""
+    rp = s.get("ResultPath")
+    if not isinstance(rp, str) or not rp.startswith("$.") or rp == "$":
+        return [Finding(file, name, f"Send keeps no result (ResultPath {rp!r}), so a deferred message cannot be seen",
+                        "give the Send its own \"ResultPath\": \"$.<step>_sent\" and check it for deferred")]
+    fix = (f"after {name} add a Choice with {{\"Variable\": \"{rp}.status\", \"StringEquals\": \"deferred\", \"Next\": "
+           f"\"<wait>\"}} and a Wait with \"TimestampPath\": \"{rp}.send_at\" whose Next is {name}")
+    choice = d.states.get(s.get("Next")) if isinstance(s.get("Next"), str) else None
+    if not isinstance(choice, dict) or choice.get("Type") != "Choice":
+        return [Finding(file, name, "Send's result is not checked for deferred: a message deferred for quiet hours is lost", fix)]
+    for rule in choice.get("Choices") or []:
+        if rule.get("Variable") == f"{rp}.status" and rule.get("StringEquals") == "deferred":
+            wait = d.states.get(rule.get("Next"))
+            if (isinstance(wait, dict) and wait.get("Type") == "Wait" and wait.get("TimestampPath") == f"{rp}.send_at"
+                    and wait.get("Next") == name):
+                return []
+            return [Finding(file, name, f"a deferred {name} does not wait until {rp}.send_at and send again", fix)]
+    return [Finding(file, name, "Send's result is not checked for deferred: a message deferred for quiet hours is lost", fix)]
 
 
 def _task_findings(file: str, name: str, s: dict, ctx: Context) -> list[Finding]:

@@ -1,0 +1,47 @@
+"""Lint refuses a journey that could lose a message deferred for quiet hours."""
+
+from tests.unit.test_journeys_lint import RETRY, findings, only
+
+
+def send(nxt, result="$.hello_sent"):
+    s = {"Type": "Task", "Resource": "${SendFunctionArn}", "Parameters": {"template": "welcome"},
+         "Retry": RETRY, "Next": nxt}
+    if result is not None:
+        s["ResultPath"] = result
+    return s
+
+
+def handled(rp="$.hello_sent", wait_next="A", wait_path=None):
+    return {
+        "Deferred?": {"Type": "Choice", "Choices": [{"Variable": f"{rp}.status", "StringEquals": "deferred",
+                                                      "Next": "WaitForSendAt"}], "Default": "Done"},
+        "WaitForSendAt": {"Type": "Wait", "TimestampPath": wait_path or f"{rp}.send_at", "Next": wait_next},
+        "Done": {"Type": "Succeed"},
+    }
+
+
+def test_send_that_waits_for_send_at_and_tries_again_is_clean():
+    assert findings({"A": send("Deferred?"), **handled()}) == []
+
+
+def test_send_whose_result_is_not_checked_for_deferred_is_refused():
+    f = only(findings({"A": send("Done"), "Done": {"Type": "Succeed"}}), "not checked for deferred")[0]
+    assert f.state == "A" and "$.hello_sent.send_at" in f.fix and f.severity == "error"
+
+
+def test_send_without_a_result_is_refused():
+    f = only(findings({"A": send("Done", result=None), "Done": {"Type": "Succeed"}}), "keeps no result")[0]
+    assert f.state == "A"
+
+
+def test_deferred_branch_must_wait_for_send_at_and_return_to_the_same_send():
+    fs = findings({"A": send("Deferred?"), **handled(wait_next="Done")})
+    assert only(fs, "does not wait until $.hello_sent.send_at")[0].state == "A"
+    fs = findings({"A": send("Deferred?"), **handled(wait_path="$.hello_sent.when")})
+    assert only(fs, "does not wait until")[0].state == "A"
+
+
+def test_a_choice_on_something_else_is_not_a_deferral_check():
+    states = {"A": send("Deferred?"), **handled()}
+    states["Deferred?"]["Choices"][0]["StringEquals"] = "skipped"
+    assert only(findings(states), "not checked for deferred")[0].state == "A"
