@@ -84,9 +84,6 @@ class _Sleeper:
         self.event_fired = False
         self.cond = cond
 
-    def sort_key(self):
-        return (self.when, self.seq)
-
 
 class VirtualClock:
     """A discrete-event clock shared by every thread of the local twin."""

@@ -93,7 +93,15 @@ def test_complaint_suppresses_and_ses_open_becomes_tracking_event(twin, sent):
 
 
 def test_garbage_sns_message_is_ignored(twin):
-    _publish_ses_event(twin, {"hello": "world"})  # must not raise or loop
+    """A malformed SES event is logged and dropped (a retry cannot fix it), never raised."""
+    record = {"EventSource": "aws:sns", "Sns": {"Message": json.dumps({"hello": "world"})}}
+    not_json = {"EventSource": "aws:sns", "Sns": {"Message": "{not json"}}
+    answer = twin.client("lambda").invoke(FunctionName=twin.names["FeedbackFunction"],
+                                          Payload=json.dumps({"Records": [record, not_json]}))
+    assert "FunctionError" not in answer
+    results = json.loads(answer["Payload"].read())["results"]
+    assert len(results) == 2 and all(set(r) == {"ignored"} for r in results), results
+    _publish_ses_event(twin, {"hello": "world"})  # through SNS as well: no error reaches the publisher
 
 
 def test_sms_goes_through_sns_when_preferred(twin, virtual_clock):

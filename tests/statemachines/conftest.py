@@ -8,29 +8,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 
 import pytest
 
 from polku.journeys.simulate import Simulation, parse_timeline
 
-SEND_HANDLER = Path(__file__).resolve().parents[2] / "functions" / "send" / "handler.py"
-
-
-def send_is_placeholder() -> bool:
-    return "NotImplementedError" in SEND_HANDLER.read_text()
-
-
 @pytest.fixture(scope="session")
 def journey_twin(twin):
-    """The shared twin; the Send stand-in is registered only while the real Send is a placeholder."""
-    from polku.twin import lambda_runtime
-
-    if send_is_placeholder():
-        spec = lambda_runtime.registered()[twin.names["SendFunction"]]
-        lambda_runtime.register(lambda_runtime.FunctionSpec(
-            name=spec.name, logical_id=spec.logical_id, code_dir=Path(__file__).parent / "send_stand_in",
-            handler="stand_in.lambda_handler", arn=spec.arn, environment=spec.environment))
+    """The shared twin, with the real handlers of every journey step (Send included)."""
     return twin
 
 

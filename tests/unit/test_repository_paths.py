@@ -17,7 +17,8 @@ SUFFIXES = {".py", ".sh", ".mjs", ".js", ".yaml", ".yml", ".toml", ".json", ""}
 
 # Patterns that reach outside the repository.
 OUTSIDE = [
-    (re.compile(r"(?<!\.)\.\./"), "a relative path that climbs out (../)"),
+    (re.compile(r"""(Path|open|read_text|read_bytes|listdir|glob|chdir|cwd|--data)\W{0,3}\(?\s*f?["']\.\./|/\s*["']\.\.["']"""),
+     "a relative path that climbs out (../)"),
     (re.compile(r"(?<![\w.])/work/"), "an absolute path of the build machine (/work/)"),
     (re.compile(r"""["']shared["']\s*/|/shared/data"""), "the workplace's shared folder"),
     (re.compile(r"\bREPO\.parent\b|\bcwd\(\)\.parent\b"), "the folder beside the repository"),
@@ -41,14 +42,21 @@ def _files() -> list[Path]:
     return out
 
 
+SHELL_CLIMB = re.compile(r"(?<![.\w])\.\./")  # in the Makefile and scripts any ../ climbs out of the repository root
+
+
 def findings(path: Path, text: str) -> list[str]:
-    """What in ``text`` (the file at ``path``) names something outside the repository."""
+    """What in ``text`` (the file at ``path``) names something outside the repository.
+
+    In Python a ``../`` counts where it is opened as a path (test data such as "../../etc/passwd"
+    that the code must refuse is not a read); in the Makefile and scripts every ``../`` counts."""
     rel = path.relative_to(REPO)
+    patterns = OUTSIDE if path.suffix == ".py" else [*OUTSIDE, (SHELL_CLIMB, "a relative path that climbs out (../)")]
     found = []
     for n, line in enumerate(text.splitlines(), 1):
         if ALLOWED in line:
             continue
-        for pattern, why in OUTSIDE:
+        for pattern, why in patterns:
             if pattern.search(line):
                 found.append(f"{rel}:{n}: {why}: {line.strip()[:100]}")
         for m in PARENTS.finditer(line):  # parents[k] of a file k+1 folders deep is the repository
@@ -74,6 +82,8 @@ def test_nothing_names_a_path_outside_the_repository():
     'DATA = REPO.parent / "shared" / "data" / "instacart.csv"',
     'data = Path("/work/shared/data/instacart.csv")',
     "open('../shared/data/instacart.csv')",
+    'rows = Path("../data/instacart.csv").read_text()',
+    'p = REPO / ".." / "x.csv"',
     'for p in (Path.cwd().parent / "x",): pass',
 ])
 def test_the_scan_catches_the_old_ways(line):

@@ -144,21 +144,6 @@ def read_csv(path: str | Path, user_col: str, item_col: str, time_col: str | Non
                                      baskets if basket_col else None, weights if weight_col else None)
 
 
-def user_item_matrix(inter: Interactions, n_items: int | None = None, binary: bool = False,
-                     users: np.ndarray | None = None) -> np.ndarray:
-    """Dense users x items matrix of summed weights (or 0/1), rows limited to ``users`` if given."""
-    n_items = inter.n_items if n_items is None else n_items
-    rows = np.arange(inter.n_users) if users is None else users
-    pos = np.full(inter.n_users, -1, dtype=np.int64)
-    pos[rows] = np.arange(len(rows))
-    keep = pos[inter.user] >= 0
-    m = np.zeros((len(rows), n_items), dtype=np.float32)
-    np.add.at(m, (pos[inter.user[keep]], inter.item[keep]), inter.weight[keep])
-    if binary:
-        m = (m > 0).astype(np.float32)
-    return m
-
-
 def basket_age(inter: Interactions) -> np.ndarray:
     """Per row: how many of the same user's baskets are later than this row's basket
     (0 = the user's latest basket). Unit-free, so it works for order numbers and timestamps."""

@@ -25,10 +25,6 @@ class CustomerHistory:
     purchased: dict[str, float] = field(default_factory=dict)
     viewed: dict[str, float] = field(default_factory=dict)  # viewed (or carted) and not bought since
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.purchased and not self.viewed
-
 
 @dataclass(frozen=True)
 class Blend:

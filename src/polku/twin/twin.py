@@ -218,10 +218,6 @@ class Twin:
             ran.append((t, fn, error))
         return ran
 
-    def drain_streams(self, timeout: float = 60.0) -> bool:
-        """Wait until every stream record has been delivered (async delivery); True when drained."""
-        return streams.drain(timeout)
-
     def client(self, service: str, *, http: bool = False):
         """A boto3 client on the twin (in-process unless ``http`` or the twin runs without it)."""
         import boto3

@@ -2,7 +2,7 @@
 
 moto 5.2.5 runs each execution in its own thread and waits in wall time. These
 patches route every place where the interpreter waits or reads the time through
-:mod:`polku.clock` (GUIDE.md lists the places):
+:mod:`polku.clock` (the list below):
 
 * Wait states (``Seconds``/``SecondsPath``/``Timestamp``/``TimestampPath``),
 * Retry intervals,
