@@ -12,6 +12,7 @@ from polku.cli.main import main
 from polku.data.base import bind_models
 from polku.data.journey_state import JourneyStateModel
 from polku.data.messages import MessageModel
+from polku.journeys import registry, runs
 from polku.settings import get_settings
 from polku.tracking import event_store, identity, profile_store
 
@@ -61,8 +62,10 @@ def cli_json(text: str) -> dict:
 def test_cli_erase_removes_everything_and_repeats_safely(api, capsys):
     anon, cust = seed(api)
     assert main(["--endpoint", api, "customers", "erase", cust, "--yes"]) == 0
-    removed = cli_json(capsys.readouterr().out)["removed"]
+    result = cli_json(capsys.readouterr().out)
+    removed = result["removed"]
     assert removed == {"events": 3, "profiles": 2, "identity_links": 1, "messages": 1, "journey_state": 1}
+    assert result["stopped_executions"] == 0
     assert list(event_store.of_subject(f"c#{cust}")) == [] and list(event_store.of_subject(f"a#{anon}")) == []
     assert profile_store.load(cust) is None and profile_store.load(f"anon:{anon}") is None
     assert identity.customer_of(anon) is None
@@ -78,3 +81,21 @@ def test_cli_export_and_errors(api, capsys, tmp_path):
     assert len(json.loads(out.read_text())["events"]) == 3
     assert main(["--endpoint", api, "customers", "erase", "bad id!", "--yes"]) == 2
     assert "customer_id" in capsys.readouterr().err
+
+
+def test_erase_stops_the_customers_running_journeys(twin, api, capsys):
+    """A running execution (real journey entry; browse_abandonment waits 4 hours first) is stopped
+    before its state is deleted, and state kept under a linked browser's profile key goes too."""
+    anon, cust = seed(api)
+    sfn = twin.client("stepfunctions")
+    journey = registry.current().journeys["browse_abandonment"]
+    trigger = {"type": "product_view", "event_id": uuid.uuid4().hex, "ts": "2026-01-05T08:00:00Z",
+               "properties": {"product_id": "p-1"}}
+    entry = runs.enter(journey, cust, trigger, sfn, get_settings().state_machine_prefix)
+    assert entry.outcome == "started"
+    JourneyStateModel(f"anon:{anon}", "log#2026-01-05T08:00:00Z#x#0", journey="welcome").save()
+    assert main(["--endpoint", api, "customers", "erase", cust, "--yes"]) == 0
+    result = cli_json(capsys.readouterr().out)
+    assert result["stopped_executions"] == 1 and result["removed"]["journey_state"] == 3
+    assert sfn.describe_execution(executionArn=entry.execution_arn)["status"] == "ABORTED"
+    assert list(JourneyStateModel.query(cust)) == [] and list(JourneyStateModel.query(f"anon:{anon}")) == []
