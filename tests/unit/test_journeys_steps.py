@@ -5,7 +5,6 @@ import pytest
 from polku import clock
 from polku.journeys import steps
 from polku.journeys.runs import execution_name, trigger_product
-from polku.journeys.send_time import MAX_DELAY_SECONDS, next_send_time
 from polku.journeys.steps import StepInputError, derive_profile, lead_score, run_step
 
 UTC = dt.timezone.utc
@@ -24,18 +23,6 @@ def test_trigger_product_from_property_or_first_item():
     assert trigger_product({"properties": {"product_id": 7}}) == "7"
     assert trigger_product({"properties": {"items": [{"product_id": "p9", "quantity": 1}]}}) == "p9"
     assert trigger_product({"properties": {}}) is None
-
-
-@pytest.mark.parametrize("now, tz, expected", [
-    ("2026-01-05T10:00:00Z", "Europe/Helsinki", "2026-01-05T10:00:00Z"),  # 12:00 local: now
-    ("2026-01-05T19:30:00Z", "Europe/Helsinki", "2026-01-06T07:00:00Z"),  # 21:30 local: 09:00 tomorrow
-    ("2026-01-05T05:00:00Z", None, "2026-01-05T09:00:00Z"),  # 05:00 UTC: 09:00 today
-    ("2026-01-05T05:00:00Z", "Not/AZone", "2026-01-05T09:00:00Z"),
-])
-def test_fallback_send_time_window(now, tz, expected):
-    when = next_send_time(clock.parse_iso(now), tz)
-    assert clock.to_iso(when) == clock.to_iso(clock.parse_iso(expected))
-    assert (when - clock.parse_iso(now)).total_seconds() <= MAX_DELAY_SECONDS
 
 
 def test_store_open_uses_store_local_time(virtual_clock):

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import math
 from decimal import Decimal
 
 from polku import clock
-from polku.journeys import send_time as fallback_send_time
 from polku.journeys.conditions import matches
 from polku.journeys.variants import assign
 
 DEFAULT_SCORE_WEIGHTS = {"page_view": 1, "product_view": 2, "email_open": 2, "email_click": 5,
                          "download": 10, "form_submit": 15, "event_attended": 20}
+MAX_SEND_DELAY_SECONDS = 24 * 3600  # choose_send_time looks one day ahead
 
 
 class StepInputError(ValueError):
@@ -142,38 +143,23 @@ def score_gate(event: dict) -> dict:
 
 
 def choose_send_time(event: dict) -> dict:
-    """When to send: the messaging send-time model (the customer's best hour in the next 24 h,
-    outside quiet hours); without it, the customer's local 09-20 window. ``wait_seconds`` <= 24 h."""
-    customer_id = _require(event, "customer_id")
-    start, end = int(event.get("start_hour", 9)), int(event.get("end_hour", 20))
-    if not 0 <= start < end <= 24:
-        raise StepInputError("start_hour/end_hour: need 0 <= start_hour < end_hour <= 24")
-    now_ = clock.now()
-    when = reason = None
-    try:
-        when, reason = _messaging_send_time(customer_id, now_)
-    except ImportError:
-        when = None
-    if when is None:
-        view = profile_view(customer_id)
-        tz = view.get("time_zone") or (view.get("traits") or {}).get("time_zone")
-        when, reason = fallback_send_time.next_send_time(now_, tz, start, end), "window"
-    wait = max(0, min(fallback_send_time.MAX_DELAY_SECONDS, int((when - now_).total_seconds())))
-    return {"send_at": clock.to_iso(now_ + _dt.timedelta(seconds=wait)), "wait_seconds": wait, "reason": reason}
-
-
-def _messaging_send_time(customer_id: str, now_: _dt.datetime):
-    """polku.messaging.send_time over the raw profile (the same reading the Send step uses)."""
+    """When to send: the customer's best hour in the next 24 h outside quiet hours (the messaging
+    send-time model, :func:`polku.messaging.send_message.send_time_for`), under the same quiet hours
+    the Send step enforces (:func:`polku.messaging.wiring.send_policy` over the settings), so a
+    message sent at ``send_at`` is never deferred. ``wait_seconds`` <= 24 h."""
     from polku.messaging.profile_reader import read_profile
-    from polku.messaging.recipient import Recipient
-    from polku.messaging.send_time import QuietHours, choose_send_time as best_time
-    from polku.messaging.wiring import client
+    from polku.messaging.send_message import send_time_for
+    from polku.messaging.wiring import client, send_policy
     from polku.settings import get_settings
 
-    profile = read_profile(client("dynamodb"), get_settings().profiles_table, customer_id)
-    r = Recipient.from_profile(profile, customer_id)
-    choice = best_time(now_, r.open_hours, time_zone=r.time_zone, window_hours=24, quiet=QuietHours())
-    return choice.at, choice.reason
+    customer_id = _require(event, "customer_id")
+    settings = get_settings()
+    _, quiet = send_policy(settings)
+    now_ = clock.now()
+    answer = send_time_for({"customer_id": customer_id, "window_hours": 24},
+                           lambda cid: read_profile(client("dynamodb"), settings.profiles_table, cid), quiet)
+    wait = max(0, min(MAX_SEND_DELAY_SECONDS, math.ceil((clock.parse_iso(answer["send_at"]) - now_).total_seconds())))
+    return {"send_at": clock.to_iso(now_ + _dt.timedelta(seconds=wait)), "wait_seconds": wait, "reason": answer["reason"]}
 
 
 def store_open(event: dict) -> dict:
