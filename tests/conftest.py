@@ -21,10 +21,16 @@ _BESIDE = str(REPO.parent) + os.sep  # path-ok: the guard names what it guards
 OUTSIDE_READS: list[str] = []
 
 
+# Temporary folders may sit beside a clone that lives in the temp folder itself (/tmp/clone):
+# pytest's (pytest-of-<user>) and tempfile's (tmp<random>) are not "beside the repository".
+_TEMP_PREFIXES = ("pytest-of-", "tmp")
+
+
 def _audit(event: str, args: tuple) -> None:
     if event == "open" and isinstance(args[0], (str, os.PathLike)):
         path = os.path.abspath(os.fspath(args[0]))
-        if path.startswith(_BESIDE) and not path.startswith(_INSIDE):
+        if path.startswith(_BESIDE) and not path.startswith(_INSIDE) \
+                and not path[len(_BESIDE):].startswith(_TEMP_PREFIXES):
             OUTSIDE_READS.append(path)
 
 
