@@ -1,13 +1,35 @@
 """The tracking API (Chalice). Thin: parse, call one use case, shape the answer."""
 
 from chalice import BadRequestError, Chalice, Response
+from chalice.app import RestAPIEventHandler
 
 from polku.enrollment import service as enrollment
 from polku.enrollment.errors import EnrollmentError
 from polku.observability import logger
 from polku.tracking import http_api
 
-app = Chalice(app_name="polku-track")
+class _AnyAcceptHandler(RestAPIEventHandler):
+    def _validate_binary_response(self, request_headers, response_headers) -> bool:
+        return True
+
+
+class _TrackApp(Chalice):
+    """Chalice refuses a binary response (the open pixel's GIF) with 400 unless the request's
+    Accept header names the type exactly ("image/gif" or "*/*"): a model of API Gateway with a
+    narrow BinaryMediaTypes list. Polku's API declares ``*/*`` (template.yaml), so API Gateway
+    returns the GIF whatever the Accept header (image/*, none, a mail proxy's list); the check
+    is dropped to match. Responses are still base64-encoded by content type (binary_types).
+    ``__call__`` is Chalice 1.34's own, with the handler class swapped."""
+
+    def __call__(self, event, context):
+        self.lambda_context = context
+        handler = _AnyAcceptHandler(self.routes, self.api, self.log, self.debug,
+                                    middleware_handlers=self._get_middleware_handlers("http"))
+        self.current_request = handler.create_request_object(event, context)
+        return handler(event, context)
+
+
+app = _TrackApp(app_name="polku-track")
 
 
 def _respond(answer: http_api.HttpAnswer) -> Response:

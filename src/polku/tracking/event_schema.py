@@ -20,7 +20,9 @@ MAX_ITEMS = 100
 MAX_CLOCK_SKEW_SECONDS = 24 * 3600
 EARLIEST_TS = "2000-01-01T00:00:00Z"
 
-ID_PATTERN = r"^[A-Za-z0-9._:@+\-]{1,128}$"
+ID_PATTERN = r"^[A-Za-z0-9._:@+\-]{1,128}$"  # checked with re.fullmatch (no trailing newline)
+# Customer ids may not start with these: ``anon:<anonymous id>`` keys a visitor's profile.
+RESERVED_CUSTOMER_ID_PREFIXES = ("anon:",)
 CHANNELS = ("email", "sms", "push", "webhook", "web")
 
 

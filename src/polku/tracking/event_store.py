@@ -7,6 +7,7 @@ from typing import Iterable, Iterator
 from pynamodb.exceptions import PutError
 
 from polku.data.events import EventModel
+from polku.tracking.normalise import same_event
 
 
 class StorageUnavailable(RuntimeError):
@@ -26,6 +27,27 @@ def put_new(item: dict) -> bool:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise StorageUnavailable(str(exc)) from exc
+
+
+STORED, DUPLICATE, CONFLICT = "stored", "duplicate", "conflict"
+
+
+def put_once(item: dict, *, server_time: bool = False) -> str:
+    """Write one normalised event once. Returns ``stored`` (written now), ``duplicate`` (the
+    same event was stored before: a retry) or ``conflict`` (its ``event_id`` is taken by a
+    *different* event — another sender, subject or body; nothing is written).
+
+    Event ids are one table-wide key, so a sender cannot be trusted to own an id: only a
+    resend of the same event counts as a duplicate (:func:`normalise.same_event`).
+    """
+    for _ in range(2):
+        if put_new(item):
+            return STORED
+        previous = get(item["event_id"])
+        if previous is not None:
+            return DUPLICATE if same_event(previous, item, server_time=server_time) else CONFLICT
+        # deleted between the two calls (an erase): write it again
+    return CONFLICT
 
 
 def get(event_id: str) -> dict | None:

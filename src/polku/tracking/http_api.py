@@ -17,6 +17,7 @@ from polku.settings import get_settings
 from polku.tracking import event_schema as schema
 from polku.tracking import identify as identify_use_case
 from polku.tracking.event_store import StorageUnavailable
+from polku.tracking.identify import EventIdConflict
 from polku.tracking.identity import LinkConflict
 from polku.tracking.ingest import ingest
 from polku.tracking.origin_policy import SITE_KEY_HEADER, OriginPolicy
@@ -102,6 +103,8 @@ def post_events(raw: bytes | None, headers) -> HttpAnswer:
         status = 200
     elif result.retry:
         status = 503
+    elif result.conflicts:
+        status = 409  # an event_id already taken by a different event (rejected[].field == "event_id")
     else:
         status = 400
     return HttpAnswer(status, result.as_response(), {**JSON, **cors})
@@ -118,6 +121,8 @@ def post_identify(raw: bytes | None, headers) -> HttpAnswer:
         return _error(400, err, cors)
     except LinkConflict as err:
         return _error(409, Invalid("anonymous_id", str(err)), cors)
+    except EventIdConflict as err:
+        return _error(409, Invalid("event_id", str(err)), cors)
     except StorageUnavailable:
         return _error(503, Invalid("body", "storage is unavailable; retry later"), cors)
     return HttpAnswer(

@@ -18,13 +18,31 @@ from polku import clock
 from polku.tracking import event_schema as schema
 from polku.tracking import event_store, identity
 from polku.tracking.normalise import subject_of
-from polku.tracking.validation import Invalid, check_value, check_id, parse_ts
+from polku.tracking.validation import (
+    Invalid,
+    check_context,
+    check_customer_id,
+    check_id,
+    check_locale,
+    check_time_zone,
+    check_ts_window,
+    check_value,
+    parse_ts,
+)
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 _PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
 IDENTIFY_FIELDS = ("event_id", "anonymous_id", "customer_id", "ts", "traits", "site_key", "context")
 MAX_TRAITS = 64
+
+
+class EventIdConflict(Exception):
+    """The identify's ``event_id`` is already the id of a different event; nothing was written."""
+
+    def __init__(self, event_id: str):
+        super().__init__(f"{event_id} is already used by a different event; send a new event_id (or none)")
+        self.event_id = event_id
 
 
 @dataclass
@@ -69,8 +87,10 @@ def validate_traits(traits) -> dict:
                 dt.date.fromisoformat(value)
             except ValueError:
                 raise Invalid(f, "must be a real date YYYY-MM-DD") from None
-        if key in ("locale", "time_zone") and not (isinstance(value, str) and 0 < len(value) <= 64):
-            raise Invalid(f, "must be a short string")
+        if key == "locale":
+            check_locale(value, f)
+        if key == "time_zone":
+            check_time_zone(value, f)
         out[key] = value
     return out
 
@@ -84,19 +104,16 @@ def prepare(body, received_at: dt.datetime, site_key: str | None = None) -> tupl
             raise Invalid("body", f"has a field that is not an identify field: {key[:64]!r}")
     if body.get("customer_id") is None:
         raise Invalid("customer_id", "is required")
-    check_id(body["customer_id"], "customer_id")
+    # The same rules as an event's (validation.validate): ids, reserved prefixes, time window, context.
+    check_customer_id(body["customer_id"], "customer_id")
     anon = body.get("anonymous_id")
     if anon is not None:
         check_id(anon, "anonymous_id")
     traits = validate_traits(body.get("traits"))
     ts = parse_ts(body["ts"]) if body.get("ts") is not None else received_at
-    if ts > received_at + dt.timedelta(seconds=schema.MAX_CLOCK_SKEW_SECONDS):
-        raise Invalid("ts", "is more than a day in the future")
+    check_ts_window(ts, received_at)
     context = body.get("context")
-    if context is not None:
-        if not isinstance(context, dict):
-            raise Invalid("context", "must be an object")
-        check_value(context, "context", 1)
+    check_context(context)
     event_id = body.get("event_id")
     if event_id is None:
         # No id given: the same identify (same people, traits and time) is the same event.
@@ -121,14 +138,23 @@ def prepare(body, received_at: dt.datetime, site_key: str | None = None) -> tupl
     if site_key:
         item["site_key"] = site_key
     if context:
-        item["context"] = {k: v for k, v in context.items() if k in schema.CONTEXT_FIELDS and isinstance(v, str)}
+        item["context"] = dict(context)
     return item, anon
 
 
 def identify(body, site_key: str | None = None) -> IdentifyResult:
-    """Raises :class:`Invalid` for bad input and :class:`identity.LinkConflict` when the
-    anonymous id already belongs to someone else (nothing is stored then)."""
+    """Raises :class:`Invalid` for bad input, :class:`identity.LinkConflict` when the
+    anonymous id already belongs to someone else, and :class:`EventIdConflict` when the
+    event id is taken by a different event. Both are found before anything is written (in
+    the rare race where another event takes the id between the check and the write, the
+    link stays and the answer is still 409: the caller is never told "stored")."""
     item, anon = prepare(body, clock.now(), site_key)
+    server_time = body.get("ts") is None  # stamped with the receive time: a retry has another
+    previous = event_store.get(item["event_id"])
+    if previous is not None and not event_store.same_event(previous, item, server_time=server_time):
+        raise EventIdConflict(item["event_id"])  # checked before the link is written
     linked = identity.link(anon, item["customer_id"], site_key) if anon else False
-    stored = event_store.put_new(item)
-    return IdentifyResult(item["event_id"], item["customer_id"], linked, stored)
+    outcome = event_store.put_once(item, server_time=server_time)
+    if outcome == event_store.CONFLICT:  # a different event took the id since the check above
+        raise EventIdConflict(item["event_id"])
+    return IdentifyResult(item["event_id"], item["customer_id"], linked, outcome == event_store.STORED)

@@ -1,10 +1,11 @@
 """Use case: ingest a batch of events.
 
 Each event is validated on its own (:mod:`validation`), normalised
-(:mod:`normalise`) and written once (:func:`event_store.put_new`, a conditional
-write). The result lists what was accepted (stored now or already stored),
-what was rejected (index, field, reason) and what must be retried (a storage
-failure: nothing is lost silently).
+(:mod:`normalise`) and written once (:func:`event_store.put_once`, a conditional
+write). The result lists what was accepted (stored now, or the same event stored
+before), what was rejected (index, field, reason; an ``event_id`` already taken by a
+different event is rejected with field ``event_id`` and ``conflict: true``) and what
+must be retried (a storage failure: nothing is lost silently).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class IngestResult:
     duplicates: list[str] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
     retry: list[str] = field(default_factory=list)  # storage failed; send these again
+
+    @property
+    def conflicts(self) -> int:
+        return sum(1 for r in self.rejected if r.get("conflict"))
 
     def as_response(self) -> dict:
         return {
@@ -65,6 +70,12 @@ def prepare(events: list, received_at: dt.datetime, site_key: str | None = None,
     return items, rejected
 
 
+def conflict_rejection(index: int, event_id: str) -> dict:
+    return {"index": index, "event_id": event_id, "field": "event_id", "conflict": True,
+            "reason": "is already used by a different event (another sender, customer or body); "
+                      "event ids must be unique: derive them from your own order or message id"}
+
+
 def ingest(events: list, site_key: str | None = None) -> IngestResult:
     received_at = clock.now()
     anonymous = [
@@ -74,6 +85,9 @@ def ingest(events: list, site_key: str | None = None) -> IngestResult:
     ]
     links = identity.customers_of(anonymous) if anonymous else {}
     items, rejected = prepare(events, received_at, site_key, links)
+    refused = {r["index"] for r in rejected}
+    # prepare keeps the batch order: the n-th item is the n-th event that passed validation
+    index_of = {id(item): i for item, i in zip(items, (i for i in range(len(events)) if i not in refused))}
     result = IngestResult(rejected=rejected)
     groups: dict[str, list[dict]] = {}
     for item in items:
@@ -87,23 +101,27 @@ def ingest(events: list, site_key: str | None = None) -> IngestResult:
         for item, stored in zip(group, written[subject]):
             outcomes[id(item)] = stored
     for item in items:
-        stored = outcomes[id(item)]
-        if stored is None:
+        outcome = outcomes[id(item)]
+        index = index_of[id(item)]
+        if outcome is None:
             result.retry.append(item["event_id"])
-            continue
-        result.accepted.append(item["event_id"])
-        if not stored:
-            result.duplicates.append(item["event_id"])
+        elif outcome == event_store.CONFLICT:
+            result.rejected.append(conflict_rejection(index, item["event_id"]))
+        else:
+            result.accepted.append(item["event_id"])
+            if outcome == event_store.DUPLICATE:
+                result.duplicates.append(item["event_id"])
+    result.rejected.sort(key=lambda r: r["index"])
     return result
 
 
-def _store_all(items: list[dict]) -> list[bool | None]:
+def _store_all(items: list[dict]) -> list[str | None]:
     return [_store(i) for i in items]
 
 
-def _store(item: dict) -> bool | None:
-    """True: stored now; False: stored before; None: storage failed (the client retries)."""
+def _store(item: dict) -> str | None:
+    """stored / duplicate / conflict (:func:`event_store.put_once`); None: storage failed (the client retries)."""
     try:
-        return event_store.put_new(item)
+        return event_store.put_once(item)
     except event_store.StorageUnavailable:
         return None

@@ -78,3 +78,36 @@ def normalise(
     if context:
         item["context"] = dict(context)
     return item
+
+
+# What a sender says about an event; the server's receive time, ``subject`` and ``ts`` follow from these.
+_SENT_FIELDS = ("type", "client_ts", "anonymous_id", "site_key")
+
+
+def _plain(value):
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def same_event(stored: dict, new: dict, *, server_time: bool = False) -> bool:
+    """True when ``new`` is a resend of the stored item (same sender, subject, time and body).
+
+    The customer may differ only by a link made between the two sends: an anonymous event
+    stored before its browser was linked, and resent after (the anonymous ids are equal).
+    ``server_time``: the sender gave no time (an identify without ``ts`` is stamped with the
+    receive time), so the times of two sends are not compared.
+    """
+    fields = _SENT_FIELDS[:1] + _SENT_FIELDS[2:] if server_time else _SENT_FIELDS
+    if any(stored.get(f) != new.get(f) for f in fields):
+        return False
+    if _plain(stored.get("properties") or {}) != _plain(new.get("properties") or {}):
+        return False
+    if _plain(stored.get("context") or {}) != _plain(new.get("context") or {}):
+        return False
+    old_c, new_c = stored.get("customer_id"), new.get("customer_id")
+    return old_c == new_c or (bool(stored.get("anonymous_id")) and (old_c is None or new_c is None))

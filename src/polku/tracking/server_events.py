@@ -15,17 +15,21 @@ from __future__ import annotations
 from polku import clock
 from polku.tracking import event_store, identity
 from polku.tracking.normalise import normalise
-from polku.tracking.validation import validate
+from polku.tracking.validation import Invalid, validate
 
 SERVER_SOURCE = "server"
 
 
 def record(event: dict, source: str = SERVER_SOURCE) -> bool:
-    """Store one event. True when stored now, False when it was stored before."""
+    """Store one event. True when stored now, False when the same event was stored before;
+    :class:`Invalid` (field ``event_id``) when the id belongs to a different event."""
     received = clock.now()
     ts = validate(event, received)
     linked = None
     if not event.get("customer_id") and event.get("anonymous_id"):
         linked = identity.customer_of(event["anonymous_id"])
     item = normalise(event, ts, clock.to_iso(received), site_key=source, linked_customer_id=linked)
-    return event_store.put_new(item)
+    outcome = event_store.put_once(item)
+    if outcome == event_store.CONFLICT:
+        raise Invalid("event_id", "is already used by a different event")
+    return outcome == event_store.STORED

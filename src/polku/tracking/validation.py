@@ -10,7 +10,9 @@ import datetime as dt
 import json
 import math
 import re
+import zoneinfo
 from dataclasses import dataclass
+from functools import lru_cache
 
 from polku.tracking import event_schema as schema
 
@@ -43,12 +45,13 @@ def _is_number(v) -> bool:
 
 
 def is_id(value) -> bool:
-    return isinstance(value, str) and _ID.match(value) is not None
+    # fullmatch: ``$`` in a pattern also matches before a trailing newline ("a\n" would pass).
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
 def check_id(value, field: str, *, allow_int: bool = False) -> None:
     if isinstance(value, str):
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             if not value:
                 raise Invalid(field, "must not be empty")
             if len(value) > schema.MAX_ID_LENGTH:
@@ -60,6 +63,62 @@ def check_id(value, field: str, *, allow_int: bool = False) -> None:
             raise Invalid(field, "must not be negative")
         return
     raise Invalid(field, "must be a string" + (" or a non-negative integer" if allow_int else ""))
+
+
+def customer_id_problem(value) -> str | None:
+    """Why ``value`` cannot be a customer id (None when it can): the id rules of
+    :func:`check_id`, and no reserved prefix (``anon:<x>`` is browser x's profile key)."""
+    try:
+        check_id(value, "customer_id")
+    except Invalid as err:
+        return err.reason
+    for prefix in schema.RESERVED_CUSTOMER_ID_PREFIXES:
+        if value.startswith(prefix):
+            return f"must not start with {prefix!r} (reserved for anonymous visitors' profiles)"
+    return None
+
+
+def check_customer_id(value, field: str = "customer_id") -> None:
+    problem = customer_id_problem(value)
+    if problem:
+        raise Invalid(field, problem)
+
+
+def check_ts_window(ts: dt.datetime, received_at: dt.datetime, field: str = "ts") -> None:
+    """The client time of anything stored: not before 2000, at most a day ahead of the server."""
+    if ts < _EARLIEST:
+        raise Invalid(field, "is before 2000-01-01")
+    if ts > received_at + _SKEW:
+        raise Invalid(field, "is more than a day in the future")
+
+
+# RFC 5646 (BCP 47) well-formed language tag: language[-script][-region](-variant)*(-extension)*[-x-private],
+# or a private-use tag. Case-insensitive; hyphens only (``fi_FI`` is not a tag).
+_BCP47 = re.compile(
+    r"(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4,8})"
+    r"(?:-[a-z]{4})?"
+    r"(?:-(?:[a-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*"
+    r"(?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*"
+    r"(?:-x(?:-[a-z0-9]{1,8})+)?"
+    r"|x(?:-[a-z0-9]{1,8})+",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+def check_locale(value, field: str) -> None:
+    if not isinstance(value, str) or len(value) > 35 or not _BCP47.fullmatch(value):
+        raise Invalid(field, "must be a BCP 47 language tag, e.g. fi-FI or en")
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_time_zone(value, field: str) -> None:
+    if not isinstance(value, str) or value not in _time_zones():
+        raise Invalid(field, "must be a time zone of the IANA database, e.g. Europe/Helsinki")
 
 
 def parse_ts(value, field: str = "ts") -> dt.datetime:
@@ -169,24 +228,12 @@ def validate(event, received_at: dt.datetime) -> dt.datetime:
     if anon is not None:
         check_id(anon, "anonymous_id")
     if cust is not None:
-        check_id(cust, "customer_id")
+        check_customer_id(cust, "customer_id")
     if "ts" not in event:
         raise Invalid("ts", "is required")
     ts = parse_ts(event["ts"])
-    if ts < _EARLIEST:
-        raise Invalid("ts", "is before 2000-01-01")
-    if ts > received_at + _SKEW:
-        raise Invalid("ts", "is more than a day in the future")
-    context = event.get("context")
-    if context is not None:
-        if not isinstance(context, dict):
-            raise Invalid("context", "must be an object")
-        for key, value in context.items():
-            limit = schema.CONTEXT_FIELDS.get(key)
-            if limit is None:
-                raise Invalid("context", f"has a field that is not a context field: {key[:64]!r}")
-            if not isinstance(value, str) or len(value) > limit or _SURROGATE.search(value):
-                raise Invalid(f"context.{key}", f"must be valid text of at most {limit} characters")
+    check_ts_window(ts, received_at)
+    check_context(event.get("context"))
     props = event.get("properties")
     if props is None:
         props = {}
@@ -213,6 +260,25 @@ def validate(event, received_at: dt.datetime) -> dt.datetime:
         if size > schema.MAX_EVENT_BYTES:
             raise Invalid("properties", f"make the event larger than {schema.MAX_EVENT_BYTES // 1024} kB")
     return ts
+
+
+def check_context(context, field: str = "context") -> None:
+    """The context block of an event or an identify: known fields only, valid text within
+    each field's limit; ``locale`` a BCP 47 tag, ``time_zone`` from the IANA database."""
+    if context is None:
+        return
+    if not isinstance(context, dict):
+        raise Invalid(field, "must be an object")
+    for key, value in context.items():
+        limit = schema.CONTEXT_FIELDS.get(key)
+        if limit is None:
+            raise Invalid(field, f"has a field that is not a context field: {str(key)[:64]!r}")
+        if not isinstance(value, str) or len(value) > limit or _SURROGATE.search(value):
+            raise Invalid(f"{field}.{key}", f"must be valid text of at most {limit} characters")
+        if key == "locale":
+            check_locale(value, f"{field}.{key}")
+        elif key == "time_zone":
+            check_time_zone(value, f"{field}.{key}")
 
 
 _BIG_INT = 10**38

@@ -7,6 +7,17 @@ need a valid SigV4 signature by a principal registered with the twin
 (:meth:`LocalApi.add_principal`); anything else gets 403 as on AWS.
 Paths under ``/_polku/`` describe and drive the twin itself (``POST /_polku/principals``
 issues SigV4 keys for an IAM ARN, the local stand-in for IAM users).
+
+SigV4 is checked as API Gateway checks it: the credential scope must name the API's
+region and the service ``execute-api``, the date of ``X-Amz-Date``, and the signature
+must match (a ``us-east-1`` signature sent to an API in ``eu-west-1`` is refused).
+
+Binary payloads follow the API's ``BinaryMediaTypes`` (template.yaml, ``~1`` for ``/``) as
+REST API v1 applies them to a Lambda proxy integration: a request body whose
+``Content-Type`` matches is passed base64-encoded (``isBase64Encoded``); a response the
+function base64-encoded is decoded only when the request's *first* ``Accept`` media type
+matches (``*/*`` in the list matches every request, with or without ``Accept``),
+otherwise the base64 text itself is sent, as API Gateway does.
 """
 
 from __future__ import annotations
@@ -42,6 +53,8 @@ class LocalApi:
         self.routes = twin.template.api_routes()
         self.principals: dict[str, Principal] = {}
         self.stage = twin.parameters["Stage"]
+        self.region = getattr(twin, "region", "eu-west-1")
+        self.binary_media_types = binary_media_types(twin.template)
         api = self
 
         class Handler(_RequestHandler):
@@ -80,7 +93,8 @@ class LocalApi:
         return None, None, allowed
 
     def verify_sigv4(self, method: str, url: str, headers: dict, body: bytes) -> Principal | None:
-        """Check an AWS SigV4 signature (service execute-api) against a registered principal."""
+        """Check an AWS SigV4 signature against a registered principal: scope
+        ``<date>/<this API's region>/execute-api/aws4_request``, as API Gateway does."""
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials
@@ -90,14 +104,16 @@ class LocalApi:
             return None
         try:
             fields = dict(part.strip().split("=", 1) for part in auth[len("AWS4-HMAC-SHA256 ") :].split(","))
-            access_key, date, region, service, _ = fields["Credential"].split("/")
+            access_key, date, region, service, terminator = fields["Credential"].split("/")
             signed = fields["SignedHeaders"].split(";")
             signature = fields["Signature"]
         except (KeyError, ValueError):
             return None
         principal = self.principals.get(access_key)
         amz_date = headers.get("x-amz-date", "")
-        if principal is None or service != "execute-api" or not amz_date.startswith(date):
+        if principal is None or service != "execute-api" or region != self.region or terminator != "aws4_request":
+            return None
+        if not amz_date.startswith(date):
             return None
         req = AWSRequest(method=method, url=url, data=body, headers={h: headers.get(h, "") for h in signed})
         req.context["timestamp"] = amz_date
@@ -174,7 +190,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         multi_headers: dict[str, list[str]] = {}
         for k, v in self.headers.items():
             multi_headers.setdefault(k, []).append(v)
-        is_binary = bool(body) and not _is_text(headers.get("content-type", ""))
+        is_binary = bool(body) and media_type_matches(headers.get("content-type"), api.binary_media_types)
         event = {
             "resource": route.path,
             "path": split.path,
@@ -206,7 +222,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         for k, vs in (result.get("multiValueHeaders") or {}).items():
             out_headers[k] = vs
         raw = result.get("body") or ""
-        payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
+        binary_out = result.get("isBase64Encoded") and media_type_matches(
+            first_accept(headers.get("accept")), api.binary_media_types)
+        payload = base64.b64decode(raw) if binary_out else raw.encode("utf-8")
         self._send(int(result["statusCode"]), out_headers, payload)
 
     def _control(self, path: str, body: bytes) -> None:
@@ -238,10 +256,28 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return self._json(404, {"message": f"no twin control endpoint {self.command} {path}"})
 
 
-def _is_text(content_type: str) -> bool:
-    ct = content_type.split(";")[0].strip().lower()
-    return not ct or ct.startswith("text/") or ct in (
-        "application/json",
-        "application/x-www-form-urlencoded",
-        "application/javascript",
-    ) or ct.endswith("+json")
+def binary_media_types(template) -> tuple[str, ...]:
+    """The ``BinaryMediaTypes`` of the template's REST APIs (``image~1gif`` -> ``image/gif``)."""
+    found: list[str] = []
+    for res in template.of_type("AWS::Serverless::Api").values():
+        for t in (res.get("Properties") or {}).get("BinaryMediaTypes") or []:
+            found.append(str(t).replace("~1", "/").lower())
+    return tuple(dict.fromkeys(found))
+
+
+def first_accept(accept: str | None) -> str | None:
+    """The first media type of an ``Accept`` header (the one API Gateway looks at), without parameters."""
+    if not accept:
+        return None
+    return accept.split(",")[0].split(";")[0].strip().lower() or None
+
+
+def media_type_matches(media_type: str | None, binary_types) -> bool:
+    """Whether ``media_type`` is one of ``binary_types`` (which may hold ``type/*`` or ``*/*``)."""
+    if "*/*" in binary_types:
+        return True
+    if not media_type:
+        return False
+    mt = media_type.split(";")[0].strip().lower()
+    major = mt.split("/")[0]
+    return mt in binary_types or f"{major}/*" in binary_types
