@@ -1,0 +1,62 @@
+"""Location offer, as a marketer checks it: near an open store the customer gets STORE10 by push
+or SMS at once, the ERP has the 10 % on for three hours and off when it expires; near a closed
+store nothing happens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.acceptance.outcomes import in_quiet_hours_violations
+
+
+@pytest.fixture(scope="module")
+def cast(journey):
+    j = journey("location_offer")
+    people = {
+        "app_user": j.person("aino", first_name="Aino", prefers="push"),
+        "prefers_sms": j.person("sami", first_name="Sami", prefers="sms"),
+        "at_night": j.person("noora", first_name="Noora", prefers="push"),
+    }
+    lines = [p.identify("2026-01-05T07:00:00Z") for p in people.values()]
+    for label in ("app_user", "prefers_sms"):  # 14:00 in Helsinki
+        lines.append(people[label].event("location", "2026-01-05T12:00:00Z", store_id="hki-1"))
+    lines.append(people["at_night"].event("location", "2026-01-05T20:00:00Z", store_id="hki-1"))  # 22:00
+    return j.cast(people, lines)
+
+
+def test_the_app_user_near_an_open_store_gets_a_push_with_the_code_at_once(cast):
+    o = cast["app_user"]
+    assert o.channels == ["push"], o
+    push = o.messages[0]
+    assert push.at == dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.timezone.utc)
+    assert push.to == cast.people["app_user"].push_endpoint
+    assert "STORE10" in push.subject + " " + push.text, f"the store push has no code\n{o}"
+    assert o.ended == ["completed"]
+
+
+def test_the_store_offer_is_on_for_three_hours_and_off_when_it_expires(cast):
+    o = cast["app_user"]
+    granted, revoked = o.granted(), o.revoked()
+    assert [(g.code, g.discount_percent, g.validity) for g in granted] == [("STORE10", 10, dt.timedelta(hours=3))], o
+    assert [(r.code, r.reason) for r in revoked] == [("STORE10", "expired")], o
+    assert revoked[0].at == granted[0].valid_until
+
+
+def test_the_one_who_prefers_sms_gets_the_code_by_sms(cast):
+    o = cast["prefers_sms"]
+    assert o.channels == ["sms"], o
+    assert "STORE10" in o.messages[0].text, f"the store SMS has no code\n{o}"
+
+
+def test_near_a_closed_store_nothing_happens(cast):
+    o = cast["at_night"]
+    assert o.messages == [] and o.not_sent == [] and o.erp == [], o
+    assert o.ended == ["completed"]
+
+
+def test_nobody_is_messaged_in_quiet_hours_and_no_message_is_lost(cast):
+    for label, o in cast.items():
+        assert o.not_sent == [], f"{label}: {o}"
+        assert in_quiet_hours_violations(o) == [], f"{label}: {o}"

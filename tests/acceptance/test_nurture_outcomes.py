@@ -1,0 +1,75 @@
+"""Lead nurture, as a marketer checks it: three different lessons for a cold lead; a hot lead is
+handed to sales -- sales hears of it on an EventBridge bus with the lead and its score -- and gets
+an introduction; a lead whose score has faded below the threshold is not handed over."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.acceptance.outcomes import in_quiet_hours_violations, shared_subjects
+
+
+@pytest.fixture(scope="module")
+def cast(journey):
+    j = journey("nurture")
+    people = {
+        "cold": j.person("aino", first_name="Aino"),
+        "hot": j.person("mikko", first_name="Mikko"),
+        "faded": j.person("liisa", first_name="Liisa"),
+        "night_2330": j.person("noora", first_name="Noora"),
+    }
+    lines = [p.identify("2026-01-05T07:00:00Z") for label, p in people.items() if label != "night_2330"]
+    for label in ("cold", "hot", "faded"):
+        lines.append(people[label].event("form_submit", "2026-01-05T08:00:00Z", form_id="lead"))  # 10:00 local
+    hot = people["hot"]
+    for i in range(6):  # engaged the next day: downloads and product pages
+        lines.append(hot.event("form_submit", f"2026-01-06T1{i}:00:00Z", form_id=f"download-{i}"))
+        lines.append(hot.event("product_view", f"2026-01-06T1{i}:30:00Z", product_id="p1"))
+    # Warm at sign-up (identify 10 + lead form 15 + four product pages 8 = 33 points), then silent:
+    # with the 14-day half-life the score is about 28 at the first gate three days later.
+    for i in range(4):
+        lines.append(people["faded"].event("product_view", f"2026-01-05T08:0{i + 1}:00Z", product_id="p1"))
+    night = people["night_2330"]
+    lines += [night.identify("2026-01-05T21:00:00Z"), night.event("form_submit", "2026-01-05T21:30:00Z", form_id="lead")]
+    return j.cast(people, lines)
+
+
+def test_a_cold_lead_gets_three_different_lessons_and_is_not_handed_to_sales(cast):
+    o = cast["cold"]
+    assert o.channels == ["email"] * 3, o
+    assert len(set(o.subjects)) == 3, f"the lessons share a subject\n{o}"
+    assert o.sales == [] and o.ended == ["completed"], o
+
+
+def test_a_hot_lead_reaches_sales_with_its_score_and_gets_an_introduction(cast):
+    o = cast["hot"]
+    assert o.sales, f"sales never heard of the hot lead (no hand-over event on a bus)\n{o}"
+    detail = o.sales[0]["detail"]
+    assert "score" in json.dumps(detail), detail
+    lesson, intro = o.messages[0], o.messages[-1]
+    assert intro.subject != lesson.subject, o
+    assert o.ended == ["goal"]
+
+
+def test_a_lead_whose_score_has_faded_is_not_handed_to_sales(cast):
+    o = cast["faded"]
+    assert o.sales == [], f"handed to sales on an undecayed score\n{o}"
+    assert len(o.messages) == 3 and o.ended == ["completed"], o
+
+
+def test_a_lead_at_2330_gets_lesson_one_in_the_morning(cast):
+    o = cast["night_2330"]
+    assert o.not_sent == [] and len(o.messages) == 3, o
+    assert in_quiet_hours_violations(o) == [], o
+
+
+def test_nobody_is_messaged_in_quiet_hours_and_no_message_is_lost(cast):
+    for label, o in cast.items():
+        assert o.not_sent == [], f"{label}: {o}"
+        assert in_quiet_hours_violations(o) == [], f"{label}: {o}"
+
+
+def test_no_two_steps_share_a_subject(cast):
+    assert shared_subjects(list(cast.values()), cast.first_names) == {}
