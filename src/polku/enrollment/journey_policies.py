@@ -4,9 +4,9 @@
   (:mod:`polku.journeys.registry`, ``statemachines/registry.yaml``). A journey is named
   in the URL by its state machine name (``event-invitation``) or its registry name
   (``event_invitation``).
-* Marketing may enrol into every journey. Sales and service: journeys whose
-  ``enrollable_by`` lists their role. Partners: journeys open to distributed
-  marketing at all (non-empty ``enrollable_by``), and only their own customers.
+* Marketing may enrol into every journey. Sales, service and partners: journeys whose
+  ``enrollable_by`` lists their role (a partner also by ``partner:<partner id>``);
+  partners only their own customers. Nothing is admitted implicitly.
 * Editable blocks: :func:`editable_blocks` — the blocks the journey's message
   templates mark editable (``{% call editable("intro") %}``, see docs/messages.md).
 """
@@ -65,8 +65,6 @@ def journey_for(url_name: str) -> EnrollableJourney:
     if not journey.active:
         raise Forbidden("journey", f"{journey.state_machine} is not active (it starts no new runs)")
     roles = set(journey.enrollable_by) | {"marketing"}
-    if journey.enrollable_by:
-        roles.add("partner")
     policy = JourneyPolicy(journey.name, frozenset(roles), frozenset(editable_blocks(journey.name)))
     return EnrollableJourney(policy, journey.name, journey.state_machine, dict(journey.split))
 

@@ -15,14 +15,13 @@ anything else is rejected with the field named (``overrides.subject``,
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from polku.enrollment.errors import InvalidEnrollment
+from polku.tracking.validation import customer_id_problem
 
 MAX_CUSTOMERS = 25_000
 MAX_OVERRIDE_CHARS = 2_000
-_CUSTOMER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$")
 _ALLOWED_KEYS = {"role", "customers", "overrides"}
 
 
@@ -95,8 +94,9 @@ def parse_request(journey: str, body, editable_blocks: frozenset[str]) -> Enroll
             per = _overrides(item.get("overrides"), f"{where}.overrides", editable_blocks, journey)
         else:
             raise InvalidEnrollment(where, "must be a customer id or {customer_id, overrides}")
-        if not _CUSTOMER_ID.match(cid):
-            raise InvalidEnrollment(where, f"{cid[:40]!r} is not a customer id (letters, digits, ._:@+-, max 128)")
+        problem = customer_id_problem(cid)  # the tracking API's rule: full match, no reserved prefix
+        if problem:
+            raise InvalidEnrollment(where, f"{cid[:40]!r} is not a customer id: {problem}")
         if cid in seen:
             duplicates += 1
             continue

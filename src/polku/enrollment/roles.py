@@ -2,8 +2,9 @@
 
 * marketing — any journey, any customer;
 * sales, service — journeys whose ``enrollable_by`` names their role, any customer;
-* partner — journeys whose ``enrollable_by`` names ``partner``, and only customers
-  linked to that partner.
+* partner — journeys whose ``enrollable_by`` names ``partner`` (every partner) or
+  ``partner:<partner id>`` (that partner), and only customers linked to that partner.
+  Nothing admits partners implicitly: ``enrollable_by: [sales]`` keeps them out.
 
 A caller (an IAM principal) is granted one or more roles; a request names the role
 it acts in, which must be one of them.
@@ -57,8 +58,16 @@ def choose_role(caller: Caller, requested: str | None) -> str:
     return requested
 
 
-def check_journey(role: str, policy: JourneyPolicy) -> None:
+def partner_group(partner_id: str) -> str:
+    """The ``enrollable_by`` entry that opens a journey to one named partner."""
+    return f"partner:{partner_id}"
+
+
+def check_journey(role: str, policy: JourneyPolicy, caller: Caller | None = None) -> None:
     if role == "marketing":
+        return
+    if role == "partner" and caller is not None and caller.partner_id \
+            and partner_group(caller.partner_id) in policy.enrollable_by:
         return
     if role not in policy.enrollable_by:
         raise Forbidden(

@@ -48,7 +48,7 @@ def submit(caller_arn: str | None, journey: str, body, idempotency_key: str | No
         request = parse_request(journey, body, policy.editable_blocks)
         customer_ids, overrides, per_recipient = request.customer_ids, request.overrides, request.per_recipient_overrides
         role = choose_role(caller, request.role)
-        check_journey(role, policy)
+        check_journey(role, policy, caller)
         if role == "partner":
             linked = store.partner_customers(caller.partner_id) if caller.partner_id else set()
             check_customers(role, caller, customer_ids, linked)

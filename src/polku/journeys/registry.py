@@ -20,7 +20,9 @@ from polku.journeys.conditions import ConditionError, check_matcher
 
 REENTRY_POLICIES = ("once", "cooldown")
 SCHEDULES = ("hourly", "daily")
-ROLES = ("marketing", "sales", "service")
+ROLES = ("marketing", "sales", "service", "partner")
+# enrollable_by may also name one partner: ``partner:<partner id>`` (docs/distributed-marketing.md)
+PARTNER_GROUP = re.compile(r"partner:[A-Za-z0-9._@+-]{1,64}")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 _HOUR = re.compile(r"^([01][0-9]|2[0-3]):00$")
 
@@ -220,8 +222,9 @@ def parse_journey(name: str, raw: Any) -> Journey:
     if not isinstance(active, bool):
         raise _fail(name, "active", "true or false")
     roles = raw.get("enrollable_by", [])
-    if not isinstance(roles, list) or any(r not in ROLES for r in roles):
-        raise _fail(name, "enrollable_by", f"a list of roles from {', '.join(ROLES)}")
+    if not isinstance(roles, list) or any(
+            r not in ROLES and not (isinstance(r, str) and PARTNER_GROUP.fullmatch(r)) for r in roles):
+        raise _fail(name, "enrollable_by", f"a list of roles from {', '.join(ROLES)} or partner:<partner id>")
     goal = _events(name, "goal", raw.get("goal"))
     exit_ = _events(name, "exit", raw.get("exit"))
     if trigger.event and trigger.event in goal:
