@@ -8,7 +8,7 @@ Writes its section of docs/benchmarks.md.
                                   [--direct on|off] [--lane-baseline 60]
 
 --lane-baseline N also runs N customers in fresh single-process twins with the twin's direct lane
-(src/polku/twin/direct.py) off and on, alternately twice, and reports their CPU times and
+(src/polku/twin/patches/botocore_direct_lane.py) off and on, alternately twice, and reports their CPU times and
 whether the outputs are byte-identical (the same-run baseline for the lane).
 """
 
@@ -77,7 +77,7 @@ with contextlib.redirect_stdout(io.StringIO()):
     _, out, _ = b.run(sys.argv[3], int(sys.argv[2]), twin, prefix="lane")
     cpu = time.process_time() - t
 twin.stop()
-from polku.twin import direct
+from polku.twin.patches import botocore_direct_lane as direct
 print(json.dumps({"cpu_s": round(cpu, 2), "direct_calls": direct.state["calls"],
                   "output_md5": hashlib.md5(json.dumps(out, sort_keys=True, default=str).encode()).hexdigest()}))
 """
@@ -110,7 +110,7 @@ def main(argv=None) -> int:
                     help="processes for the full run (customers split between them; default 2, one per core)")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--direct", choices=("on", "off"), default="on",
-                    help="the twin's direct in-process lane (src/polku/twin/direct.py); workers inherit it")
+                    help="the twin's direct in-process lane (src/polku/twin/patches/botocore_direct_lane.py); workers inherit it")
     ap.add_argument("--lane-baseline", type=int, default=0, metavar="N",
                     help="also compare N customers with the lane off and on (fresh twins, 2 runs each)")
     args = ap.parse_args(argv)

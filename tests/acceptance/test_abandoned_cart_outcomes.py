@@ -25,6 +25,7 @@ def cast(journey, catalogue):
         "prefers_sms": j.person("sami", first_name="Sami", prefers="sms"),
         "night_2330": j.person("noora", first_name="Noora"),
         "new_york": j.person("grace", first_name="Grace", zone=NEW_YORK),
+        "reads_at_night": j.person("yrjo", first_name="Yrjö"),
     }
     lines = []
 
@@ -34,11 +35,15 @@ def cast(journey, catalogue):
                              price=PRICES[JAM]))
 
     for p in people.values():
-        lines.append(p.identify("2026-01-05T07:00:00Z"))
+        lines.append(p.identify("2026-01-01T07:00:00Z"))
     for label in ("ignores", "converts", "buys_with_code", "prefers_sms"):
         cart(people[label], "2026-01-05T10:00:00Z")  # 12:00 in Helsinki
     cart(people["night_2330"], "2026-01-05T21:30:00Z")  # 23:30 in Helsinki
     cart(people["new_york"], "2026-01-06T01:30:00Z")  # 20:30 in New York
+    night_reader = people["reads_at_night"]
+    for day in range(1, 5):  # opens our mails at 22:30 in Helsinki, night after night
+        lines.append(night_reader.event("email_open", f"2026-01-0{day}T20:30:00Z", message_id=f"m-old-{day}"))
+    cart(night_reader, "2026-01-05T10:00:00Z")
     lines.append(people["converts"].event("purchase", "2026-01-06T10:00:00Z", order_id="o-mikko", revenue=16.9,
                                           items=[{"product_id": ids[RYE], "quantity": 1, "price": 3.9}]))
     lines.append(people["buys_with_code"].event("purchase", "2026-01-08T08:00:00Z", order_id="o-liisa", revenue=16.9,
@@ -110,6 +115,13 @@ def test_a_new_york_shopper_hears_from_us_in_new_york_daytime(cast):
     assert in_quiet_hours_violations(o) == [], o
     assert all(m.local.tzinfo.key == NEW_YORK for m in o.messages)
     assert "Grace" in o.messages[0].content
+
+
+def test_the_one_who_reads_at_night_still_gets_both_mails_outside_quiet_hours(cast):
+    o = cast["reads_at_night"]
+    assert len(o.messages) == 2 and o.not_sent == [], o
+    assert in_quiet_hours_violations(o) == [], o
+    assert all(shows_the_cart(m.content) for m in o.messages), o
 
 
 def test_nobody_is_messaged_in_quiet_hours_and_no_message_is_lost(cast):

@@ -1,4 +1,4 @@
-"""The twin's direct lane (src/polku/twin/direct.py) answers every call as the stubbed HTTP path does.
+"""The twin's direct lane (src/polku/twin/patches/botocore_direct_lane.py) answers every call as the stubbed HTTP path does.
 
 A corpus of DynamoDB calls (conditions and return values, base-table and index queries with
 pagination, filters and projections, batches, transactions incl. a cancelled one, errors, every
@@ -21,7 +21,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from polku.twin import direct, speedups
+from polku.twin import patches
+from polku.twin.patches import botocore_direct_lane as direct
 
 REGION = "eu-west-1"
 VOLATILE_HEADERS = {"date", "x-amzn-requestid", "x-amz-crc32", "x-amz-request-id", "x-amz-id-2", "content-length"}
@@ -29,8 +30,8 @@ VOLATILE_HEADERS = {"date", "x-amzn-requestid", "x-amz-crc32", "x-amz-request-id
 
 @pytest.fixture(scope="module")
 def aws():
-    speedups.apply()
-    direct.apply()
+    patches.apply_all()
+    patches.apply_one("botocore_direct_lane")
     with pytest.MonkeyPatch.context() as mp, mock_aws():
         _in_process(mp)
         yield

@@ -3,7 +3,7 @@
 The same corpus of UpdateItem calls (new and existing items, nested paths, list indexes,
 functions, arithmetic, REMOVE/ADD/DELETE, and every kind of error the validator raises) runs
 in two fresh processes: one with moto as it is, one with
-``polku.twin.expression_speedups.apply()``. Each call runs twice in a row, so the patched
+``polku.twin.patches.moto_update_expressions``. Each call runs twice in a row, so the patched
 process also answers from its caches (the parsed tree, the checks that already passed).
 Both processes must produce the same items and the same errors, in the same order.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from polku.twin import expression_speedups
+from polku.twin import patches
 
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[2]
@@ -79,9 +79,9 @@ def _run_corpus(patched: bool) -> list:
     out = []
     with mock_aws():
         if patched:
-            from polku.twin import expression_speedups
+            from polku.twin import patches
 
-            expression_speedups.apply()
+            patches.apply_one("moto_update_expressions")
         import boto3
         from moto.dynamodb.models import dynamodb_backends
 
@@ -176,7 +176,7 @@ def test_kept_update_expression_trees_are_not_changed_by_update_item():
     from moto import mock_aws
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
-    expression_speedups.apply()
+    patches.apply_one("moto_update_expressions")
     expressions = [
         "SET n = n + :one, l = list_append(if_not_exists(l, :empty), :more), #m.k = :v REMOVE gone ADD tags :tags",
         "SET a = :v, b = :v",
@@ -254,7 +254,7 @@ def test_tree_copy_is_deepcopys_copy(expression, monkeypatch):
 
     from moto.dynamodb.parsing.ast_nodes import Node
 
-    expression_speedups.apply()
+    patches.apply_one("moto_update_expressions")
     ast = _update_ast(expression)
     got = copy.deepcopy(ast)
     with monkeypatch.context() as m:
@@ -280,7 +280,7 @@ def test_tree_copy_leaves_node_classes_with_hooks_to_deepcopy():
 
     from moto.dynamodb.parsing.ast_nodes import LeafNode
 
-    expression_speedups.apply()
+    patches.apply_one("moto_update_expressions")
 
     class Sloted(LeafNode):  # a node class with copy hooks of its own: deepcopy's own path
         def __getstate__(self):

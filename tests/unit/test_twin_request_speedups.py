@@ -1,11 +1,12 @@
-"""moto's request ids drawn faster (src/polku/twin/request_speedups.py): same strings, same generator state."""
+"""moto's request ids drawn faster (src/polku/twin/patches/moto_request_ids.py): same strings, same generator state."""
 
 from __future__ import annotations
 
 import pytest
 from moto.moto_api._internal.moto_random import MotoRandom
 
-from polku.twin import request_speedups
+from polku.twin import patches
+from polku.twin.patches import moto_request_ids
 
 
 def _original():
@@ -20,7 +21,7 @@ def test_random_strings_and_generator_state_are_motos(seed):
              (52, True, True), (100, False, True), (3, True, False)] * 40
     for length, digits, lower in calls:
         want = original(theirs, length, digits, lower)
-        got = request_speedups.fast_random_string(ours, length, digits, lower)
+        got = moto_request_ids.fast_random_string(ours, length, digits, lower)
         assert got == want
         assert ours.getstate() == theirs.getstate()
         # the generator's other users see the same numbers afterwards
@@ -33,7 +34,7 @@ def test_rejections_draw_further_words():
     rejected = 0
     for seed in range(300):
         a, b = MotoRandom(seed), MotoRandom(seed)
-        assert request_speedups.fast_random_string(a, 52) == original(b, 52)
+        assert moto_request_ids.fast_random_string(a, 52) == original(b, 52)
         assert a.getstate() == b.getstate()
         probe = MotoRandom(seed)
         rejected += any(probe.getrandbits(32) >> 26 >= 62 for _ in range(52))
@@ -44,7 +45,7 @@ def test_applied_patch_is_used_by_motos_request_ids():
     from moto.moto_api._internal import mock_random
     from moto.utilities.aws_headers import gen_amzn_requestid_long
 
-    request_speedups.apply()
+    patches.apply_one("moto_request_ids")
     assert MotoRandom.get_random_string.__wrapped__ is _original()
     state = mock_random.getstate()
     try:

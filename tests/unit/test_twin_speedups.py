@@ -1,4 +1,4 @@
-"""The twin's speed-ups give moto's own results (src/polku/twin/speedups.py)."""
+"""The twin's speed patches give the libraries' own results (src/polku/twin/patches/)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from polku.twin import speedups
+from polku.twin import patches
+from polku.twin.patches import dynamodb_serialiser, sfn_plain_copy
 
 ITEMS = [
     {"pk": {"S": "c#1"}, "n": {"N": "12.50"}, "flag": {"BOOL": False}, "nothing": {"NULL": True}},
@@ -25,15 +26,15 @@ def _serialise(operation: str, result: dict, fast: bool) -> str:
     from moto.core.serialize import JSONSerializer, XFormedAttributePicker
     from moto.core.utils import get_service_model
 
-    speedups.apply()
+    patches.apply_one("dynamodb_serialiser")
     model = get_service_model("dynamodb").operation_model(operation)
     serializer = JSONSerializer(operation_model=model, value_picker=XFormedAttributePicker())
-    previous = speedups.fast_serialise["enabled"]
-    speedups.fast_serialise["enabled"] = fast
+    previous = dynamodb_serialiser.fast_serialise["enabled"]
+    dynamodb_serialiser.fast_serialise["enabled"] = fast
     try:
         return serializer.serialize(result)["body"]
     finally:
-        speedups.fast_serialise["enabled"] = previous
+        dynamodb_serialiser.fast_serialise["enabled"] = previous
 
 
 @pytest.mark.parametrize("operation, result", [
@@ -49,8 +50,8 @@ def _serialise(operation: str, result: dict, fast: bool) -> str:
 ])
 def test_fast_dynamodb_serialisation_gives_moto_s_body(operation, result, monkeypatch):
     calls = []
-    original = speedups._attribute_value
-    monkeypatch.setattr(speedups, "_attribute_value", lambda s, v: calls.append(v) or original(s, v))
+    original = dynamodb_serialiser._attribute_value
+    monkeypatch.setattr(dynamodb_serialiser, "_attribute_value", lambda s, v: calls.append(v) or original(s, v))
     fast = _serialise(operation, result, True)
     assert calls or not any(result.get(k) for k in ("Items", "Item", "Attributes", "Responses"))  # it was used
     calls.clear()
@@ -64,7 +65,7 @@ def test_item_size_limit_is_checked_as_moto_does():
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
-    speedups.apply()
+    patches.apply_one("dynamodb_item_size")
     ok = Item(DynamoType({"S": "k"}), None, {"k": {"S": "k"}, "big": {"S": "x" * 404_000}})
     assert ok.attrs["big"].value == "x" * 404_000 and list(ok.attrs) == ["k", "big"]
     with pytest.raises(ItemSizeTooLarge):
@@ -75,7 +76,7 @@ def test_item_size_limit_is_checked_as_moto_does():
 
 
 def test_jsonpath_parses_are_shared_and_give_the_same_answers():
-    speedups.apply()
+    patches.apply_one("sfn_jsonpath_cache")
     from moto.stepfunctions.parser.asl.utils.json_path import extract_json
 
     data = {"a": {"b": [1, 2, 3]}, "c": "d"}
@@ -90,7 +91,7 @@ def test_user_agent_is_the_one_botocore_builds():
     from botocore.context import start_as_current_context
     from botocore.useragent import register_feature_id
 
-    speedups.apply()
+    patches.apply_one("botocore_user_agent")
     client = boto3.client("dynamodb", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
     creator = client._user_agent_creator
     plain = creator.to_string()
@@ -113,7 +114,7 @@ def test_a_stream_consumer_sees_the_new_item_in_an_index_query(monkeypatch):
     from moto.awslambda.models import LambdaBackend
     from moto.dynamodb.models import dynamodb_backends
 
-    speedups.apply()
+    patches.apply_one("dynamodb_partition_query")
     seen = []
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
@@ -149,12 +150,12 @@ def test_plain_deepcopy_gives_deepcopys_result():
     import copy
     import datetime as dt
 
-    speedups.apply()
+    patches.apply_one("sfn_plain_copy")
     shared = {"s": "x", "n": [1, 2.5, None, True]}
     when = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.timezone.utc)
     value = {"a": [shared, shared, {"deep": [[{"x": "ä"}]], "b": b"\x00"}], "when": when, "t": (1, [2]),
              "shared": shared, 7: {"k": frozenset({1})}}
-    got = speedups.plain_deepcopy(value)
+    got = sfn_plain_copy.plain_deepcopy(value)
     want = copy.deepcopy(value)
     assert got == want
     assert got["a"][0] is got["a"][1] is got["shared"]  # shared parts stay shared, as deepcopy keeps them
@@ -167,7 +168,7 @@ def test_plain_deepcopy_gives_deepcopys_result():
 def test_step_functions_history_copy_is_independent_and_equal():
     import copy
 
-    speedups.apply()
+    patches.apply_one("sfn_plain_copy")
     from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 
     manager = EventManager.__new__(EventManager)
@@ -187,7 +188,7 @@ def test_step_functions_history_copy_is_independent_and_equal():
 
 
 def test_error_lookup_tables_are_built_once_per_service():
-    speedups.apply()
+    patches.apply_one("moto_error_lookup")
     from moto.core.errors import ErrorLookupFactory
     from moto.core.utils import get_service_model
 

@@ -32,6 +32,10 @@ class TimelineError(ValueError):
     """A timeline line is not usable (message names the line and field)."""
 
 
+class SimulationError(RuntimeError):
+    """The simulation cannot run as asked (e.g. the twin lacks the journey's state machine)."""
+
+
 @dataclass
 class TimelineEvent:
     line: int
@@ -86,6 +90,7 @@ class Simulation:
     workers: int = 1
     rejected: list = field(default_factory=list)
     worker_stats: list = field(default_factory=list)  # per process of a split run: size and times
+    delivered: dict = field(default_factory=dict)  # message id -> outbox.Delivered of the output's sent messages
 
     def run(self, events: list[TimelineEvent], start: _dt.datetime | None = None,
             until: _dt.datetime | None = None) -> list[dict]:
@@ -129,8 +134,9 @@ class Simulation:
                                   "process": "main"}]
             rejected = list(self.rejected)
             for job in pending:
-                out, rej, stats = job.result()
+                out, rej, stats, sent = job.result()
                 outputs.append(out)
+                self.delivered.update(sent)
                 rejected.extend(rej)
                 self.worker_stats.append({**stats, "process": "worker"})
         self.rejected[:] = sorted(rejected, key=lambda r: r["line"])
@@ -161,11 +167,13 @@ class Simulation:
                 self.twin = Twin(REPO / "template.yaml").start()
             virtual_time.apply()
             with gc_tuning.tuned(), InProcess(self.twin, enabled=self.in_process):
+                self._check_deployed(journeys)
                 customers = self._drive(events, journeys, reg, vclock, start, until)
                 vclock.wait_idle(timeout=3600)
                 out = []
+                sent = delivered_messages(self.twin)
                 for journey in journeys:
-                    out.extend(collect(self.twin, journey, sorted(customers)))
+                    out.extend(collect(self.twin, journey, sorted(customers), sent, self.delivered))
                 if len(journeys) > 1:
                     out.sort(key=lambda h: (h["at"], h["customer_id"]))  # stable: per-journey order kept
                 return out
@@ -175,6 +183,19 @@ class Simulation:
                 self.twin.stop()
                 self.twin = None
             clock.set_clock(previous_clock)
+
+    def _check_deployed(self, journeys) -> None:
+        """Every journey to simulate has its state machine in the twin (template.yaml), or a clear error."""
+        sfn = _client(self.twin, "stepfunctions")
+        prefix = self.twin.outputs["StateMachinePrefix"]
+        deployed = {m["stateMachineArn"] for page in sfn.get_paginator("list_state_machines").paginate()
+                    for m in page["stateMachines"]}
+        for j in journeys:
+            if j.state_machine_arn(prefix) not in deployed:
+                raise SimulationError(
+                    f"journey {j.name}: the twin has no state machine {prefix.rsplit(':', 1)[-1]}{j.state_machine} "
+                    f"(template.yaml deploys none with DefinitionUri statemachines/{j.file}); add it to template.yaml "
+                    "and run `polku journeys lint`")
 
     def _drive(self, events, journeys, reg, vclock, start, until) -> set[str]:
         from polku.journeys.triggers import run_schedule, scan_profiles
@@ -324,7 +345,7 @@ def _run_shard(spec: dict, events: list[TimelineEvent], start, until):
     finally:
         twin.stop()
     stats = {**_shard_size(events), "twin_start_s": round(t1 - t0, 2), "simulate_s": round(time.perf_counter() - t1, 2)}
-    return out, sim.rejected, stats
+    return out, sim.rejected, stats, sim.delivered
 
 
 class InProcess:
@@ -387,9 +408,9 @@ def _drop_cached_clients() -> None:
     import sys
 
     from polku.journeys import offer_bus
-    from polku.twin import speedups
+    from polku.twin.patches import sfn_task_clients
 
-    speedups.clear()
+    sfn_task_clients.clear()
     offer_bus._events_client.cache_clear()
     try:
         from polku.messaging import wiring
@@ -419,8 +440,42 @@ def _iso(value) -> str:
     return str(value)
 
 
-def collect(twin, journey, customers: list[str]) -> list[dict]:
-    """Happenings of ``journey`` for ``customers`` from executions and the journey state table."""
+def delivered_messages(twin):
+    """What the twin's SES and SNS accepted (see outbox.delivered); empty when the twin's
+    backends are not in this process."""
+    try:
+        from polku.messaging.outbox import delivered
+
+        return delivered(twin)
+    except Exception:  # noqa: BLE001 - not in-process: message lines carry no subject and text
+        return {}, {}
+
+
+def delivered_of(sent, output: dict):
+    """The delivered message (outbox.Delivered) a Send output names, or None."""
+    from polku.messaging.outbox import email_of
+
+    emails, other = sent or ({}, {})
+    d = emails.get(output.get("message_id") or "") if output.get("channel") == "email" else None
+    if d is None and output.get("channel") in ("sms", "push"):
+        d = other.get(output.get("provider_id") or "")
+    return email_of(d) if d is not None else None
+
+
+def message_content(d) -> dict:
+    """``subject`` (e-mail subject or push title) and ``text`` (text part, SMS or push body) of a
+    delivered message, its signed links written as their destinations."""
+    from polku.messaging.outbox import readable
+
+    if d is None:
+        return {}
+    return {"subject": d.subject, "text": readable(d.text).replace("\r\n", "\n").strip()}
+
+
+def collect(twin, journey, customers: list[str], sent=None, found: dict | None = None) -> list[dict]:
+    """Happenings of ``journey`` for ``customers`` from executions and the journey state table.
+    ``sent`` (:func:`delivered_messages`) gives each sent message line its subject and text;
+    ``found`` collects the delivered message of each line by message id (for an outbox)."""
     from polku.data.journey_state import JourneyStateModel
     from polku.journeys.steps import plain
 
@@ -441,7 +496,7 @@ def collect(twin, journey, customers: list[str]) -> list[dict]:
             details.append((data.get("entered_at") or "", data["customer_id"], name, arn, data, events))
     details.sort(key=lambda x: (x[0], x[1], x[2]))
     for _, customer, name, arn, data, events in details:
-        _history(events, name, data, customer, add, send_arn)
+        _history(events, name, data, customer, add, send_arn, sent, found)
     for customer in sorted(wanted):
         for item in JourneyStateModel.query(customer, JourneyStateModel.sk.startswith("run#"), consistent_read=True):
             if item.journey == journey.name and item.status == "holdout":
@@ -499,7 +554,7 @@ def _executions(twin, sm_arn: str):
 ACCOUNT = "123456789012"
 
 
-def _history(events, execution, data, customer, add, send_arn) -> None:
+def _history(events, execution, data, customer, add, send_arn, sent=None, found=None) -> None:
     scheduled: dict[int, dict] = {}
     state_of: dict[int, str] = {}
     current_state = None
@@ -529,6 +584,11 @@ def _history(events, execution, data, customer, add, send_arn) -> None:
             if sched and sched["resource"] == send_arn and isinstance(output, dict):
                 inp = sched["input"]
                 detail = {k: output[k] for k in ("subject", "reason", "message_id") if output.get(k) is not None}
+                if output.get("status") == "sent" and not output.get("replayed"):
+                    d = delivered_of(sent, output)
+                    detail.update(message_content(d))
+                    if d is not None and found is not None and output.get("message_id"):
+                        found[output["message_id"]] = d
                 add(at, customer, "message", state=state_of.get(sched["id"]), template=inp.get("template"),
                     stage=(inp.get("context") or {}).get("stage"), channel=output.get("channel"),
                     status=output.get("status"), **detail)
@@ -573,6 +633,25 @@ def simulate(journey: str, lines: Iterable[str], start: _dt.datetime | None = No
              until: _dt.datetime | None = None) -> list[dict]:
     events = parse_timeline(lines)
     return Simulation(journey, twin=twin).run(events, start, until)
+
+
+def write_outbox(happenings: list[dict], delivered: dict, out_dir) -> list:
+    """The simulation's sent messages as the demo's outbox writes them (one HTML and one text
+    file per e-mail, an index with the SMS and push messages), in the order of the output."""
+    from polku.messaging import outbox
+
+    emails, sms, push = [], [], []
+    for h in happenings:
+        d = delivered.get(h.get("message_id") or "") if h.get("kind") == "message" else None
+        if d is None:
+            continue
+        if d.channel == "email":
+            emails.append(d.raw)
+        elif d.channel == "sms":
+            sms.append((d.to, d.text))
+        else:
+            push.append((d.to, d.subject, d.text))
+    return outbox.write_outbox(emails, out_dir, sms=sms, push=push)
 
 
 def dumps(happenings: list[dict]) -> str:

@@ -124,9 +124,12 @@ def apply() -> None:
         mappings = _mappings.get(self.table.name) if _mode["async"] else None
         if not mappings:
             return original_add(self, old, new)
-        from polku.twin.speedups import gsi_index_item
+        from polku.twin import patches
 
-        gsi_index_item(self.table, new)  # before a poller can query the index for it
+        if "dynamodb_partition_query" in patches.applied():
+            from polku.twin.patches.dynamodb_partition_query import gsi_index_item
+
+            gsi_index_item(self.table, new)  # before a poller can query the index for it
         t = self.table.stream_specification["StreamViewType"]
         event_name = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
         seq = len(self.items) + self.starting_sequence_number

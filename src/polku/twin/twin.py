@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from polku import clock as polku_clock
-from polku.twin import (asl_validation, direct, expression_speedups, lambda_runtime, request_speedups, sfn_events,
-                        speedups, streams, virtual_time)
+from polku.twin import asl_validation, lambda_runtime, patches, sfn_events, streams, virtual_time
 from polku.twin.schedules import Schedule, scheduled_event
 from polku.twin.template import Resolver, Template, TemplateError, parameter_defaults
 
@@ -157,11 +156,8 @@ class Twin:
         default_user_config["lambda"]["use_docker"] = True
         lambda_runtime.apply()
         virtual_time.apply()
-        speedups.apply()
-        expression_speedups.apply()
-        request_speedups.apply()
+        patches.apply_all()  # speed patches: src/polku/twin/patches (POLKU_TWIN_PATCHES=off: none)
         asl_validation.apply()
-        direct.apply()
         sfn_events.apply()
         streams.apply()
         if self.stream_delivery not in ("sync", "async"):

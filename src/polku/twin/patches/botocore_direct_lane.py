@@ -42,7 +42,7 @@ there. Everything else is unchanged: parameter validation, serialisation, endpoi
 before-/after-call and before-send events (PynamoDB's extra headers), moto's request object,
 dispatch and recorder, botocore's response parser, modeled error fields and retries. A call to a
 custom endpoint (the twin's HTTP server, DynamoDB Local) or to another service takes the normal
-path. ``POLKU_TWIN_DIRECT=0`` switches the lane off (benchmarks compare both); tests compare the
+path. ``POLKU_TWIN_DIRECT=0`` (or ``POLKU_TWIN_PATCHES=off``) switches the lane off (benchmarks compare both); tests compare the
 two lanes call by call (tests/integration/test_twin_direct.py).
 """
 
@@ -52,13 +52,16 @@ import os
 import re
 import threading
 
+from polku.twin.patches import disabled
+
 # botocore service names (operation_model.service_model.service_name) the lane serves.
 SERVICES = frozenset({
     "dynamodb", "dynamodbstreams", "lambda", "sesv2", "ses", "events", "stepfunctions",
     "secretsmanager", "sqs", "sns", "scheduler",
 })
 
-state = {"enabled": os.environ.get("POLKU_TWIN_DIRECT", "1") not in ("0", "false", "no"),
+# On unless the switch (POLKU_TWIN_PATCHES, or POLKU_TWIN_DIRECT=0) turns the lane off.
+state = {"enabled": "botocore_direct_lane" not in disabled(),
          "calls": 0, "services": {}}  # calls served by the lane, in all and per moto service
 _applied = False
 _lock = threading.Lock()
