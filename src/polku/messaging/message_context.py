@@ -130,11 +130,6 @@ def _read_only(self: Any, *args: Any, **kwargs: Any) -> None:
     raise TypeError(f"{type(self).__name__} is read-only: products and the brand cannot be changed by a template")
 
 
-# What a plain dict has as attributes: a template's ``d.NAME`` for any other name is the item
-# (the sandbox's getattr and the flattened templates read it so).
-DICT_ATTRIBUTES = frozenset(dir(dict))
-
-
 class ReadOnlyDict(dict):
     """A dict nobody changes: normalised products and the brand in a message's context,
     shared by the messages that show them. Reading is a plain dict's (``dict(d)`` gives a
