@@ -45,3 +45,20 @@ def test_a_choice_on_something_else_is_not_a_deferral_check():
     states = {"A": send("Deferred?"), **handled()}
     states["Deferred?"]["Choices"][0]["StringEquals"] = "skipped"
     assert only(findings(states), "not checked for deferred")[0].state == "A"
+
+
+def test_task_token_timeout_path_must_come_from_a_bounding_step():
+    wait = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "${WaitForEventFunctionArn}", "Payload": {"event_type": "purchase"}},
+            "Retry": RETRY, "TimeoutSecondsPath": "$.window.seconds", "Next": "Done"}
+    fs = findings({"A": wait, "Done": {"Type": "Succeed"}})
+    assert only(fs, "unbounded wait: $.window.seconds")[0].state == "A"
+    from tests.unit.test_journeys_lint import ctx
+    from polku.journeys.lint import definition_findings
+    import json
+    c = ctx()
+    c.step_actions.add("seconds_until")
+    c.bounded_actions["seconds_until"] = "seconds"
+    states = {"S": {"Type": "Task", "Resource": "${JourneyStepFunctionArn}", "Parameters": {"action": "seconds_until"},
+                    "ResultPath": "$.window", "Retry": RETRY, "Next": "A"}, "A": wait, "Done": {"Type": "Succeed"}}
+    assert definition_findings("j.asl.json", json.dumps({"Comment": "c", "StartAt": "S", "States": states}), c) == []

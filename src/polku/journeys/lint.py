@@ -171,6 +171,8 @@ def definition_findings(file: str, text: str, ctx: Context) -> list[Finding]:
             f.extend(_task_findings(file, name, s, ctx))
             if s.get("Resource") == SEND_RESOURCE:
                 f.extend(_deferred_findings(file, name, s, d))
+            if "TimeoutSecondsPath" in s:  # a task-token wait that ends at a computed time must be bounded too
+                f.extend(_wait_findings(file, name, {"SecondsPath": s["TimeoutSecondsPath"]}, d, ctx))
     reachable = set(d.reachable())
     for name in d.states:
         if name not in reachable:

@@ -25,6 +25,9 @@ SOURCE = "polku.offer"
 GRANTED = "OfferGranted"
 REVOKED = "OfferRevoked"
 MAX_VALID_HOURS = 24 * 31
+# Why an offer was switched off: it ran out, the customer reached the journey's goal (e.g. bought),
+# or the run was stopped (e.g. unsubscribe). The ERP sees it in OfferRevoked's ``reason``.
+REVOKE_REASONS = ("expired", "goal", "stopped")
 
 
 class OfferInputError(ValueError):
@@ -93,6 +96,8 @@ def revoke(event: dict, publish: Callable[[str, dict], None], reason: str | None
     customer_id = _need(event, "customer_id")
     oid = _need(event, "offer_id")
     reason = reason or event.get("reason") or "expired"
+    if reason not in REVOKE_REASONS:
+        raise OfferInputError(f"reason: one of {list(REVOKE_REASONS)}, got {reason!r}")
     try:
         item = JourneyStateModel.get(customer_id, f"offer#{oid}", consistent_read=True)
     except DoesNotExist:

@@ -101,7 +101,7 @@ def profile_view(customer_id: str, now_: _dt.datetime | None = None) -> dict:
     return derive_profile(profile_dict(p), now_)
 
 
-PROFILE_FIELDS = ("first_seen", "last_seen", "lead_score", "orders", "revenue", "last_purchase_at",
+PROFILE_FIELDS = ("first_seen", "last_seen", "lead_score", "lead_score_at", "orders", "revenue", "last_purchase_at",
                   "preferred_channel", "locale", "time_zone")
 
 
@@ -115,7 +115,14 @@ def profile_dict(p) -> dict:
 
 
 def derive_profile(view: dict, now_: _dt.datetime) -> dict:
+    """The stored profile as of ``now_``: ``lead_score`` decayed from ``lead_score_at`` to now (the
+    tracking lead-score rules and half-life), days since last seen, birthday today."""
     view = dict(view, exists=True)
+    if view.get("lead_score") is not None and view.get("lead_score_at"):
+        from polku.tracking.profile_builder import current_lead_score
+        from polku.tracking.profile_store import rules
+
+        view["lead_score"] = round(current_lead_score(view, now_, rules()), 6)
     if view.get("last_seen"):
         try:
             view["days_since_last_seen"] = (now_ - clock.parse_iso(view["last_seen"])).days
@@ -138,7 +145,7 @@ def lead_score(view: dict, weights: dict | None = None) -> float:
 def score_gate(event: dict) -> dict:
     customer_id = _require(event, "customer_id")
     threshold = _require(event, "threshold", (int, float))
-    score = lead_score(profile_view(customer_id), event.get("weights"))
+    score = lead_score(profile_view(customer_id, clock.now()), event.get("weights"))  # decayed to now
     return {"score": score, "hot": score >= threshold, "threshold": threshold}
 
 
@@ -160,6 +167,19 @@ def choose_send_time(event: dict) -> dict:
                            lambda cid: read_profile(client("dynamodb"), settings.profiles_table, cid), quiet)
     wait = max(0, min(MAX_SEND_DELAY_SECONDS, math.ceil((clock.parse_iso(answer["send_at"]) - now_).total_seconds())))
     return {"send_at": clock.to_iso(now_ + _dt.timedelta(seconds=wait)), "wait_seconds": wait, "reason": answer["reason"]}
+
+
+MAX_UNTIL_SECONDS = 90 * 24 * 3600  # as long as a journey may wait (lint's limit)
+
+
+def seconds_until(event: dict) -> dict:
+    """Whole seconds from now until ``until`` (at least 1), for a task-token wait's TimeoutSecondsPath
+    that must end at a given moment (e.g. when an offer expires); at most 90 days."""
+    until = _time(event, "until")
+    seconds = max(1, math.ceil((until - clock.now()).total_seconds()))
+    if seconds > MAX_UNTIL_SECONDS:
+        raise StepInputError(f"until: more than 90 days away ({clock.to_iso(until)})")
+    return {"seconds": seconds, "until": clock.to_iso(until)}
 
 
 def store_open(event: dict) -> dict:
@@ -219,12 +239,13 @@ ACTIONS = {
     "event_since": event_since,
     "score_gate": score_gate,
     "choose_send_time": choose_send_time,
+    "seconds_until": seconds_until,
     "store_open": store_open,
     "record": record,
     "exit": exit_journey,
 }
 # Actions whose result bounds a Wait (lint: a SecondsPath wait must read one of these).
-BOUNDED_WAIT_ACTIONS = {"choose_send_time": "wait_seconds"}
+BOUNDED_WAIT_ACTIONS = {"choose_send_time": "wait_seconds", "seconds_until": "seconds"}
 
 
 def run_step(event: dict) -> dict:
