@@ -43,11 +43,23 @@ def test_a_released_message_is_taken_over_once_keeping_when_it_was_created(mid, 
         message_log.claim(mid, **FIELDS)
 
 
-def test_an_attempt_still_sending_blocks_others_and_one_that_died_is_not_resent(mid, virtual_clock):
-    message_log.claim(mid, **FIELDS)
+def test_an_attempt_still_sending_blocks_others_and_one_that_died_after_hand_over_is_not_resent(mid, virtual_clock):
+    first = message_log.claim(mid, **FIELDS)
+    message_log.hand_over(first.item, "ses")
     with pytest.raises(message_log.MessageInProgress):
         message_log.claim(mid, **FIELDS)
     virtual_clock.advance(message_log.SENDING_LEASE_SECONDS + 1)
     late = message_log.claim(mid, **FIELDS)
     assert not late.won and late.item.status == "unknown" and "not resent" in late.item.reason
     assert message_log.get(mid).status == "unknown"
+
+
+def test_an_attempt_that_died_before_any_provider_saw_the_message_is_taken_over_after_the_lease(mid, virtual_clock):
+    message_log.claim(mid, **FIELDS)
+    with pytest.raises(message_log.MessageInProgress):
+        message_log.claim(mid, **FIELDS)
+    virtual_clock.advance(message_log.SENDING_LEASE_SECONDS + 1)
+    late = message_log.claim(mid, **FIELDS)
+    assert late.won and late.item.attempts == 2 and late.item.status == "sending" and late.item.provider is None
+    with pytest.raises(message_log.MessageInProgress):  # and only one attempt takes it over
+        message_log.claim(mid, **FIELDS)

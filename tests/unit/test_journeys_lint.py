@@ -10,7 +10,9 @@ import pytest
 from polku.journeys.lint import Context, default_context, definition_findings, lint
 
 REPO = Path(__file__).resolve().parents[2]
-RETRY = [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2}]
+RETRY = [{"ErrorEquals": ["SendInputError"], "MaxAttempts": 0},  # a Send's retry policy (see _send_retry_findings)
+         {"ErrorEquals": ["MessageInProgress"], "IntervalSeconds": 30, "MaxAttempts": 11, "BackoffRate": 1.0},
+         {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2}]
 
 
 def ctx(templates=("welcome",)):

@@ -281,12 +281,43 @@ def _task_findings(file: str, name: str, s: dict, ctx: Context) -> list[Finding]
     if resource == OFFER_RESOURCE and params.get("action") not in OFFER_ACTIONS:
         f.append(Finding(file, name, f"unknown offer action {params.get('action')!r}", "use grant or revoke"))
     if resource == SEND_RESOURCE:
+        f.extend(_send_retry_findings(file, name, s.get("Retry") or []))
         template = params.get("template")
         if not isinstance(template, str):
             f.append(Finding(file, name, "Send names no template", "add \"template\": \"<template name>\""))
         elif ctx.templates is not None and template not in ctx.templates:
             f.append(Finding(file, name, f"unknown template {template!r}",
                              "create the template (polku templates) or use an existing one"))
+    return f
+
+
+def _send_retry_findings(file: str, name: str, retry: list) -> list[Finding]:
+    """A Send never retries bad input, and retries ``MessageInProgress`` for longer than the message
+    log's ``sending`` lease, so a Send that died after claiming resumes (sends, or reports the
+    message ``unknown``) instead of failing the journey."""
+    from polku.messaging.message_log import SENDING_LEASE_SECONDS
+
+    def first(error: str) -> dict | None:  # the retrier Step Functions uses for this error
+        for r in retry:
+            names = (r.get("ErrorEquals") or []) if isinstance(r, dict) else []
+            if error in names or "States.TaskFailed" in names or "States.ALL" in names:
+                return r
+        return None
+
+    f = []
+    bad_input = first("SendInputError")
+    if bad_input is not None and bad_input.get("MaxAttempts", 3) != 0:
+        f.append(Finding(file, name, "Send retries SendInputError (bad input cannot succeed)",
+                         "add \"SendInputError\" to a first retrier with \"MaxAttempts\": 0"))
+    r = first("MessageInProgress") or {}
+    interval, rate = r.get("IntervalSeconds", 1), r.get("BackoffRate", 2.0)
+    cap = r.get("MaxDelaySeconds", float("inf"))
+    total = sum(min(interval * rate ** i, cap) for i in range(int(r.get("MaxAttempts", 3))))
+    if total <= SENDING_LEASE_SECONDS:
+        f.append(Finding(file, name, f"Send retries MessageInProgress for {total:g} s, not longer than the "
+                         f"{SENDING_LEASE_SECONDS} s sending lease: a Send that died after claiming fails the journey",
+                         "add {\"ErrorEquals\": [\"MessageInProgress\"], \"IntervalSeconds\": 30, "
+                         "\"MaxAttempts\": 11, \"BackoffRate\": 1.0} before the States.TaskFailed retrier"))
     return f
 
 

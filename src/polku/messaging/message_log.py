@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -23,7 +24,8 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from polku import clock
 from polku.data.messages import MessageModel
 
-SENDING_LEASE_SECONDS = 300
+SENDING_LEASE_SECONDS = 300  # > the Send function's Timeout; Send's Retry on MessageInProgress outlasts it
+OUTCOME_WRITE_PAUSES = (0.05, 0.2, 0.5)  # seconds before the 2nd, 3rd and 4th try of recording an outcome
 RECLAIMABLE = ("retry", "deferred")
 FINAL = ("sent", "delivered", "bounced", "complained", "skipped", "failed", "unknown")
 SENT_STATES = ("sent", "delivered", "bounced", "complained")
@@ -59,11 +61,16 @@ def claim(message_id: str, **fields: Any) -> Claim:
         existing = None  # deleted since (a message is never deleted by Polku): claim it as new
     if existing is None:
         item = _put_sending(message_id, now, now, 1, MessageModel.message_id.does_not_exist(), fields)
-    elif existing.status not in RECLAIMABLE:
-        return Claim(False, _check_lease(existing))
-    else:
+    elif existing.status in RECLAIMABLE:
         condition = MessageModel.status.is_in(*RECLAIMABLE) & (MessageModel.attempts == (existing.attempts or 0))
         item = _put_sending(message_id, existing.created_at, now, int(existing.attempts or 0) + 1, condition, fields)
+    elif _abandoned_before_provider(existing):
+        # The attempt died after claiming and before any provider saw the message: sending is safe.
+        condition = ((MessageModel.status == "sending") & (MessageModel.attempts == (existing.attempts or 0))
+                     & MessageModel.provider.does_not_exist())
+        item = _put_sending(message_id, existing.created_at, now, int(existing.attempts or 0) + 1, condition, fields)
+    else:
+        return Claim(False, _check_lease(existing))
     if item is not None:
         return Claim(True, item)
     return Claim(False, _check_lease(MessageModel.get(message_id, consistent_read=True)))
@@ -82,11 +89,19 @@ def _put_sending(message_id: str, created_at: str, now: str, attempts: int, cond
     return None
 
 
+def _lease_expired(item: MessageModel) -> bool:
+    started = clock.parse_iso(item.updated_at or item.created_at)
+    return clock.now() - started >= dt.timedelta(seconds=SENDING_LEASE_SECONDS)
+
+
+def _abandoned_before_provider(item: MessageModel) -> bool:
+    return item.status == "sending" and not item.provider and _lease_expired(item)
+
+
 def _check_lease(item: MessageModel) -> MessageModel:
     if item.status != "sending":
         return item
-    started = clock.parse_iso(item.updated_at or item.created_at)
-    if clock.now() - started < dt.timedelta(seconds=SENDING_LEASE_SECONDS):
+    if not _lease_expired(item):
         raise MessageInProgress(f"message {item.message_id} is being sent by another attempt")
     try:
         item.update(
@@ -101,14 +116,68 @@ def _check_lease(item: MessageModel) -> MessageModel:
     return item
 
 
+def _held(item: MessageModel) -> Any:
+    """The condition that this attempt still holds the claim."""
+    return (MessageModel.status == "sending") & (MessageModel.attempts == (item.attempts or 0))
+
+
 def finish(item: MessageModel, status: str, **fields: Any) -> MessageModel:
     """Record the outcome of the attempt that holds the claim."""
     actions = [MessageModel.status.set(status), MessageModel.updated_at.set(clock.now_iso())]
     for name, value in fields.items():
         attr = getattr(MessageModel, name)
         actions.append(attr.set(value) if value is not None else attr.remove())
-    item.update(actions=actions, condition=MessageModel.status == "sending")
+    item.update(actions=actions, condition=_held(item))
     return item
+
+
+def hand_over(item: MessageModel, provider: str) -> None:
+    """Note, just before the provider call, that this attempt hands the message to ``provider``.
+    After this the claim is never released for a resend (an attempt that dies now ends ``unknown``)."""
+    item.update(actions=[MessageModel.provider.set(provider), MessageModel.updated_at.set(clock.now_iso())],
+                condition=_held(item))
+
+
+def record_outcome(item: MessageModel, status: str, **fields: Any) -> bool:
+    """:func:`finish`, tried again a few times (:data:`OUTCOME_WRITE_PAUSES`) when the write fails.
+
+    Used once a provider has seen the message: the claim must never be released then. False if
+    the outcome could not be recorded; the item stays ``sending`` (a later attempt finds it and,
+    after the lease, marks it ``unknown``: not resent), and an error line with the
+    ``MessageOutcomeNotRecorded`` metric says so (alarm on it)."""
+    error: Exception | None = None
+    for pause in (0.0, *OUTCOME_WRITE_PAUSES):
+        if pause:
+            time.sleep(pause)
+        try:
+            finish(item, status, **fields)
+            return True
+        except UpdateError as exc:
+            error = exc
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                # Either an earlier try was written although its answer was lost, or the claim is no
+                # longer ours (a later attempt saw the lease expire): never overwrite.
+                stored = get(item.message_id, consistent=True)
+                if stored is not None and stored.status == status and stored.attempts == item.attempts:
+                    return True
+                break
+        except Exception as exc:  # noqa: BLE001 - any failure to write is retried, then reported
+            error = exc
+    _outcome_not_recorded(item, status, fields, error)
+    return False
+
+
+def _outcome_not_recorded(item: MessageModel, status: str, fields: dict, error: Exception | None) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from polku.observability import logger, metrics
+
+    logger.error(
+        "message outcome not recorded: the claim stays 'sending' and the message is not resent",
+        extra={"message_id": item.message_id, "status": status, "provider": fields.get("provider"),
+               "provider_id": fields.get("provider_id"), "error": f"{type(error).__name__}: {str(error)[:300]}"},
+    )
+    metrics.add_metric(name="MessageOutcomeNotRecorded", unit=MetricUnit.Count, value=1)
 
 
 def release(item: MessageModel, reason: str) -> None:
@@ -138,9 +207,9 @@ def for_journey(journey: str, since: str | None = None, limit: int | None = None
     return MessageModel.by_journey.query(journey, condition, limit=limit)
 
 
-def get(message_id: str) -> MessageModel | None:
+def get(message_id: str, consistent: bool = False) -> MessageModel | None:
     try:
-        return MessageModel.get(message_id)
+        return MessageModel.get(message_id, consistent_read=consistent)
     except DoesNotExist:
         return None
 

@@ -180,8 +180,12 @@ def send_message(inp: SendInput, deps: SendDeps) -> dict:
         return _send_claimed(inp, deps, item)
     except TransientDeliveryError:
         raise
-    except Exception as exc:  # anything unexpected: release the claim so a retry may try again
-        message_log.release(item, f"{type(exc).__name__}: {str(exc)[:300]}")
+    except Exception as exc:  # anything unexpected
+        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+        if not item.provider:  # no provider saw it: release the claim so a retry may send
+            message_log.release(item, reason)
+        elif item.status == "sending":  # handed over: never resent, the outcome is unknown
+            message_log.record_outcome(item, "unknown", reason=reason)
         raise
 
 
@@ -247,63 +251,75 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
         return _done(item, "failed", channel=channel, reason=str(exc)[:1000])
 
     brand_name = (inp.brand or {}).get("name") or DEFAULT_BRAND["name"]
+    if channel == "email":
+        raw = build_email(
+            sender=deps.sender_email,
+            sender_name=brand_name,
+            to=address,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            message_id=mid,
+            unsubscribe_url=None if inp.message_type == "transactional" else unsubscribe,
+        )
+        provider, deliver = "ses", lambda: deps.email.send(
+            sender=deps.sender_email, to=address, raw=raw, message_id=mid, journey=inp.journey)
+    elif channel == "sms":
+        provider, deliver = "sns", lambda: deps.sms_push.send_sms(
+            phone=address, text=rendered.parts["sms"], transactional=inp.message_type == "transactional", message_id=mid
+        )
+    elif channel == "push":
+        provider, deliver = "sns", lambda: deps.sms_push.send_push(
+            endpoint_arn=address, title=rendered.parts["push_title"], body=rendered.parts["push_body"],
+            url=None, message_id=mid,
+        )
+    else:
+        provider, deliver = "webhook", lambda: deps.webhook.send(
+            message={"message_id": mid, "customer_id": cid, "journey": inp.journey, "step": inp.step,
+                     "variant": inp.variant, "template": inp.template, "locale": rendered.locale,
+                     "subject": rendered.subject, "text": rendered.text, "html": rendered.html}
+        )
+
+    # Exactly once from here on: once the provider may have the message, the claim is never
+    # released for a resend; every outcome is recorded with bounded retries (docs/messages.md).
+    message_log.hand_over(item, provider)
     try:
-        if channel == "email":
-            raw = build_email(
-                sender=deps.sender_email,
-                sender_name=brand_name,
-                to=address,
-                subject=rendered.subject,
-                text=rendered.text,
-                html=rendered.html,
-                message_id=mid,
-                unsubscribe_url=None if inp.message_type == "transactional" else unsubscribe,
-            )
-            delivered = deps.email.send(sender=deps.sender_email, to=address, raw=raw, message_id=mid, journey=inp.journey)
-        elif channel == "sms":
-            delivered = deps.sms_push.send_sms(
-                phone=address, text=rendered.parts["sms"], transactional=inp.message_type == "transactional", message_id=mid
-            )
-        elif channel == "push":
-            delivered = deps.sms_push.send_push(
-                endpoint_arn=address, title=rendered.parts["push_title"], body=rendered.parts["push_body"],
-                url=None, message_id=mid,
-            )
-        else:
-            delivered = deps.webhook.send(
-                message={"message_id": mid, "customer_id": cid, "journey": inp.journey, "step": inp.step,
-                         "variant": inp.variant, "template": inp.template, "locale": rendered.locale,
-                         "subject": rendered.subject, "text": rendered.text, "html": rendered.html}
-            )
+        delivered = deliver()
     except DeliveryError as exc:
-        if exc.transient:
+        if exc.transient:  # the provider refused it: sending again is safe
             message_log.finish(item, "retry", channel=channel, reason=str(exc)[:500])
             raise TransientDeliveryError(str(exc)) from exc
-        return _done(item, "failed", channel=channel, reason=str(exc)[:500])
+        return _done(item, "unknown" if exc.ambiguous else "failed", channel=channel, reason=str(exc)[:500], after_provider=True)
+    except Exception as exc:  # noqa: BLE001 - not a provider answer we know: it may have been accepted
+        return _done(item, "unknown", channel=channel, reason=f"{type(exc).__name__}: {str(exc)[:480]}", after_provider=True)
 
-    message_log.finish(
-        item,
-        "sent",
-        channel=channel,
-        locale=rendered.locale,
-        address=key,
-        subject=rendered.subject[:300] or None,
-        provider=delivered.provider,
-        provider_id=delivered.provider_id,
-        sent_at=clock.now_iso(),
-        scheduled_at=inp.scheduled_at or clock.to_iso(now),
-        reason=decision.reason,
-        # What was recommended, for recommendation click-through in the report.
-        recommended_products=[str(p["product_id"]) for p in (products or []) if p.get("product_id")] or None,
-        recommend_strategy=(inp.recommend or {}).get("strategy") if products else None,
-    )
-    logger.info("message sent", extra={"message_id": mid, "channel": channel, "template": inp.template})
-    return {"message_id": mid, "status": "sent", "channel": channel, "provider_id": delivered.provider_id,
-            "locale": rendered.locale, "reason": decision.reason}
+    fields = {"channel": channel, "provider": delivered.provider, "provider_id": delivered.provider_id,
+              "sent_at": clock.now_iso()}
+    try:
+        fields.update(
+            locale=rendered.locale,
+            address=key,
+            subject=rendered.subject[:300] or None,
+            scheduled_at=inp.scheduled_at or clock.to_iso(now),
+            reason=decision.reason,
+            # What was recommended, for recommendation click-through in the report.
+            recommended_products=[str(p["product_id"]) for p in (products or []) if p.get("product_id")] or None,
+            recommend_strategy=(inp.recommend or {}).get("strategy") if products else None,
+        )
+    except Exception:  # noqa: BLE001 - details are worth less than recording that it was sent
+        logger.exception("message details not recorded", extra={"message_id": mid})
+    recorded = message_log.record_outcome(item, "sent", **fields)
+    logger.info("message sent", extra={"message_id": mid, "channel": channel, "template": inp.template, "recorded": recorded})
+    out = {"message_id": mid, "status": "sent", "channel": channel, "provider_id": delivered.provider_id,
+           "locale": fields.get("locale"), "reason": fields.get("reason")}
+    return out if recorded else {**out, "recorded": False}
 
 
-def _done(item, status: str, **fields) -> dict:
-    message_log.finish(item, status, **fields)
+def _done(item, status: str, *, after_provider: bool = False, **fields) -> dict:
+    if after_provider:  # a provider saw the message: recorded with retries, never released
+        message_log.record_outcome(item, status, **fields)
+    else:
+        message_log.finish(item, status, **fields)
     logger.info("message not sent", extra={"message_id": item.message_id, "status": status, "reason": fields.get("reason")})
     return _outcome(item) | {"status": status, "channel": fields.get("channel"), "reason": fields.get("reason"),
                              **({"send_at": fields["retry_at"]} if fields.get("retry_at") else {})}

@@ -96,6 +96,12 @@ def clear() -> None:
         _functions.clear()
 
 
+class LambdaKilled(BaseException):
+    """Fault injection: raised inside a handler, it stops the handler the way Lambda stops one that
+    times out or runs out of memory (no ``except Exception`` clause of the handler runs), and the
+    invocation is reported as Lambda reports a time-out (``Sandbox.Timedout``)."""
+
+
 def invoke(name: str, event: Any) -> tuple[Any, str | None]:
     """Call the function's handler in-process. Returns (result, error_type or None)."""
     spec = _functions.get(name)
@@ -104,6 +110,9 @@ def invoke(name: str, event: Any) -> tuple[Any, str | None]:
     try:
         handler = spec.load()
         return handler(event, LocalLambdaContext(spec)), None
+    except LambdaKilled as exc:
+        return {"errorType": "Sandbox.Timedout",
+                "errorMessage": f"Task timed out after {spec.timeout:.2f} seconds ({exc})"}, "Sandbox.Timedout"
     except Exception as exc:  # the Lambda runtime reports every error the same way
         return {
             "errorType": type(exc).__name__,
