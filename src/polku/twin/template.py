@@ -104,6 +104,10 @@ class Template:
     def outputs(self) -> dict[str, dict]:
         return self.doc.get("Outputs", {})
 
+    @property
+    def conditions(self) -> dict[str, Any]:
+        return self.doc.get("Conditions", {})
+
     def of_type(self, rtype: str) -> dict[str, dict]:
         return {k: v for k, v in self.resources.items() if v.get("Type") == rtype}
 
@@ -179,6 +183,29 @@ class Resolver:
     parameters: dict[str, str]
     refs: dict[str, str] = field(default_factory=dict)
     attrs: dict[tuple[str, str], str] = field(default_factory=dict)
+    conditions: dict[str, Any] = field(default_factory=dict)  # the template's Conditions section
+
+    def condition(self, name: str) -> bool:
+        """The value of a named condition (Fn::Equals/Not/And/Or/Condition over parameters)."""
+        if name not in self.conditions:
+            raise TemplateError(f"Condition {name}: not in the template's Conditions")
+        return self._truth(self.conditions[name])
+
+    def _truth(self, value: Any) -> bool:
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Condition":
+                return self.condition(arg)
+            if key == "Fn::Equals":
+                left, right = (str(self.resolve(v)) for v in arg)
+                return left == right
+            if key == "Fn::Not":
+                return not self._truth(arg[0])
+            if key == "Fn::And":
+                return all(self._truth(v) for v in arg)
+            if key == "Fn::Or":
+                return any(self._truth(v) for v in arg)
+        raise TemplateError(f"cannot evaluate condition {value!r}")
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -203,6 +230,9 @@ class Resolver:
             if key == "Fn::Split":
                 sep, text = arg
                 return str(self.resolve(text)).split(sep)
+            if key == "Fn::If":
+                name, when_true, when_false = arg
+                return self.resolve(when_true if self.condition(name) else when_false)
         return {k: self.resolve(v) for k, v in value.items()}
 
     def _ref(self, name: str) -> str:
@@ -236,6 +266,44 @@ class Resolver:
             return str(self._ref(name))
 
         return re.sub(r"\$\{([^}]+)\}", repl, text)
+
+
+def rule_failures(template: Template, parameters: dict[str, str]) -> list[str]:
+    """What CloudFormation's ``Rules`` would refuse for these parameter values (each failed
+    assertion's AssertDescription; empty: the change set would be created). Parameters not given
+    take their defaults, as on AWS."""
+    values = parameter_defaults(template, parameters)
+
+    def ev(v: Any) -> Any:
+        if isinstance(v, list):
+            return [ev(i) for i in v]
+        if not isinstance(v, dict):
+            return v
+        (key, arg), = v.items()
+        if key == "Ref":
+            return values[arg]
+        if key == "Fn::Equals":
+            return str(ev(arg[0])) == str(ev(arg[1]))
+        if key == "Fn::Not":
+            return not ev(arg[0])
+        if key == "Fn::And":
+            return all(ev(i) for i in arg)
+        if key == "Fn::Or":
+            return any(ev(i) for i in arg)
+        if key == "Fn::Contains":
+            return str(ev(arg[1])) in [str(i) for i in ev(arg[0])]
+        if key == "Fn::EachMemberIn":
+            return all(str(i) in [str(j) for j in ev(arg[1])] for i in ev(arg[0]))
+        raise TemplateError(f"Rules: cannot evaluate {key}")
+
+    failures = []
+    for name, rule in template.doc.get("Rules", {}).items():
+        if "RuleCondition" in rule and not ev(rule["RuleCondition"]):
+            continue
+        for assertion in rule.get("Assertions", []):
+            if not ev(assertion["Assert"]):
+                failures.append(assertion.get("AssertDescription", f"rule {name} refused the parameters"))
+    return failures
 
 
 def parameter_defaults(template: Template, overrides: dict[str, str] | None = None) -> dict[str, str]:

@@ -37,7 +37,12 @@ NOT_EMULATED = {
     "AWS::Serverless::LayerVersion": "layers are the local package itself",
     "AWS::SNS::TopicPolicy": "resource policies are not enforced by the twin",
     "AWS::SQS::QueuePolicy": "resource policies are not enforced by the twin",
-    "AWS::SES::EmailIdentity": "the sender identity is verified at start instead",
+    "AWS::KMS::Key": "the twin's topics are not encrypted (`polku doctor --stack` checks the key policy in AWS)",
+    "AWS::KMS::Alias": "the twin's topics are not encrypted",
+    "AWS::Logs::LogGroup": "handlers log to the twin's own output; no CloudWatch Logs",
+    "AWS::CloudWatch::Alarm": "no CloudWatch metrics in the twin (alarms are checked in AWS by `polku doctor --stack`)",
+    "AWS::CloudWatch::Dashboard": "no CloudWatch metrics in the twin",
+    "AWS::SNS::Subscription": "subscriptions to e-mail addresses are not delivered by the twin",
 }
 
 
@@ -242,6 +247,7 @@ class Twin:
     def _provision(self) -> None:
         res = self.template.resources
         resolver = Resolver(
+            conditions=self.template.conditions,
             parameters={
                 **self.parameters,
                 "AWS::AccountId": ACCOUNT_ID,
@@ -260,6 +266,9 @@ class Twin:
         )["Role"]["Arn"]
         self.role_arn = role_arn
 
+        # Resources whose Condition is false do not exist (as in CloudFormation).
+        res = {lid: r for lid, r in res.items() if "Condition" not in r or resolver.condition(r["Condition"])}
+
         # 1. Names and attributes of everything, before anything refers to them.
         for lid, r in res.items():
             self._name_resource(lid, r, resolver)
@@ -274,6 +283,7 @@ class Twin:
             "AWS::SecretsManager::Secret",
             "AWS::SES::ConfigurationSet",
             "AWS::SES::ConfigurationSetEventDestination",
+            "AWS::SES::EmailIdentity",
             "AWS::Serverless::Function",
             "AWS::Serverless::Api",
             "AWS::Serverless::StateMachine",
@@ -291,7 +301,8 @@ class Twin:
         # 3. One process environment for all handlers (the union of their variables).
         self._apply_function_environment()
         for key, out in self.template.outputs.items():
-            self.outputs[key] = str(resolver.resolve(out["Value"]))
+            if "Condition" not in out or resolver.condition(out["Condition"]):
+                self.outputs[key] = str(resolver.resolve(out["Value"]))
 
     def _name_resource(self, lid: str, r: dict, rv: Resolver) -> None:
         t, p = r["Type"], r.get("Properties", {})
@@ -424,7 +435,8 @@ class Twin:
             value = json.dumps(body)
         else:
             value = p.get("SecretString", "")
-        arn = self.client("secretsmanager").create_secret(Name=p["Name"], SecretString=value)["ARN"]
+        name = p.get("Name") or f"{lid}-{self.parameters['Stage']}"  # CloudFormation generates one when unnamed
+        arn = self.client("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
         rv.refs[lid] = self.names[lid] = arn
 
     def _create_configurationset(self, lid: str, r: dict, rv: Resolver) -> None:
@@ -445,6 +457,14 @@ class Twin:
                 "SNSDestination": {"TopicARN": dest["SnsDestination"]["TopicARN"]},
             },
         )
+
+    def _create_emailidentity(self, lid: str, r: dict, rv: Resolver) -> None:
+        """The sender domain (verified at start with the configuration set) gets Easy DKIM tokens."""
+        domain = str(rv.resolve(r["Properties"]["EmailIdentity"]))
+        tokens = self.client("ses").verify_domain_dkim(Domain=domain)["DkimTokens"]
+        for i, token in enumerate(tokens[:3], start=1):
+            rv.attrs[(lid, f"DkimDNSTokenName{i}")] = f"{token}._domainkey.{domain}"
+            rv.attrs[(lid, f"DkimDNSTokenValue{i}")] = f"{token}.dkim.amazonses.com"
 
     def _create_function(self, lid: str, r: dict, rv: Resolver) -> None:
         props = self.template.function_properties(lid)
