@@ -31,6 +31,9 @@ def register(sub) -> None:
     sim.add_argument("--output", "-o", metavar="FILE", help="write JSON lines here instead of standard output")
     sim.add_argument("--workers", type=int, default=1, metavar="N",
                      help="split the customers over N processes (same output as one process; default 1)")
+    sim.add_argument("--outbox", metavar="DIR",
+                     help="also write the sent messages here as the demo's outbox does (HTML and text per e-mail, "
+                     "an index.html with the SMS and push messages)")
     sim.add_argument("--summary", action="store_true",
                      help="also print per-journey counts (entered, each state, messages, actions, exits) to stderr")
     sim.set_defaults(func=run_simulate)
@@ -53,8 +56,31 @@ def run_lint(args) -> int:
         print(f)
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = len(findings) - errors
+    if not args.paths:
+        content = content_errors()
+        for line in content:
+            print(f"statemachines/registry.yaml: error: {line}")
+        errors += len(content)
     print(f"polku journeys lint: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
     return 1 if errors else 0
+
+
+def content_errors() -> list[str]:
+    """What the shipped journeys' messages say, checked: every Send step renders for every
+    variant, a split's variants differ, no two stages of a journey share a subject."""
+    from polku.journeys import registry
+    from polku.journeys.content import content_findings, render_all
+    from polku.messaging.templating import TemplateStore
+    from polku.messaging.wiring import repo_templates_dir
+
+    try:
+        reg = registry.load()
+    except registry.RegistryError:
+        return []  # reported by lint() already
+    folder = Path(reg.path).resolve().parent
+    if not (repo_templates_dir() / "_layouts").is_dir() or not any(folder.glob("*.asl.json")):
+        return []
+    return content_findings(render_all(TemplateStore(repo_templates_dir()), reg, folder), reg)
 
 
 def _definition_path(name: str) -> tuple[Path, str]:
@@ -109,7 +135,7 @@ def run_simulate(args) -> int:
     from polku import clock
     from polku.cli.main import CliError
     from polku.journeys import registry
-    from polku.journeys.simulate import Simulation, TimelineError, dumps, parse_timeline
+    from polku.journeys.simulate import Simulation, SimulationError, TimelineError, dumps, parse_timeline
 
     try:
         registry.load().get(args.name)
@@ -135,7 +161,7 @@ def run_simulate(args) -> int:
         events = parse_timeline(lines)
         sim = Simulation(args.name, workers=args.workers)
         happenings = sim.run(events, start, until)
-    except TimelineError as exc:
+    except (TimelineError, SimulationError) as exc:
         raise CliError(str(exc)) from None
     finally:
         sys.stdout = out
@@ -143,6 +169,12 @@ def run_simulate(args) -> int:
         print(f"polku journeys simulate: timeline line {r['line']} rejected: {r.get('field')}: {r.get('reason')}",
               file=sys.stderr)
     _write(dumps(happenings), args.output)
+    if args.outbox:
+        from polku.journeys.simulate import write_outbox
+
+        emails = write_outbox(happenings, sim.delivered, args.outbox)
+        print(f"polku journeys simulate: outbox with {len(emails)} e-mail(s) in {Path(args.outbox) / 'index.html'}",
+              file=sys.stderr)
     if args.summary:
         from polku.journeys.simulate import format_summary, summarize
 

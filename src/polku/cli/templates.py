@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from polku.messaging.message_context import TEMPLATE_VARIABLES, build_context, preview_track
+from polku.messaging.message_context import TEMPLATE_VARIABLES
 from polku.messaging.templating import (
     CHANNEL_PARTS,
     DEFAULT_LOCALE,
@@ -15,14 +15,12 @@ from polku.messaging.templating import (
     render_file,
 )
 
-PREVIEW_LINKS = {"unsubscribe": "https://example.com/v1/unsubscribe/PREVIEW", "open_pixel": "https://example.com/v1/o/PREVIEW"}
-
-
 def register(sub) -> None:
     p = sub.add_parser("templates", help="lint message templates or preview a rendered message")
     tsub = p.add_subparsers(dest="templates_command", metavar="ACTION")
 
-    lint = tsub.add_parser("lint", help="check every template: syntax, unknown variables, every channel and locale renders")
+    lint = tsub.add_parser("lint", help="check every template: syntax, unknown variables, every channel and locale "
+                           "renders, and every Send step of the shipped journeys (stage, variant) renders")
     lint.add_argument("--dir", default=None, help="templates folder (default: ./templates or the repository's)")
     lint.set_defaults(func=run_lint)
 
@@ -62,28 +60,44 @@ def _load_json(path: Path) -> dict:
 
 
 def preview_context(sample: dict) -> dict:
-    ctx = build_context(
-        customer=sample.get("customer") or {},
-        products=sample.get("products") or [],
-        offer=sample.get("offer"),
-        data=sample.get("data") or {},
-        brand=sample.get("brand"),
-        links=PREVIEW_LINKS,
-        message={"id": "m_preview", "journey": "preview", "step": "Preview", "variant": "A", "type": "journey"},
-        track=preview_track,
-        editable_overrides=sample.get("editable") or {},
-    )
-    return ctx
+    from polku.journeys.content import preview_context as build
+
+    return build(sample)
 
 
 def _sample_for(store: TemplateStore, name: str) -> dict:
-    samples = store.root / "_samples"
-    base = _load_json(samples / "default.json") if (samples / "default.json").is_file() else {}
-    own = samples / f"{name}.json"
-    if own.is_file():
-        for key, value in _load_json(own).items():
-            base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return base
+    from polku.cli.main import CliError
+    from polku.journeys.content import sample_for
+
+    try:
+        return sample_for(store.root, name)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{store.root / '_samples'}: {name}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def journey_steps_lint(store: TemplateStore) -> tuple[list[str], list[str]]:
+    """(errors, notes): every template rendered for every Send step of the shipped journeys that
+    uses it (its stage, offer, each A/B variant, channel and locale), as the Send step renders it."""
+    from polku.journeys import registry
+    from polku.journeys.content import render_all
+
+    try:
+        reg = registry.load()
+    except registry.RegistryError as exc:
+        return [f"statemachines/registry.yaml: {exc}"], []
+    folder = Path(reg.path).resolve().parent  # the packaged registry is a link to statemachines/
+    if not any(folder.glob("*.asl.json")):
+        return [], [f"journey steps: no definitions beside {reg.path}; not checked"]
+    m = render_all(store, reg, folder)
+    errors = list(m.errors)
+    errors += [f"{r.step.journey}/{r.step.state} (stage {r.step.stage}, variant {r.variant}): messages/{r.template}/"
+               f"{r.locale}: {r.channel}: {r.error}" for r in m.renderings if r.error]
+    steps = {(r.step.journey, r.step.state) for r in m.renderings}
+    notes = [f"journey steps: {len(steps)} Send steps of {len(reg.journeys)} journeys, {len(m.renderings)} renderings "
+             "(step x variant x channel x locale)"]
+    return errors, notes
 
 
 def lint(store: TemplateStore) -> tuple[list[str], list[str]]:
@@ -137,6 +151,9 @@ def lint(store: TemplateStore) -> tuple[list[str], list[str]]:
 def run_lint(args) -> int:
     store = _store(args.dir)
     errors, notes = lint(store)
+    step_errors, step_notes = journey_steps_lint(store)  # as the shipped journeys' Send steps use them
+    errors += step_errors
+    notes += step_notes
     for n in notes:
         print(n)
     for e in errors:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass
 
 from polku.journeys.definition import Definition
@@ -128,9 +129,16 @@ class _Box:
     order: int
     x: float = 0
     y: float = 0
+    h: float = 0  # height: grows with the lines of its label
+    lines: tuple = ()  # (name lines, summary lines)
 
 
 W, H, GAP_X, GAP_Y, MARGIN = 210, 46, 30, 44, 20
+LINE, PAD = 14, 9  # label line height and the box's top/bottom padding
+LANE = 14  # spacing of the loop-back lanes right of the boxes
+# Approximate advance widths of the sans-serif font (px per character): a label is wrapped to
+# the box so no text is cut or runs out of it; the canvas is sized with the same measures.
+CHAR_W = {"name": 7.4, "summary": 6.4, "edge": 5.8}
 FILL = {"send": "#e8f1ff", "offer": "#fff3e0", "step": "#f2f2f2", "wait": "#eef8ee", "choice": "#fdf7d9", "end": "#eeeeee"}
 
 
@@ -145,8 +153,40 @@ def _kind(s: dict) -> str:
     return RESOURCE_KIND.get(str(s.get("Resource", "")), "step")
 
 
+def wrap(text: str, width: float, char_w: float) -> list[str]:
+    """``text`` in lines of at most ``width`` px (words kept whole; a word longer than a line is
+    broken at ``_`` or split)."""
+    per_line = max(4, int(width // char_w))
+    words: list[str] = []
+    text = _UNIT.sub("\\1\x00\\2", text)  # "7 d" stays on one line
+    for word in text.split():
+        while len(word) > per_line:
+            cut = word.rfind("_", 1, per_line) + 1 or per_line
+            words.append(word[:cut])
+            word = word[cut:]
+        words.append(word)
+    lines: list[str] = []
+    for word in words:
+        if lines and len(lines[-1]) + 1 + len(word) <= per_line and not lines[-1].endswith("_"):
+            lines[-1] += " " + word
+        elif lines and lines[-1].endswith("_") and len(lines[-1]) + len(word) <= per_line:
+            lines[-1] += word
+        else:
+            lines.append(word)
+    return [line.replace("\x00", " ") for line in lines] or [""]
+
+
+_UNIT = re.compile(r"(\d) (d|h|min|s)\b")
+
+
+def _label_lines(name: str, s: dict) -> tuple[list[str], list[str]]:
+    inner = W - 2 * 6
+    return wrap(name, inner, CHAR_W["name"]), wrap(summary(name, s), inner, CHAR_W["summary"])
+
+
 def layout(d: Definition) -> dict[str, _Box]:
-    """Layers by longest path from StartAt over forward edges (back edges ignored); stable order."""
+    """Layers by longest path from StartAt over forward edges (back edges ignored); stable order.
+    Each box is as tall as its wrapped label; a layer as tall as its tallest box."""
     order = d.reachable() + [n for n in d.states if n not in set(d.reachable())]
     index = {n: i for i, n in enumerate(order)}
     layer = {n: 0 for n in order}
@@ -164,49 +204,90 @@ def layout(d: Definition) -> dict[str, _Box]:
     for n in order:
         per_layer.setdefault(layer[n], []).append(n)
     width = max(len(v) for v in per_layer.values()) if per_layer else 1
-    for lay, names in per_layer.items():
+    y = MARGIN
+    for lay in sorted(per_layer):
+        names = per_layer[lay]
         offset = (width - len(names)) * (W + GAP_X) / 2
+        labels = {n: _label_lines(n, d.states[n]) for n in names}
+        tallest = max(max(H, 2 * PAD + LINE * (len(a) + len(b))) for a, b in labels.values())
         for i, n in enumerate(names):
-            boxes[n] = _Box(n, lay, i, MARGIN + offset + i * (W + GAP_X), MARGIN + lay * (H + GAP_Y))
+            h = max(H, 2 * PAD + LINE * (len(labels[n][0]) + len(labels[n][1])))
+            boxes[n] = _Box(n, lay, i, MARGIN + offset + i * (W + GAP_X), y + (tallest - h) / 2, h, labels[n])
+        y += tallest + GAP_Y
     return boxes
 
 
 def svg(d: Definition, title: str | None = None) -> str:
+    """A self-contained SVG: every label whole (wrapped inside its box), every edge inside the
+    canvas (loops back go up a lane of their own right of the boxes)."""
     boxes = layout(d)
-    width = max((b.x for b in boxes.values()), default=0) + W + MARGIN
-    height = max((b.y for b in boxes.values()), default=0) + H + MARGIN + (24 if title else 0)
     top = 24 if title else 0
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{int(width)}" height="{int(height)}" '
-           f'viewBox="0 0 {int(width)} {int(height)}" font-family="sans-serif" font-size="12">',
+    right = max((b.x + W for b in boxes.values()), default=MARGIN)
+    edges = [e for e in d.edges if e.source in boxes and e.target in boxes]
+    back = [e for e in edges if boxes[e.target].layer <= boxes[e.source].layer]
+    paths, labels = [], []
+    extent_x = right
+    extent_y = 0.0
+    bottom: dict[int, float] = {}
+    top_of: dict[int, float] = {}
+    for b in boxes.values():
+        bottom[b.layer] = max(bottom.get(b.layer, 0), b.y + b.h)
+        top_of[b.layer] = min(top_of.get(b.layer, b.y), b.y)
+    for e in edges:
+        a, b = boxes[e.source], boxes[e.target]
+        if e in back:
+            # A loop back runs only through the gaps between layers and its own lane right of the
+            # boxes: down out of the source, right under its layer, up the lane, left above the
+            # target's layer and down into the target. It crosses no box.
+            k = back.index(e)
+            lane = right + LANE * (k + 1)
+            shift = 3 * (k % 4)
+            x1, x2 = a.x + W * 0.75, b.x + W * 0.75
+            below = bottom[a.layer] + GAP_Y / 2 + shift + top
+            above = top_of[b.layer] - GAP_Y / 2 + shift + top
+            path = (f"M {x1} {a.y + a.h + top} L {x1} {below} L {lane} {below} L {lane} {above} "
+                    f"L {x2} {above} L {x2} {b.y + top}")
+            lx, ly = x1 + 4, below - 3
+            extent_x = max(extent_x, lane)
+            extent_y = max(extent_y, below)
+        else:
+            x1, y1 = a.x + W / 2, a.y + a.h + top
+            x2, y2 = b.x + W / 2, b.y + top
+            mid = (y1 + y2) / 2
+            path = f"M {x1} {y1} C {x1} {mid}, {x2} {mid}, {x2} {y2}"
+            lx, ly = x2 + 4, y2 - 5  # beside the arrow head: labels of one choice do not overlap
+        dash = ' stroke-dasharray="5,3"' if e.kind == "catch" else ""
+        paths.append(f'<path d="{path}" fill="none" stroke="#555"{dash} marker-end="url(#arrow)"/>')
+        if e.label:
+            labels.append(f'<text x="{lx:.0f}" y="{ly:.0f}" fill="#a33" font-size="10">{html.escape(e.label)}</text>')
+            extent_x = max(extent_x, lx + len(e.label) * CHAR_W["edge"])
+    title_w = MARGIN + len(title or "") * 8.5
+    width = int(max(extent_x, title_w) + MARGIN + 1)
+    height = int(max(max((b.y + b.h + top for b in boxes.values()), default=0), extent_y) + MARGIN + 1)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>']
     if title:
         out.append(f'<text x="{MARGIN}" y="18" font-size="14" font-weight="bold">{html.escape(title)}</text>')
-    for e in d.edges:
-        if e.source not in boxes or e.target not in boxes:
-            continue
-        a, b = boxes[e.source], boxes[e.target]
-        x1, y1 = a.x + W / 2, a.y + H + top
-        x2, y2 = b.x + W / 2, b.y + top
-        if b.layer <= a.layer:  # a loop back: go round the right side
-            path = f"M {x1 + W / 2} {a.y + H / 2 + top} C {x1 + W} {a.y + top}, {x2 + W} {y2 + H}, {x2 + W / 2} {b.y + H / 2 + top}"
-        else:
-            path = f"M {x1} {y1} C {x1} {y1 + GAP_Y / 2}, {x2} {y2 - GAP_Y / 2}, {x2} {y2}"
-        dash = ' stroke-dasharray="5,3"' if e.kind == "catch" else ""
-        out.append(f'<path d="{path}" fill="none" stroke="#555"{dash} marker-end="url(#arrow)"/>')
-        if e.label:
-            lx, ly = (x1 + x2) / 2 + 4, (y1 + y2) / 2
-            out.append(f'<text x="{lx:.0f}" y="{ly:.0f}" fill="#a33" font-size="10">{html.escape(e.label[:40])}</text>')
+    out.extend(paths)
+    out.extend(labels)
     for name, b in boxes.items():
         s = d.states[name]
         kind = _kind(s)
         y = b.y + top
         rx = 22 if kind in ("wait", "end") else 4
         stroke = "#c00" if name == d.start else "#555"
-        out.append(f'<rect x="{b.x:.0f}" y="{y:.0f}" width="{W}" height="{H}" rx="{rx}" fill="{FILL[kind]}" stroke="{stroke}"/>')
-        out.append(f'<text x="{b.x + W / 2:.0f}" y="{y + 18:.0f}" text-anchor="middle" font-weight="bold">{html.escape(name[:30])}</text>')
-        out.append(f'<text x="{b.x + W / 2:.0f}" y="{y + 35:.0f}" text-anchor="middle" fill="#444" font-size="11">'
-                   f'{html.escape(summary(name, s)[:36])}</text>')
+        out.append(f'<rect x="{b.x:.0f}" y="{y:.0f}" width="{W}" height="{b.h:.0f}" rx="{rx}" fill="{FILL[kind]}" stroke="{stroke}"/>')
+        name_lines, summary_lines = b.lines
+        ty = y + PAD + 11
+        for line in name_lines:
+            out.append(f'<text x="{b.x + W / 2:.0f}" y="{ty:.0f}" text-anchor="middle" font-weight="bold">{html.escape(line)}</text>')
+            ty += LINE
+        for line in summary_lines:
+            out.append(f'<text x="{b.x + W / 2:.0f}" y="{ty:.0f}" text-anchor="middle" fill="#444" font-size="11">'
+                       f'{html.escape(line)}</text>')
+            ty += LINE
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

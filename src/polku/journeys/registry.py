@@ -57,6 +57,21 @@ class Reentry:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """How one A/B variant's messages differ (``variants:`` in the registry).
+
+    ``template``: this variant's Send steps render another message template;
+    ``subject``: stage -> subject line (e-mail subject and push title) for the Send steps of
+    that stage (``"*"``: every stage without its own)."""
+
+    template: str | None = None
+    subject: dict = field(default_factory=dict)
+
+    def subject_for(self, stage: str | None) -> str | None:
+        return self.subject.get(stage or "main") or self.subject.get("*")
+
+
+@dataclass(frozen=True)
 class Journey:
     name: str
     file: str
@@ -70,6 +85,11 @@ class Journey:
     holdout: float = 0.0
     active: bool = True
     enrollable_by: tuple[str, ...] = ()
+    variants: dict = field(default_factory=dict)  # variant -> Variant (how the split's messages differ)
+
+    def variant(self, name: str | None) -> Variant:
+        """The declared difference of variant ``name`` (an empty Variant: the step's own content)."""
+        return self.variants.get(name) or Variant()
 
     def state_machine_arn(self, prefix: str) -> str:
         return prefix + self.state_machine
@@ -149,8 +169,50 @@ def _filter(name: str, fld: str, value: Any) -> dict:
 
 _KNOWN_KEYS = {
     "file", "state_machine", "description", "trigger", "goal", "exit", "reentry",
-    "split", "holdout", "active", "enrollable_by",
+    "split", "holdout", "active", "enrollable_by", "variants",
 }
+_VARIANT_KEYS = ("template", "subject")
+_TEMPLATE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_SUBJECT = 200
+
+
+def _variants(name: str, raw: Any, split: dict) -> dict:
+    """``variants: {A: {...}, B: {template: x, subject: {stage: text}}}`` -> Variant per name."""
+    if raw is None:
+        if len(split) > 1:
+            raise _fail(name, "variants", f"a split of {len(split)} variants must declare how their messages differ: "
+                        "variants: {B: {subject: {STAGE: TEXT}}} or {B: {template: NAME}}")
+        return {}
+    if not isinstance(raw, dict):
+        raise _fail(name, "variants", "must be a mapping of variant: {template, subject}")
+    out = {}
+    for v, spec in raw.items():
+        v = str(v)
+        fld = f"variants.{v}"
+        if v not in split:
+            raise _fail(name, fld, f"no such variant in split (variants: {', '.join(sorted(split))})")
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            raise _fail(name, fld, "must be a mapping with template and/or subject")
+        unknown = sorted(set(spec) - set(_VARIANT_KEYS))
+        if unknown:
+            raise _fail(name, f"{fld}.{unknown[0]}", f"unknown field; known: {', '.join(_VARIANT_KEYS)}")
+        template = spec.get("template")
+        if template is not None and (not isinstance(template, str) or not _TEMPLATE.match(template)):
+            raise _fail(name, f"{fld}.template", "a message template name (templates/messages/<name>/)")
+        subject = spec.get("subject", {})
+        if not isinstance(subject, dict):
+            raise _fail(name, f"{fld}.subject", "a mapping of stage: subject line (\"*\" for every stage)")
+        for stage, text in subject.items():
+            where = f"{fld}.subject.{stage}"
+            if not isinstance(text, str) or not text.strip():
+                raise _fail(name, where, "a non-empty subject line")
+            if len(text) > MAX_SUBJECT or "\n" in text or "\r" in text:
+                raise _fail(name, where, f"one line of at most {MAX_SUBJECT} characters")
+            if "{" in text:
+                raise _fail(name, where, "plain text: no { } placeholders (personalise in the template)")
+        out[v] = Variant(template=template, subject={str(k): v_.strip() for k, v_ in subject.items()})
+    return out
 
 
 def parse_journey(name: str, raw: Any) -> Journey:
@@ -245,6 +307,7 @@ def parse_journey(name: str, raw: Any) -> Journey:
         holdout=float(holdout),
         active=active,
         enrollable_by=tuple(roles),
+        variants=_variants(name, raw.get("variants"), split),
     )
 
 

@@ -7,7 +7,7 @@
 ``data``           the journey's own context (e.g. ``cart_items``, ``order_id``, ``order_items``, ``total``)
 ``brand``          ``{name, shop_url, address, color, currency, logo_url}``
 ``links``          ``{unsubscribe, open_pixel}`` (signed)
-``message``        ``{id, journey, step, variant, type}``
+``message``        ``{id, journey, step, variant, type, stage}`` (``stage``: what the step is for, ``main`` by default)
 ``track(url)``     a signed click-tracking URL for ``url``
 ``editable(name)`` a distributed-marketing editable block (``{% call editable("intro") %}``)
 ``part``, ``channel``, ``locale``, ``subject``, ``preheader``  set by the renderer
@@ -285,7 +285,7 @@ def build_context(
         "data": data_,
         "brand": brand_,
         "links": {"unsubscribe": links.get("unsubscribe", ""), "open_pixel": links.get("open_pixel", "")},
-        "message": dict(message),
+        "message": {"stage": "main", **dict(message)},  # stage: what the step is for (templates branch on it)
         "track": track,
         "editable_overrides": dict(editable_overrides or {}),
     }

@@ -4,6 +4,12 @@ folder you can open in a browser: one HTML file per e-mail plus ``index.html``.
     from polku.messaging.outbox import write_outbox
     write_outbox(twin, "out/outbox")            # a running Twin
     write_outbox(list_of_raw_mime, "out/outbox") # or raw messages (str/bytes)
+    write_outbox(raws, "out/sim", sms=[(phone, text)], push=[(endpoint, title, body)])
+
+Each e-mail is written twice, as it would be seen: ``NNN-subject.html`` (the HTML part) and
+``NNN-subject.txt`` (the text part). :func:`delivered` reads what the twin's SES and SNS
+accepted, keyed by Polku message id (e-mail) and provider id (SMS, push), for the simulator's
+message lines (``polku journeys simulate --outbox``).
 
 Links in the e-mails point at the deployed API base URL; pass ``link_base`` (the twin's
 ``api_url``) and they are rewritten to the local API, so the pixel, clicks and the
@@ -32,6 +38,93 @@ class OutboxEmail:
     text: str
     headers: dict
     file: str = ""
+
+
+@dataclass
+class Delivered:
+    """One message as the twin's provider accepted it."""
+
+    channel: str  # email | sms | push
+    to: str
+    subject: str  # e-mail subject or push title ("" for SMS)
+    text: str  # e-mail text part, SMS text or push body
+    html: str = ""
+    raw: str = ""  # the raw e-mail
+
+
+_POLKU_ID = re.compile(r"^X-Polku-Message-Id:\s*(\S+)", re.MULTILINE | re.IGNORECASE)
+
+
+def delivered(twin: Any) -> tuple[dict[str, Delivered], dict[str, Delivered]]:
+    """(e-mails by Polku message id, SMS and push by provider message id) of a Twin in this process.
+    E-mails are parsed only when asked for (:func:`email_of`); here only their id is read."""
+    from moto.ses.models import ses_backends
+    from moto.sns.models import sns_backends
+
+    from polku.twin.twin import ACCOUNT_ID, REGION
+
+    emails: dict[str, Delivered] = {}
+    for m in list(ses_backends[ACCOUNT_ID][REGION].sent_messages):
+        raw = getattr(m, "raw_data", None)
+        if not raw:
+            continue
+        head = raw.split("\n\n", 1)[0] if "\r\n\r\n" not in raw else raw.split("\r\n\r\n", 1)[0]
+        found = _POLKU_ID.search(head)
+        if found:
+            emails[found.group(1)] = Delivered("email", "", "", "", raw=raw)
+    sns = sns_backends[ACCOUNT_ID][REGION]
+    other: dict[str, Delivered] = {}
+    for provider_id, (phone, text) in list(sns.sms_messages.items()):
+        other[provider_id] = Delivered("sms", phone, "", text)
+    for endpoint in list(getattr(sns, "platform_endpoints", {}).values()):
+        for provider_id, message in list(endpoint.messages.items()):
+            title, body = _push_parts(message)
+            other[provider_id] = Delivered("push", endpoint.arn, title, body)
+    return emails, other
+
+
+def email_of(d: Delivered) -> Delivered:
+    """``d`` with to, subject, text and HTML read from its raw e-mail (parsed once)."""
+    if d.channel == "email" and d.raw and not (d.subject or d.text or d.html):
+        e = parse_email(d.raw)
+        d.to, d.subject, d.text, d.html = e.to, e.subject, e.text, e.html
+    return d
+
+
+_TOKEN_LINK = re.compile(r"https?://[^\s\"'<>]+?/v1/(o|c|unsubscribe)/([A-Za-z0-9_\-]+)\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
+
+
+def readable(text: str) -> str:
+    """``text`` with Polku's signed links written as a reader would follow them: a click link as
+    its destination URL, the unsubscribe link as ``[unsubscribe]`` (their tokens differ with
+    every link key, so the simulator's output stays the same from run to run)."""
+
+    def one(m: re.Match) -> str:
+        if m.group(1) != "c":
+            return "[unsubscribe]" if m.group(1) == "unsubscribe" else "[open pixel]"
+        import base64
+        import json
+
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(m.group(2) + "=" * (-len(m.group(2)) % 4)))
+            return str(claims["u"])
+        except (ValueError, KeyError, TypeError):
+            return m.group(0)
+
+    return _TOKEN_LINK.sub(one, text)
+
+
+def _push_parts(message: str) -> tuple[str, str]:
+    """(title, body) of an SNS push message (our JSON structure with GCM/APNS, or plain text)."""
+    import json
+
+    try:
+        payload = json.loads(message)
+        gcm = json.loads(payload.get("GCM") or "{}")
+        note = gcm.get("notification") or {}
+        return str(note.get("title") or ""), str(note.get("body") or payload.get("default") or "")
+    except (ValueError, TypeError, AttributeError):
+        return "", str(message)
 
 
 def _raw_messages(source: Any) -> tuple[list[str], list[tuple[str, str]]]:
@@ -67,12 +160,17 @@ def parse_email(raw: str) -> OutboxEmail:
     )
 
 
-def write_outbox(source: Any, out_dir: str | Path, *, link_base: str | None = None) -> list[OutboxEmail]:
+def write_outbox(source: Any, out_dir: str | Path, *, link_base: str | None = None,
+                 sms: list[tuple[str, str]] | None = None,
+                 push: list[tuple[str, str, str]] | None = None) -> list[OutboxEmail]:
+    """Write the e-mails of ``source`` (HTML and text files) and an index with the SMS and push
+    messages (``sms``/``push`` given, or a Twin's)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if link_base is None and hasattr(source, "api_url"):
         link_base = source.api_url
-    raws, sms = _raw_messages(source)
+    raws, twin_sms = _raw_messages(source)
+    sms = twin_sms if sms is None else sms
     emails: list[OutboxEmail] = []
     for i, raw in enumerate(raws, 1):
         e = parse_email(raw)
@@ -82,18 +180,27 @@ def write_outbox(source: Any, out_dir: str | Path, *, link_base: str | None = No
         slug = _SLUG.sub("-", e.subject.lower()).strip("-")[:40] or "message"
         e.file = f"{i:03d}-{slug}.html"
         (out / e.file).write_text(body, encoding="utf-8")
+        text = e.text
+        if link_base:
+            text = _LINK.sub(lambda m: link_base.rstrip("/") + m.group(1), text)
+        (out / e.file.replace(".html", ".txt")).write_text(text, encoding="utf-8")
         emails.append(e)
-    (out / "index.html").write_text(_index(emails, sms), encoding="utf-8")
+    (out / "index.html").write_text(_index(emails, sms, push or []), encoding="utf-8")
     return emails
 
 
-def _index(emails: Iterable[OutboxEmail], sms: list[tuple[str, str]]) -> str:
+def _index(emails: Iterable[OutboxEmail], sms: list[tuple[str, str]], push: list[tuple[str, str, str]] = ()) -> str:
     rows = "\n".join(
-        f"<tr><td>{i}</td><td>{html.escape(e.to)}</td><td><a href='{html.escape(e.file)}'>{html.escape(e.subject)}</a></td>"
+        f"<tr><td>{i}</td><td>{html.escape(e.to)}</td><td><a href='{html.escape(e.file)}'>{html.escape(e.subject)}</a>"
+        f" (<a href='{html.escape(e.file.replace('.html', '.txt'))}'>text</a>)</td>"
         f"<td>{'yes' if 'List-Unsubscribe-Post' in e.headers else 'no'}</td></tr>"
         for i, e in enumerate(emails, 1)
     )
     sms_rows = "\n".join(f"<tr><td>{html.escape(p)}</td><td>{html.escape(t)}</td></tr>" for p, t in sms)
+    push_rows = "\n".join(f"<tr><td>{html.escape(e)}</td><td>{html.escape(t)}</td><td>{html.escape(b)}</td></tr>"
+                          for e, t, b in push)
+    push_table = (f"<h2>Push ({len(push)})</h2><table><tr><th>Endpoint</th><th>Title</th><th>Body</th></tr>{push_rows}</table>"
+                  if push else "")
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Polku outbox</title>"
         "<style>body{font-family:Helvetica,Arial,sans-serif;margin:32px;}td,th{padding:4px 10px;text-align:left;"
@@ -101,5 +208,5 @@ def _index(emails: Iterable[OutboxEmail], sms: list[tuple[str, str]]) -> str:
         f"<h1>Polku outbox</h1><h2>E-mail ({len(list(emails)) if not isinstance(emails, list) else len(emails)})</h2>"
         "<table><tr><th>#</th><th>To</th><th>Subject</th><th>One-click unsubscribe</th></tr>"
         f"{rows}</table><h2>SMS ({len(sms)})</h2><table><tr><th>To</th><th>Text</th></tr>{sms_rows}</table>"
-        "</body></html>"
+        f"{push_table}</body></html>"
     )

@@ -22,6 +22,7 @@ from polku.messaging import message_log, suppression_list
 from polku.messaging.channel_choice import choose_channel
 from polku.messaging.delivery import DeliveryError, TransientDeliveryError
 from polku.messaging.email_mime import build_email
+from polku.messaging.journey_data import INCLUDES, enrich
 from polku.messaging.links import LinkError, LinkSigner, safe_destination
 from polku.messaging.message_context import DEFAULT_BRAND, build_context
 from polku.messaging.recipient import Recipient
@@ -71,6 +72,7 @@ class SendInput:
     editable: dict = field(default_factory=dict)  # distributed-marketing overrides: block name -> text
     brand: dict | None = None
     scheduled_at: str | None = None  # when the journey meant it to go (e.g. the send_time answer)
+    include: tuple[str, ...] = ()  # journey data to read at send time: cart, viewed_product (journey_data.py)
 
     @classmethod
     def parse(cls, event: Any) -> "SendInput":
@@ -107,6 +109,12 @@ class SendInput:
                     raise SendInputError(f"recommendations[{i}]: must be an object with product_id, name, price, url ...")
         if objects["recommend"] is not None and not isinstance(objects["recommend"].get("strategy"), str):
             raise SendInputError("recommend.strategy: required (a string)")
+        include = event.get("include") or []
+        if not isinstance(include, list) or not all(isinstance(x, str) for x in include):
+            raise SendInputError(f"include: must be a list of names from {list(INCLUDES)}")
+        unknown = [x for x in include if x not in INCLUDES]
+        if unknown:
+            raise SendInputError(f"include: unknown {unknown[0]!r}; known: {list(INCLUDES)}")
         editable = objects["editable"] or {}
         for k, v in editable.items():
             if not isinstance(v, str):
@@ -128,6 +136,7 @@ class SendInput:
             editable=editable,
             brand=objects["brand"],
             scheduled_at=scheduled_at,
+            include=tuple(include),
         )
 
 
@@ -145,6 +154,8 @@ class SendDeps:
     sender_email: str = "hello@example.com"
     caps: FrequencyCaps = FrequencyCaps()
     quiet: QuietHours | None = QuietHours()
+    load_events: Callable[[str], list] | None = None  # the customer's events, oldest first (for include: cart)
+    load_products: Callable[[list], Mapping] | None = None  # product id -> catalogue content
 
 
 def _outcome(item) -> dict:
@@ -189,12 +200,32 @@ def send_message(inp: SendInput, deps: SendDeps) -> dict:
         raise
 
 
+def message_stage(context: Mapping) -> str:
+    """What the step is for (the journey's ``context.stage``; ``main`` when it names none)."""
+    stage = context.get("stage") if isinstance(context, Mapping) else None
+    return stage if isinstance(stage, str) and stage else "main"
+
+
+def variant_content(journey: str, variant: str | None):
+    """The registry's declared difference of this variant (``variants:``), or an empty one."""
+    from polku.journeys import registry
+
+    try:
+        entry = registry.current().journeys.get(journey)
+    except registry.RegistryError:
+        logger.warning("registry not readable: variant content not applied", exc_info=True)
+        entry = None
+    return entry.variant(variant) if entry is not None else registry.Variant()
+
+
 def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
     now = clock.now()
     recipient = Recipient.from_profile(deps.load_profile(inp.customer_id), inp.customer_id)
     locale = inp.locale or recipient.locale
+    declared = variant_content(inp.journey, inp.variant)
+    template = declared.template or inp.template
     try:
-        supported = deps.templates.channels(inp.template, locale)
+        supported = deps.templates.channels(template, locale)
     except TemplateRenderError as exc:
         return _done(item, "failed", reason=str(exc))
     if "email" in supported:
@@ -233,22 +264,29 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
 
     unsubscribe = signer.unsubscribe_url(key, mid, cid, channel=channel, journey=inp.journey)
     customer = {**recipient.traits, "customer_id": cid, "first_name": recipient.first_name, "email": recipient.email}
+    data = enrich(
+        inp.context, inp.include,
+        events=(lambda: deps.load_events(cid)) if deps.load_events is not None else None,
+        catalog=deps.load_products,
+    )
     context = build_context(
         customer=customer,
         products=products or [],
         offer=inp.offer,
-        data=inp.context,
+        data=data,
         brand=inp.brand,
         links={"unsubscribe": unsubscribe, "open_pixel": signer.open_url(mid, cid, channel=channel, journey=inp.journey)},
-        message={"id": mid, "journey": inp.journey, "step": inp.step, "variant": inp.variant, "type": inp.message_type},
+        message={"id": mid, "journey": inp.journey, "step": inp.step, "variant": inp.variant, "type": inp.message_type,
+                 "stage": message_stage(inp.context)},
         track=track,
         editable_overrides=inp.editable,
     )
     render_channel = "email" if channel in ("email", "webhook") else channel
     try:
-        rendered = deps.templates.render(inp.template, context, channel=render_channel, locale=locale)
+        rendered = deps.templates.render(template, context, channel=render_channel, locale=locale)
     except TemplateRenderError as exc:
         return _done(item, "failed", channel=channel, reason=str(exc)[:1000])
+    apply_variant_subject(rendered, declared, message_stage(inp.context))
 
     brand_name = (inp.brand or {}).get("name") or DEFAULT_BRAND["name"]
     if channel == "email":
@@ -276,7 +314,7 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
     else:
         provider, deliver = "webhook", lambda: deps.webhook.send(
             message={"message_id": mid, "customer_id": cid, "journey": inp.journey, "step": inp.step,
-                     "variant": inp.variant, "template": inp.template, "locale": rendered.locale,
+                     "variant": inp.variant, "template": template, "locale": rendered.locale,
                      "subject": rendered.subject, "text": rendered.text, "html": rendered.html}
         )
 
@@ -309,10 +347,28 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
     except Exception:  # noqa: BLE001 - details are worth less than recording that it was sent
         logger.exception("message details not recorded", extra={"message_id": mid})
     recorded = message_log.record_outcome(item, "sent", **fields)
-    logger.info("message sent", extra={"message_id": mid, "channel": channel, "template": inp.template, "recorded": recorded})
+    logger.info("message sent", extra={"message_id": mid, "channel": channel, "template": template, "recorded": recorded})
     out = {"message_id": mid, "status": "sent", "channel": channel, "provider_id": delivered.provider_id,
            "locale": fields.get("locale"), "reason": fields.get("reason")}
     return out if recorded else {**out, "recorded": False}
+
+
+def apply_variant_subject(rendered, declared, stage) -> None:
+    """A subject line the registry declares for this variant and stage replaces the template's
+    (the e-mail subject and its HTML title, or the push title)."""
+    subject = declared.subject_for(stage if isinstance(stage, str) else None)
+    if not subject:
+        return
+    if "subject" in rendered.parts:
+        old = rendered.parts["subject"]
+        rendered.parts["subject"] = subject
+        if rendered.parts.get("html") and old:
+            from markupsafe import escape
+
+            rendered.parts["html"] = rendered.parts["html"].replace(
+                f"<title>{escape(old)}</title>", f"<title>{escape(subject)}</title>", 1)
+    if "push_title" in rendered.parts:
+        rendered.parts["push_title"] = subject
 
 
 def _done(item, status: str, *, after_provider: bool = False, **fields) -> dict:

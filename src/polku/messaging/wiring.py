@@ -79,4 +79,19 @@ def send_deps(settings: Settings | None = None):
         sender_email=settings.sender_email or "hello@example.com",
         caps=caps,
         quiet=quiet,
+        load_events=_customer_events,
+        load_products=_catalog_content,
     )
+
+
+def _customer_events(customer_id: str) -> list:
+    """The customer's latest events (the cart a message shows is folded from them)."""
+    from polku.recommend.event_reader import customer_events
+
+    return customer_events(customer_id, limit=200)
+
+
+def _catalog_content(product_ids: list) -> dict:
+    from polku.recommend.catalog_store import content_for
+
+    return content_for(product_ids)
