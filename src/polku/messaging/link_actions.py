@@ -9,7 +9,12 @@
   channel's consent on the profile.
 
 A forged, altered or wrong-purpose token gets a 404 page and records nothing; a click
-never redirects anywhere the token does not name.
+never redirects anywhere the token does not name, and a signed destination that is not a
+plain URL (control characters, from before destinations were checked at signing) gets 400.
+
+Unsubscribe tokens carry only the message id; the address, customer, channel and journey
+come from the message log (:func:`unsubscribe_target`). Tokens of mails sent before carry
+the address and customer themselves and are used as they are.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass, field
 
 from polku import clock
 from polku.messaging import message_log, suppression_list, tracking_events
-from polku.messaging.links import LinkClaims, LinkError, LinkSigner
+from polku.messaging.links import LinkClaims, LinkError, LinkSigner, UnsafeDestination
 from polku.observability import logger
 
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -74,8 +79,16 @@ def open_pixel(signer: LinkSigner, token: str) -> LinkResponse:
 
 
 def click(signer: LinkSigner, token: str) -> LinkResponse:
-    claims = _verify(signer, token, "click")
-    if claims is None or not claims.url:
+    try:
+        claims = signer.verify(token, "click")
+    except UnsafeDestination as exc:  # signed, but not a URL a Location header may carry
+        logger.warning("refused click destination", extra={"reason": str(exc)})
+        return _page("Link not valid", "<h1>This link's destination is not valid</h1>"
+                     "<p>The address it points to is not a plain web address.</p>", 400)
+    except LinkError as exc:
+        logger.warning("rejected link token", extra={"kind": "click", "reason": str(exc)})
+        return _not_found()
+    if not claims.url:
         return _not_found()
     at = clock.now_iso()
     message_log.record_feedback(claims.message_id, "click", at)
@@ -86,10 +99,32 @@ def click(signer: LinkSigner, token: str) -> LinkResponse:
     return LinkResponse(302, b"", {"Location": claims.url, **NO_STORE})
 
 
+def unsubscribe_target(claims: LinkClaims) -> LinkClaims | None:
+    """The full claims of an unsubscribe token: an opaque token (message id only) is resolved
+    through the message log; a token of the earlier format already carries them. None when
+    the message is unknown."""
+    if claims.address:
+        return claims
+    item = message_log.get(claims.message_id, consistent=True)
+    if item is None or not item.customer_id:
+        return None
+    channel = item.channel or (item.address.split(":", 1)[0] if item.address else "email")
+    return LinkClaims(kind="unsubscribe", message_id=claims.message_id, customer_id=item.customer_id,
+                      channel=channel, address=item.address or None, journey=item.journey or None)
+
+
 def unsubscribe_page(signer: LinkSigner, token: str, action_path: str = "") -> LinkResponse:
     claims = _verify(signer, token, "unsubscribe")
+    claims = unsubscribe_target(claims) if claims is not None else None
     if claims is None:
         return _not_found()
+    if not claims.address:  # the message log has no address (its outcome was not recorded)
+        return _page(
+            "Unsubscribe",
+            "<h1>Unsubscribe</h1><p>Stop marketing messages like this one?</p>"
+            f"<form method='post' action='{html.escape(action_path, quote=True)}'>"
+            "<button type='submit' style='padding:10px 18px;'>Unsubscribe</button></form>",
+        )
     shown = html.escape(claims.address.split(":", 1)[1]) if claims.channel == "email" else html.escape(claims.channel)
     return _page(
         "Unsubscribe",
@@ -101,9 +136,14 @@ def unsubscribe_page(signer: LinkSigner, token: str, action_path: str = "") -> L
 
 def unsubscribe(signer: LinkSigner, token: str) -> LinkResponse:
     claims = _verify(signer, token, "unsubscribe")
+    claims = unsubscribe_target(claims) if claims is not None else None
     if claims is None:
         return _not_found()
-    suppression_list.suppress(claims.address, "unsubscribe", customer_id=claims.customer_id, message_id=claims.message_id)
+    if claims.address:
+        suppression_list.suppress(claims.address, "unsubscribe", customer_id=claims.customer_id,
+                                  message_id=claims.message_id)
+    else:  # no address on record: the unsubscribe event below still withdraws the channel's consent
+        logger.warning("unsubscribe without an address on record", extra={"message_id": claims.message_id})
     tracking_events.record_reaction(
         "unsubscribe", message_id=claims.message_id, customer_id=claims.customer_id, channel=claims.channel,
         journey=claims.journey,

@@ -12,6 +12,19 @@ token cannot be replayed as an unsubscribe. A click token carries the destinatio
 URL inside the signed payload, so the redirect goes only where Polku put the link:
 changing the URL breaks the MAC (no open redirect), and only ``http``/``https``
 destinations are accepted at signing and at verification.
+
+Destinations are normalised before they are signed (:func:`safe_destination`): the host
+in IDNA (``bücher.example`` -> ``xn--bcher-kva.example``), the path, query and fragment
+percent-encoded as UTF-8 (``/tuotteet/pähkinä`` -> ``/tuotteet/p%C3%A4hkin%C3%A4``), so the
+``Location`` header is plain ASCII. A URL holding a control, format or line-separator
+character (``\x00``, ``\x0b``, ``\u2028``, bidi overrides), a space or a backslash is
+refused (:class:`UnsafeDestination`) — at signing, and again at a click on a token signed
+before this rule.
+
+An unsubscribe token carries only the message id (``{"k": "u", "m": ...}``): nothing about
+the recipient is readable in the URL; the address, customer, channel and journey are
+resolved through the message log (``link_actions``). Tokens made before carry the address
+themselves (``"a"``) and are still accepted, so every unsubscribe link ever sent works.
 """
 
 from __future__ import annotations
@@ -25,8 +38,9 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _json_str
+import unicodedata
 from typing import Any, Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 KINDS = {"o": "open", "c": "click", "u": "unsubscribe"}
 PATHS = {"o": "/v1/o/", "c": "/v1/c/", "u": "/v1/unsubscribe/"}
@@ -37,6 +51,10 @@ _KEY_ID = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
 
 class LinkError(ValueError):
     """The token is malformed, forged, for another purpose, or points somewhere unsafe."""
+
+
+class UnsafeDestination(LinkError):
+    """The destination URL is not a plain absolute http(s) URL (control characters, no host, ...)."""
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -142,27 +160,80 @@ class KeyRing:
 
 
 def safe_destination(url: Any) -> str:
-    """The URL if it is an absolute http(s) URL with a host, else LinkError."""
+    """The normalised URL (IDNA host, percent-encoded path, query and fragment) if it is an
+    absolute http(s) URL with a host and no control characters, else :class:`UnsafeDestination`."""
     if not isinstance(url, str) or len(url) > 2048:
-        raise LinkError("destination: not a plain URL")
-    problem = _url_problem(url)
-    if problem:
-        raise LinkError(problem)
-    return url
+        raise UnsafeDestination("destination: not a plain URL (a string of at most 2048 characters)")
+    out = _normalise(url)
+    if out.startswith("destination:"):
+        raise UnsafeDestination(out)
+    return out
+
+
+# Characters that stay as they are in each part (RFC 3986 unreserved + sub-delims + the part's
+# own delimiters, and "%" so existing escapes are kept); everything else is UTF-8 percent-encoded.
+_PATH_SAFE = "/%!$&'()*+,;=:@-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_ASCII_HOST = re.compile(r"[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*\.?")
+# IDNA 2003 (Python's codec) and IDNA 2008 / UTS 46 (browsers) map these differently
+# (``straße`` -> ``strasse`` vs ``xn--strae-oqa``): such hosts must be given in punycode.
+_IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
+
+
+def _bad_char(url: str) -> str | None:
+    for i, c in enumerate(url):
+        if c == "\\":
+            return f"destination: holds a backslash at {i} (browsers read it as /)"
+        if c == " " or (not c.isascii() or c < " " or c == "\x7f") and unicodedata.category(c) in (
+                "Cc", "Cf", "Zl", "Zp", "Zs", "Cs", "Co", "Cn"):
+            return f"destination: holds a control, format, space or line-separator character (U+{ord(c):04X}) at {i}"
+    return None
+
+
+def _quote(text: str, safe: str) -> str:
+    return quote(_LONE_PERCENT.sub("%25", text), safe=safe)
+
+
+def _idna_host(host: str) -> str:
+    if host.isascii():
+        if not _ASCII_HOST.fullmatch(host):
+            raise ValueError(f"destination: host {host[:80]!r} is not a valid host name")
+        return host
+    if any(c in _IDNA_DEVIATIONS for c in host):
+        raise ValueError(f"destination: host {host[:80]!r} needs IDNA 2008; write it in punycode (xn--...)")
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"destination: host {host[:80]!r} is not a valid international domain name") from None
 
 
 @lru_cache(maxsize=8192)
-def _url_problem(url: str) -> str | None:
-    if any(c in url for c in "\r\n\t\\ "):
-        return "destination: not a plain URL"
+def _normalise(url: str) -> str:
+    """The normalised URL, or the reason it is refused (a string starting "destination:")."""
+    problem = _bad_char(url)
+    if problem:
+        return problem
     try:
         parts = urlsplit(url)
-        host = parts.hostname
+        host, port = parts.hostname, parts.port
     except ValueError:
-        return "destination: not a URL"
+        return "destination: not a URL (bad host or port)"
     if parts.scheme not in ("http", "https") or not host:
         return f"destination: only absolute http(s) URLs are allowed, got {url[:80]!r}"
-    return None
+    if parts.username is not None or parts.password is not None:
+        return "destination: user names and passwords in links are not allowed"
+    if ":" in host:  # an IPv6 literal (urlsplit checked the brackets)
+        netloc = f"[{host}]"
+    else:
+        try:
+            netloc = _idna_host(host)
+        except ValueError as exc:
+            return str(exc)
+    if port is not None:
+        netloc += f":{port}"
+    return urlunsplit((parts.scheme, netloc, _quote(parts.path, _PATH_SAFE), _quote(parts.query, _QUERY_SAFE),
+                       _quote(parts.fragment, _QUERY_SAFE)))
 
 
 @dataclass(frozen=True)
@@ -172,7 +243,9 @@ class LinkClaims:
     customer_id: str
     channel: str = "email"
     url: str | None = None  # click destination
-    address: str | None = None  # unsubscribe: the suppression key, e.g. "email:ann@example.com"
+    # unsubscribe: the suppression key, e.g. "email:ann@example.com" (only in tokens made before
+    # the opaque format; new tokens resolve it through the message log)
+    address: str | None = None
     journey: str | None = None
 
 
@@ -237,13 +310,12 @@ class LinkSigner:
     def unsubscribe_url(
         self, address: str, message_id: str, customer_id: str, *, channel: str = "email", journey: str | None = None
     ) -> str:
-        head = self._head(message_id, customer_id, channel, journey)
-        if head is not None and type(address) is str:
-            payload = _b64e(('{"a":' + _json_str(address) + "," + head[0] + ',"k":"u","m":' + head[1] + "}").encode("ascii"))
-            return self.base_url + PATHS["u"] + quote(self.ring.sign_payload(payload), safe=".-_")
-        claims = self._claims("u", message_id, customer_id, channel, journey)
-        claims["a"] = address
-        return self.base_url + PATHS["u"] + quote(self.ring.sign(claims), safe=".-_")
+        """The message's unsubscribe link. Only the (opaque) message id goes into the token;
+        ``address``, ``customer_id``, ``channel`` and ``journey`` are what the message log
+        holds for it (the signature is kept for callers)."""
+        if not isinstance(message_id, str) or not message_id:
+            raise LinkError("message_id: required for an unsubscribe link")
+        return self.base_url + PATHS["u"] + quote(self.ring.sign({"k": "u", "m": message_id}), safe=".-_")
 
     def verify(self, token: str, kind: str) -> LinkClaims:
         """Check a token taken from a ``/v1/o|c|unsubscribe/{token}`` path for ``kind``."""
@@ -252,14 +324,19 @@ class LinkSigner:
         if KINDS.get(code) != kind:
             raise LinkError(f"token: not a {kind} token")
         message_id, customer_id = claims.get("m"), claims.get("c")
-        if not isinstance(message_id, str) or not isinstance(customer_id, str) or not message_id or not customer_id:
+        if not isinstance(message_id, str) or not message_id:
             raise LinkError("token: incomplete")
+        address = claims.get("a")
+        opaque_unsubscribe = kind == "unsubscribe" and "a" not in claims and "c" not in claims
+        if opaque_unsubscribe:
+            customer_id = ""  # resolved through the message log
+        elif not isinstance(customer_id, str) or not customer_id:
+            raise LinkError("token: incomplete")
+        elif kind == "unsubscribe" and not (isinstance(address, str) and ":" in address):
+            raise LinkError("token: no address to unsubscribe")
         url = claims.get("u")
         if kind == "click":
             url = safe_destination(url)
-        address = claims.get("a")
-        if kind == "unsubscribe" and not (isinstance(address, str) and ":" in address):
-            raise LinkError("token: no address to unsubscribe")
         return LinkClaims(
             kind=kind,
             message_id=message_id,
