@@ -12,7 +12,8 @@ the twin's SES and SNS actually accepted and what reached the EventBridge buses,
   the customer never got;
 * ``erp`` -- OfferGranted / OfferRevoked events on the OffersBus, with code, discount, validity
   and reason;
-* ``sales`` -- any other Polku event on a bus that names the customer (the sales hand-over);
+* ``sales`` -- Polku events on a bus about handing the customer to sales (a detail-type or source
+  that speaks of sales, a lead or a hand-over), naming the customer;
 * ``ended`` -- how each run ended (``completed``, ``goal``, ``stopped``, ...), ``variants``.
 """
 
@@ -161,7 +162,9 @@ class Deliveries:
                 continue
             msg = email.message_from_string(raw, policy=email.policy.default)
             text_part, html_part = msg.get_body(("plain",)), msg.get_body(("html",))
-            self._emails[found.group(1)] = (str(msg.get("To", "")), str(msg.get("Subject", "")),
+            # A long Subject is folded onto a continuation line ("Subject:\r\n Sorry ..."); the parser
+            # keeps that line's leading space, a mail client shows the words: strip it.
+            self._emails[found.group(1)] = (str(msg.get("To", "")), str(msg.get("Subject", "")).strip(),
                                             text_part.get_content() if text_part else "",
                                             html_part.get_content() if html_part else "")
         self._seen = len(sent)
@@ -204,9 +207,7 @@ class BusListener:
         sqs, events = twin.client("sqs"), twin.client("events")
         self.queue = sqs.create_queue(QueueName="acceptance-buses")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        for bus in events.list_event_buses()["EventBuses"]:
-            if bus["Name"] == "default":
-                continue  # Step Functions status changes; nothing a marketer or the ERP reads
+        for bus in events.list_event_buses()["EventBuses"]:  # the default bus too: only polku.* events match
             rule = f"acceptance-{bus['Name']}"[:64]
             events.put_rule(Name=rule, EventBusName=bus["Name"],
                             EventPattern=json.dumps({"source": [{"prefix": "polku"}]}))
@@ -225,6 +226,9 @@ class BusListener:
 
     def about(self, customer: str) -> list[dict]:
         return [e for e in self.events if _names(e.get("detail"), customer)]
+
+
+_SALES = re.compile(r"sales|lead|hand", re.I)  # the hand-over of a lead to sales, however it is named
 
 
 def _names(detail, customer: str) -> bool:
@@ -255,7 +259,9 @@ def outcomes(happenings: list[dict], people: dict, twin, deliveries: Deliveries,
         elif h["kind"] == "exited":
             o.ended.append(h["reason"])
         elif h["kind"] == "message":
-            key = (c, h["journey"], runs.get(c, 0), h.get("state"))
+            # One step is one stage of the journey's template; a later try of the same step (after
+            # a deferral) replaces the earlier word, whatever state the journey tried it from.
+            key = (c, h["journey"], runs.get(c, 0), h.get("stage") or h.get("state"))
             last.pop(key, None)
             last[key] = h  # re-inserted: dict order follows the step's final word
     ddb = twin.client("dynamodb")
@@ -297,7 +303,7 @@ def outcomes(happenings: list[dict], people: dict, twin, deliveries: Deliveries,
                     reason=d.get("reason") if rev else None,
                     at=_time(d.get("revoked_at")) if rev else _time(d.get("valid_from") or d.get("granted_at")),
                     offer_id=d.get("offer_id"), detail=d))
-            else:
+            elif _SALES.search(f"{ev.get('source')} {ev.get('detail-type')}"):
                 o.sales.append(ev)
         o.erp.sort(key=lambda e: (e.at or dt.datetime.max.replace(tzinfo=UTC), e.type != "OfferGranted"))
     return result

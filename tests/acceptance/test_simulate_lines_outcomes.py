@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.acceptance.outcomes import plain
+from tests.acceptance.outcomes import plain, without_links
+
+
+def words(text: str) -> str:
+    """The words of a message: simulate shows links as their destination (and the unsubscribe link as
+    a placeholder), the delivered message has them signed and tracked."""
+    return plain(without_links(text).replace("[unsubscribe]", ""))
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +37,7 @@ def received(journey, catalogue):
 def test_every_message_line_carries_the_text_the_customer_received(received):
     for m in received:
         assert "text" in m.line, f"simulate's {m.channel} line has no text: {m.line}"
-        assert plain(m.line["text"]) == plain(m.text), m.channel
+        assert words(m.line["text"]) == words(m.text), m.channel
 
 
 def test_every_mail_and_push_line_carries_the_subject_the_customer_saw(received):

@@ -22,3 +22,43 @@ def test_nurture_gate_reads_the_lead_score_decayed_to_now(run_journey):
     assert "sales_handoff" not in actions(out, c)
     assert sent_states(out, c) == ["SendLesson1", "SendLesson2", "SendLesson3"]
     assert exits(out, c) == ["completed"]
+
+
+# ---------------------------------------------------------------- location offer: each store's own hours
+def near(c, ts, store):
+    return event(c, "location", ts, store_id=store)
+
+
+def test_a_new_york_store_is_judged_by_new_york_time(run_journey):
+    run = run_journey("location_offer")
+    evening, morning = run.cid("nyevening"), run.cid("nymorning")
+    out = run([identify(evening, "2026-01-05T08:00:00Z", time_zone="America/New_York"),
+               identify(morning, "2026-01-05T08:00:00Z", time_zone="America/New_York"),
+               near(evening, "2026-01-05T23:00:00Z", "nyc-1"),   # 18:00 in New York (01:00 in Helsinki)
+               near(morning, "2026-01-05T12:00:00Z", "nyc-1")])  # 07:00 in New York (14:00 in Helsinki)
+    assert sent_states(out, evening) == ["SendStoreOffer"]
+    granted, revoked = [a for a in of(out, evening, "action")]
+    assert granted["code"] == "STORE10" and revoked["at"] == granted["valid_until"] == "2026-01-06T02:00:00.000Z"
+    assert sent_states(out, morning) == [] and of(out, morning, "action") == []
+    assert exits(out, evening) == exits(out, morning) == ["completed"]
+
+
+def test_an_offer_mail_that_quiet_hours_would_delay_past_the_offer_is_not_sent(run_journey):
+    """A Helsinki customer near the New York store at 18:00 New York time (01:00 in Helsinki): the
+    offer is valid three hours, the customer's quiet hours last until 08:00 Helsinki. The offer is
+    not announced after it has expired; it is switched off when it expires."""
+    run = run_journey("location_offer")
+    c = run.cid("traveller")
+    out = run([identify(c, "2026-01-05T08:00:00Z", time_zone="Europe/Helsinki"), near(c, "2026-01-05T23:00:00Z", "nyc-1")])
+    assert sent_states(out, c) == []
+    assert [m["status"] for m in of(out, c, "message")] == ["deferred"]
+    granted, revoked = of(out, c, "action")
+    assert (revoked["type"], revoked["reason"], revoked["at"]) == ("OfferRevoked", "expired", granted["valid_until"])
+    assert exits(out, c) == ["completed"]
+
+
+def test_a_store_not_in_the_stores_file_sends_nothing(run_journey):
+    run = run_journey("location_offer")
+    c = run.cid("unknownstore")
+    out = run([identify(c, "2026-01-05T08:00:00Z"), near(c, "2026-01-05T12:00:00Z", "atlantis-1")])
+    assert sent_states(out, c) == [] and of(out, c, "action") == [] and exits(out, c) == ["completed"]

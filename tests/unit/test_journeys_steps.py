@@ -27,9 +27,9 @@ def test_trigger_product_from_property_or_first_item():
 
 def test_store_open_uses_store_local_time(virtual_clock):
     virtual_clock.advance_to(dt.datetime(2026, 1, 5, 18, 30, tzinfo=UTC))  # 20:30 in Helsinki
-    assert run_step({"action": "store_open", "opening": "09:00", "closing": "21:00", "time_zone": "Europe/Helsinki"})["open"]
+    assert run_step({"action": "store_open", "store_id": "hki-1"})["open"]  # hki-1: 09-21 Helsinki time
     virtual_clock.advance_to(dt.datetime(2026, 1, 5, 19, 30, tzinfo=UTC))  # 21:30
-    assert not run_step({"action": "store_open", "opening": "09:00", "closing": "21:00", "time_zone": "Europe/Helsinki"})["open"]
+    assert not run_step({"action": "store_open", "trigger": {"properties": {"store_id": "hki-1"}}})["open"]
 
 
 def test_lead_score_prefers_stored_score_then_weighted_counts():

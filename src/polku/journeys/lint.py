@@ -249,10 +249,18 @@ def _deferred_findings(file: str, name: str, s: dict, d: Definition) -> list[Fin
         return [Finding(file, name, "Send's result is not checked for deferred: a message deferred for quiet hours is lost", fix)]
     for rule in choice.get("Choices") or []:
         if rule.get("Variable") == f"{rp}.status" and rule.get("StringEquals") == "deferred":
-            wait = d.states.get(rule.get("Next"))
-            if (isinstance(wait, dict) and wait.get("Type") == "Wait" and wait.get("TimestampPath") == f"{rp}.send_at"
-                    and wait.get("Next") == name):
-                return []
+            # The deferred branch (possibly through checks, e.g. whether an offer is still valid then)
+            # must reach a Wait on send_at that leads back to this Send.
+            seen, todo = set(), [rule.get("Next")]
+            while todo:
+                n = todo.pop()
+                if n in seen or n == name or not isinstance(d.states.get(n), dict):
+                    continue
+                seen.add(n)
+                st = d.states[n]
+                if st.get("Type") == "Wait" and st.get("TimestampPath") == f"{rp}.send_at" and st.get("Next") == name:
+                    return []
+                todo.extend(d.successors(n))
             return [Finding(file, name, f"a deferred {name} does not wait until {rp}.send_at and send again", fix)]
     return [Finding(file, name, "Send's result is not checked for deferred: a message deferred for quiet hours is lost", fix)]
 

@@ -182,19 +182,28 @@ def seconds_until(event: dict) -> dict:
     return {"seconds": seconds, "until": clock.to_iso(until)}
 
 
-def store_open(event: dict) -> dict:
-    """Is the store open now (local opening hours)?"""
-    opening = _require(event, "opening")
-    closing = _require(event, "closing")
-    tz_name = event.get("time_zone") or "UTC"
-    try:
-        from zoneinfo import ZoneInfo
+def in_time(event: dict) -> dict:
+    """Is ``at`` before ``until``? (e.g. a deferred offer mail's send_at before the offer's valid_until;
+    a Choice cannot compare Polku's millisecond timestamps portably.)"""
+    at, until = _time(event, "at"), _time(event, "until")
+    return {"in_time": at < until, "at": clock.to_iso(at), "until": clock.to_iso(until)}
 
-        local = clock.now().astimezone(ZoneInfo(tz_name))
-        o, c = _dt.time.fromisoformat(opening), _dt.time.fromisoformat(closing)
-    except (ValueError, KeyError) as exc:
-        raise StepInputError(f"opening/closing/time_zone: {exc}") from None
-    return {"open": o <= local.time() < c, "local_time": local.strftime("%H:%M")}
+
+def store_open(event: dict) -> dict:
+    """Is the store the customer is near open now, in the store's own time zone? The store is
+    ``store_id`` or the trigger's ``properties.store_id``; its hours come from the stores file
+    (:mod:`polku.journeys.stores`). A store not in the file counts as closed."""
+    from polku.journeys import stores
+
+    store_id = event.get("store_id") or ((event.get("trigger") or {}).get("properties") or {}).get("store_id")
+    if not isinstance(store_id, str) or not store_id:
+        raise StepInputError("store_id: required (or trigger.properties.store_id)")
+    store = stores.get(store_id)
+    if store is None:
+        return {"open": False, "store_id": store_id, "reason": f"unknown store {store_id!r} (not in the stores file)"}
+    local = store.local(clock.now())
+    return {"open": store.is_open(local), "store_id": store_id, "store_name": store.name,
+            "time_zone": store.time_zone, "local_time": local.strftime("%H:%M")}
 
 
 def record(event: dict) -> dict:
@@ -240,6 +249,7 @@ ACTIONS = {
     "score_gate": score_gate,
     "choose_send_time": choose_send_time,
     "seconds_until": seconds_until,
+    "in_time": in_time,
     "store_open": store_open,
     "record": record,
     "exit": exit_journey,
