@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 
+from tests.acceptance.conftest import NEW_YORK
 from tests.acceptance.outcomes import in_quiet_hours_violations
 
 
@@ -18,11 +19,17 @@ def cast(journey):
         "app_user": j.person("aino", first_name="Aino", prefers="push"),
         "prefers_sms": j.person("sami", first_name="Sami", prefers="sms"),
         "at_night": j.person("noora", first_name="Noora", prefers="push"),
+        "new_york_evening": j.person("grace", first_name="Grace", zone=NEW_YORK, prefers="sms"),
+        "new_york_early": j.person("james", first_name="James", zone=NEW_YORK, prefers="sms"),
     }
     lines = [p.identify("2026-01-05T07:00:00Z") for p in people.values()]
     for label in ("app_user", "prefers_sms"):  # 14:00 in Helsinki
         lines.append(people[label].event("location", "2026-01-05T12:00:00Z", store_id="hki-1"))
     lines.append(people["at_night"].event("location", "2026-01-05T20:00:00Z", store_id="hki-1"))  # 22:00
+    # The SoHo store in New York keeps New York hours (09-21 there): open at 19:00 New York time
+    # (02:00 in Helsinki), closed at 07:30 (14:30 in Helsinki).
+    lines.append(people["new_york_evening"].event("location", "2026-01-06T00:00:00Z", store_id="nyc-1"))
+    lines.append(people["new_york_early"].event("location", "2026-01-05T12:30:00Z", store_id="nyc-1"))
     return j.cast(people, lines)
 
 
@@ -56,8 +63,21 @@ def test_near_a_closed_store_nothing_happens(cast):
     assert o.ended == ["completed"]
 
 
+def test_near_the_new_york_store_at_1900_new_york_time_the_offer_comes_at_once(cast):
+    o = cast["new_york_evening"]
+    assert o.channels == ["sms"], f"the New York store was judged by another clock\n{o}"
+    assert "STORE10" in o.messages[0].text and o.messages[0].local.hour == 19, o
+    assert [(g.code, g.validity) for g in o.granted()] == [("STORE10", dt.timedelta(hours=3))], o
+
+
+def test_near_the_new_york_store_before_it_opens_nothing_happens(cast):
+    o = cast["new_york_early"]
+    assert o.messages == [] and o.erp == [], f"an offer for a store that is still closed\n{o}"
+    assert o.ended == ["completed"]
+
+
 def test_nobody_is_messaged_in_quiet_hours_and_no_message_is_lost(cast):
-    assert sum(len(o.messages) for o in cast.values()) >= 2, "\n".join(map(str, cast.values()))
+    assert sum(len(o.messages) for o in cast.values()) >= 3, "\n".join(map(str, cast.values()))
     for label, o in cast.items():
         assert o.not_sent == [], f"{label}: {o}"
         assert in_quiet_hours_violations(o) == [], f"{label}: {o}"
