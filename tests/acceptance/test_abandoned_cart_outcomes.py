@@ -26,6 +26,7 @@ def cast(journey, catalogue):
         "night_2330": j.person("noora", first_name="Noora"),
         "new_york": j.person("grace", first_name="Grace", zone=NEW_YORK),
         "reads_at_night": j.person("yrjo", first_name="Yrjö"),
+        "unsubscribes": j.person("pekka", first_name="Pekka"),
     }
     lines = []
 
@@ -44,6 +45,8 @@ def cast(journey, catalogue):
     for day in range(1, 5):  # opens our mails at 22:30 in Helsinki, night after night
         lines.append(night_reader.event("email_open", f"2026-01-0{day}T20:30:00Z", message_id=f"m-old-{day}"))
     cart(night_reader, "2026-01-05T10:00:00Z")
+    cart(people["unsubscribes"], "2026-01-05T10:00:00Z")
+    lines.append(people["unsubscribes"].event("unsubscribe", "2026-01-07T08:00:00Z", channel="email"))
     lines.append(people["converts"].event("purchase", "2026-01-06T10:00:00Z", order_id="o-mikko", revenue=16.9,
                                           items=[{"product_id": ids[RYE], "quantity": 1, "price": 3.9}]))
     lines.append(people["buys_with_code"].event("purchase", "2026-01-08T08:00:00Z", order_id="o-liisa", revenue=16.9,
@@ -92,6 +95,13 @@ def test_buying_while_the_discount_is_on_switches_it_off_as_a_goal(cast):
     assert o.ended == ["goal"]
 
 
+def test_unsubscribing_while_the_discount_is_on_stops_the_run_and_switches_the_discount_off(cast):
+    o = cast["unsubscribes"]
+    assert len(o.messages) == 2 and o.ended == ["stopped"], o
+    assert [(r.code, r.reason, r.at) for r in o.revoked()] == [
+        ("CART15", "stopped", dt.datetime(2026, 1, 7, 8, 0, tzinfo=dt.timezone.utc))], o
+
+
 def test_the_one_who_prefers_sms_gets_both_by_sms_and_the_discount_sms_carries_the_code(cast):
     o = cast["prefers_sms"]
     assert o.channels == ["sms", "sms"], o
@@ -125,7 +135,7 @@ def test_the_one_who_reads_at_night_still_gets_both_mails_outside_quiet_hours(ca
 
 
 def test_nobody_is_messaged_in_quiet_hours_and_no_message_is_lost(cast):
-    assert sum(len(o.messages) for o in cast.values()) >= 13, "\n".join(map(str, cast.values()))
+    assert sum(len(o.messages) for o in cast.values()) >= 15, "\n".join(map(str, cast.values()))
     for label, o in cast.items():
         assert o.not_sent == [], f"{label}: {o}"
         assert in_quiet_hours_violations(o) == [], f"{label}: {o}"
@@ -138,5 +148,5 @@ def test_no_cart_mail_lacks_the_cart(cast):
 
 
 def test_no_two_steps_share_a_subject(cast):
-    assert sum(len(o.messages) for o in cast.values()) >= 13, "\n".join(map(str, cast.values()))
+    assert sum(len(o.messages) for o in cast.values()) >= 15, "\n".join(map(str, cast.values()))
     assert shared_subjects(list(cast.values()), cast.first_names) == {}
