@@ -51,9 +51,11 @@ class Journey:
         self.people: dict[str, Person] = {}
 
     def person(self, label: str, *, zone: str = HELSINKI, first_name: str = "Aino", prefers: str | None = None,
-               sms: bool = False, push: bool = False, variant: str | None = None, **traits) -> Person:
-        """A customer outside the holdout (of the given A/B variant if asked), with e-mail, and a phone
-        or the app (push) when asked; ``prefers`` is their preferred channel."""
+               sms: bool = False, push: bool = False, variant: str | None = None, holdout: bool = False,
+               **traits) -> Person:
+        """A customer outside the holdout (inside it with ``holdout=True``; of the given A/B variant if
+        asked), with e-mail, and a phone or the app (push) when asked; ``prefers`` is their preferred
+        channel."""
         from polku.journeys.registry import load
         from polku.journeys.runs import in_holdout
         from polku.journeys.variants import assign
@@ -61,7 +63,7 @@ class Journey:
         j = load().get(self.name)
         for i in range(10_000):
             cid = f"{label}-{self.run.tag}-{i}"
-            if j.holdout and in_holdout(j, cid):
+            if (j.holdout and in_holdout(j, cid)) != holdout:
                 continue
             if variant is not None and assign(cid, self.name, j.split) != variant:
                 continue

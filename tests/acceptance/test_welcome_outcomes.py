@@ -22,6 +22,7 @@ def cast(journey):
         "night_2330": j.person("noora", first_name="Noora"),
         "new_york": j.person("grace", first_name="Grace", zone=NEW_YORK),
         "prefers_sms": j.person("sami", first_name="Sami", prefers="sms"),
+        "control_group": j.person("kaisa", first_name="Kaisa", holdout=True),
     }
     lines = []
     for label, p in people.items():
@@ -93,6 +94,11 @@ def test_the_one_who_prefers_sms_gets_the_welcome_and_the_resend_by_sms_and_they
     assert o.channels == ["sms", "sms"], o
     assert "Sami" in o.messages[0].text
     assert plain(without_links(o.messages[0].text)) != plain(without_links(o.messages[1].text)), o
+
+
+def test_the_control_group_gets_nothing(cast):
+    o = cast["control_group"]
+    assert o.messages == [] and o.not_sent == [] and o.ended == ["holdout"], o
 
 
 def test_nobody_is_messaged_in_quiet_hours_and_no_message_is_lost(cast):
