@@ -82,7 +82,7 @@ def test_the_browse_reminder_shows_the_viewed_product(run_journey, catalogue):
 def test_every_event_step_says_what_it_is_for(run_journey):
     run = run_journey("event_invitation")
     c, d = run.cid("attendee"), run.cid("noshow")
-    props = {"event_name": "Spring tasting evening", "event_ref": "spring"}
+    props = {"event_name": "Spring tasting evening", "event_date": "2026-01-12", "event_ref": "spring"}
     out = run([identify(c, "2026-01-05T08:00:00Z"), identify(d, "2026-01-05T08:00:00Z"),
                event(c, "custom", "2026-01-05T09:00:00Z", name="event_invited", **props),
                event(d, "custom", "2026-01-05T09:00:00Z", name="event_invited", **props),
@@ -130,3 +130,25 @@ def test_simulating_a_journey_the_twin_lacks_is_a_clear_error(journey_twin):
     with pytest.raises(SimulationError, match=r"journey ghost: the twin has no state machine polku-\w+-ghost .*template.yaml"):
         sim.run(parse_timeline(['{"type": "page_view", "customer_id": "g", "ts": "2026-01-05T10:00:00Z", '
                                 '"properties": {"url": "https://x.example/"}}']))
+
+
+def test_the_store_sms_names_the_store_and_carries_its_code(run_journey):
+    run = run_journey("location_offer")
+    c = run.cid("nearby")
+    out = run([{"type": "identify", "customer_id": c, "ts": "2026-01-05T08:00:00Z",
+                "properties": {"phone": "+358401234568", "preferred_channel": "sms", "consents": {"sms": True},
+                               "time_zone": "Europe/Helsinki"}},
+               event(c, "location", "2026-01-05T12:00:00Z", store_id="hki-1")])
+    (m,) = sent(out, c)
+    assert m["channel"] == "sms"
+    assert m["text"].startswith("Polku Shop Kamppi: 10 % off in store, code STORE10, valid until 5 Jan 2026.")
+
+
+def test_the_invitation_names_the_event_and_its_date(run_journey):
+    run = run_journey("event_invitation")
+    c = run.cid("invitee")
+    out = run([identify(c, "2026-01-05T08:00:00Z"),
+               event(c, "custom", "2026-01-05T09:00:00Z", name="event_invited", event_name="Spring tasting evening",
+                     event_date="2026-01-12")])
+    invitation = sent(out, c)[0]
+    assert "we would love to see you at Spring tasting evening on 12 Jan 2026." in invitation["text"]
