@@ -81,8 +81,9 @@ def exits(happenings, customer) -> list[str]:
 
 
 def messages(happenings, customer) -> list[str]:
-    """The states that sent a message (template and stage are in the happening too)."""
-    return [h["state"] for h in of(happenings, customer, "message")]
+    """The states that sent a message (template and stage are in the happening too); an attempt
+    deferred for quiet hours is not a message (its retry at send_at is)."""
+    return [h["state"] for h in of(happenings, customer, "message") if h.get("status") != "deferred"]
 
 
 def actions(happenings, customer) -> list[str]:

@@ -62,3 +62,37 @@ def test_a_store_not_in_the_stores_file_sends_nothing(run_journey):
     c = run.cid("unknownstore")
     out = run([identify(c, "2026-01-05T08:00:00Z"), near(c, "2026-01-05T12:00:00Z", "atlantis-1")])
     assert sent_states(out, c) == [] and of(out, c, "action") == [] and exits(out, c) == ["completed"]
+
+
+# ---------------------------------------------------------------- event invitation: the event's date
+def custom(c, name, ts, **props):
+    return event(c, "custom", ts, name=name, event_ref="pickling", **props)
+
+
+def test_attendance_counts_from_the_event_date_and_the_recording_follows_the_event(run_journey):
+    """Registered on 6 January for an event on 25 January: attendance on the event day is seen
+    (thanks), a no-show gets the recording only after the event (not 14 days after registering)."""
+    run = run_journey("event_invitation")
+    comes, stays = run.cid("comes"), run.cid("stays")
+    what = {"event_name": "Midwinter Pickling Workshop", "event_date": "2026-01-25"}
+    lines = []
+    for c in (comes, stays):
+        lines += [identify(c, "2026-01-05T08:00:00Z"), custom(c, "event_invited", "2026-01-05T09:00:00Z", **what),
+                  custom(c, "event_registered", "2026-01-06T10:00:00Z")]
+    lines.append(custom(comes, "event_attended", "2026-01-25T16:00:00Z"))
+    out = run(lines)
+    assert sent_states(out, comes) == ["SendInvitation", "SendConfirmation", "SendThanks"]
+    assert exits(out, comes) == ["goal"]
+    assert sent_states(out, stays) == ["SendInvitation", "SendConfirmation", "SendRecording"]
+    recording = [m for m in of(out, stays, "message") if m["state"] == "SendRecording" and m["status"] == "sent"][0]
+    assert recording["at"] >= "2026-01-26"  # after the event day, not on 20 January
+    assert exits(out, stays) == ["completed"]
+
+
+def test_an_invitation_without_an_event_date_fails_naming_the_field(run_journey):
+    run = run_journey("event_invitation")
+    c = run.cid("nodate")
+    out = run([identify(c, "2026-01-05T08:00:00Z"), custom(c, "event_invited", "2026-01-05T09:00:00Z")])
+    assert of(out, c, "message") == []
+    (ended,) = of(out, c, "exited")
+    assert ended["reason"] == "failed" and "trigger.properties.event_date: required" in ended["cause"]

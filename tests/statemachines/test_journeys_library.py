@@ -92,8 +92,8 @@ def test_birthday_purchase_revokes_at_once_and_is_the_goal(run_journey):
 
 
 # ---------------------------------------------------------------- event invitation
-def custom(c, name, ts):
-    return event(c, "custom", ts, name=name, event_ref="spring-webinar")
+def custom(c, name, ts, event_date="2026-01-12"):
+    return event(c, "custom", ts, name=name, event_ref="spring-webinar", event_name="Spring webinar", event_date=event_date)
 
 
 def test_event_registered_and_attended_gets_thanks(run_journey):
@@ -125,7 +125,7 @@ def test_event_neither_gets_one_last_chance(run_journey):
 def test_event_late_registration_joins_the_registered_path(run_journey):
     run = run_journey("event_invitation")
     c = run.cid("late")
-    out = run([identify(c, "2026-01-05T08:00:00Z"), custom(c, "event_invited", "2026-01-05T09:00:00Z"),
+    out = run([identify(c, "2026-01-05T08:00:00Z"), custom(c, "event_invited", "2026-01-05T09:00:00Z", "2026-01-20"),
                custom(c, "event_registered", "2026-01-13T10:00:00Z"), custom(c, "event_attended", "2026-01-20T17:00:00Z")])
     assert messages(out, c) == ["SendInvitation", "SendLastChance", "SendConfirmation", "SendThanks"]
 

@@ -182,6 +182,25 @@ def seconds_until(event: dict) -> dict:
     return {"seconds": seconds, "until": clock.to_iso(until)}
 
 
+def event_details(event: dict) -> dict:
+    """The event a customer is invited to, from the trigger's properties: ``event_name`` and
+    ``event_date`` (required: ``YYYY-MM-DD`` or an ISO-8601 time). ``attendance_until`` is midnight
+    (UTC) at the end of the day after the event day: attendance reported on the day, wherever the
+    event is, still counts, and the recording for no-shows goes out only after that."""
+    props = (event.get("trigger") or {}).get("properties") or {}
+    raw = props.get("event_date")
+    field = "trigger.properties.event_date"
+    if not isinstance(raw, str) or not raw.strip():
+        raise StepInputError(f"{field}: required (the event's date, YYYY-MM-DD or an ISO-8601 time)")
+    try:
+        day = (_dt.date.fromisoformat(raw) if len(raw.strip()) == 10 else clock.parse_iso(raw).astimezone(_dt.timezone.utc).date())
+    except ValueError:
+        raise StepInputError(f"{field}: not a date (YYYY-MM-DD) or ISO-8601 time: {raw!r}") from None
+    until = _dt.datetime(day.year, day.month, day.day, tzinfo=_dt.timezone.utc) + _dt.timedelta(days=2)
+    name = props.get("event_name")
+    return {"name": name if isinstance(name, str) else None, "date": raw, "attendance_until": clock.to_iso(until)}
+
+
 def in_time(event: dict) -> dict:
     """Is ``at`` before ``until``? (e.g. a deferred offer mail's send_at before the offer's valid_until;
     a Choice cannot compare Polku's millisecond timestamps portably.)"""
@@ -250,6 +269,7 @@ ACTIONS = {
     "choose_send_time": choose_send_time,
     "seconds_until": seconds_until,
     "in_time": in_time,
+    "event_details": event_details,
     "store_open": store_open,
     "record": record,
     "exit": exit_journey,
