@@ -190,29 +190,49 @@ def save_chunk_result(enrollment_id: str, number: int, size: int, counts: dict[s
 
 
 # ------------------------------------------------------------------ audit
+# A refused request is audited with what the caller sent, which may be anything: every field is
+# bounded so the item stays far below DynamoDB's 400 KB limit (a refusal is never a 500).
+AUDIT_FIELD_CHARS = 256  # role, journey, partner, each sampled customer id
+AUDIT_REASON_CHARS = 1024
+AUDIT_ARN_CHARS = 2048
+AUDIT_OVERRIDES_CHARS = 100_000
+
+
+def bounded(value, limit: int) -> str | None:
+    """``value`` as text of at most ``limit`` characters; a longer one keeps its start, its length
+    and a digest of the whole (recognisable, not stored)."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    if len(text) <= limit:
+        return text
+    tail = f"...({len(text)} chars, sha256 {hashlib.sha256(text.encode('utf-8', 'replace')).hexdigest()[:16]})"
+    return text[:max(0, limit - len(tail))] + tail
+
+
 def audit(*, caller_arn: str, role: str | None, partner_id: str | None, journey: str, customer_ids: list[str],
           overrides: dict, per_recipient_overrides: int, outcome: str, reason: str | None = None,
           enrollment_id: str | None = None) -> None:
     """One record per request, accepted or refused: who, whom, which journey, which overrides."""
     now = clock.now_iso()
-    digest = hashlib.sha256("\n".join(customer_ids).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256("\n".join(str(c) for c in customer_ids).encode("utf-8")).hexdigest()
     ref = enrollment_id or digest[:20]
     EnrollmentModel(
         f"audit#{now[:10]}",
         f"{now}#{ref}",
         kind="audit",
         enrollment_id=enrollment_id,
-        caller_arn=caller_arn,
-        role=role,
-        partner_id=partner_id,
-        journey=journey,
+        caller_arn=bounded(caller_arn, AUDIT_ARN_CHARS),
+        role=bounded(role, AUDIT_FIELD_CHARS),
+        partner_id=bounded(partner_id, AUDIT_FIELD_CHARS),
+        journey=bounded(journey, AUDIT_FIELD_CHARS),
         total=len(customer_ids),
-        customers_sample=customer_ids[:AUDIT_SAMPLE],
+        customers_sample=[bounded(c, AUDIT_FIELD_CHARS) for c in customer_ids[:AUDIT_SAMPLE]],
         customers_sha256=digest,
-        overrides=json.dumps(overrides, sort_keys=True),
+        overrides=bounded(json.dumps(overrides, sort_keys=True), AUDIT_OVERRIDES_CHARS),
         per_recipient_overrides=per_recipient_overrides,
         outcome=outcome,
-        reason=reason,
+        reason=bounded(reason, AUDIT_REASON_CHARS),
         created_at=now,
     ).save()
 
