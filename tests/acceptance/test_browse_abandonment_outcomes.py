@@ -64,3 +64,4 @@ def test_nobody_is_messaged_in_quiet_hours_and_no_message_is_lost(cast):
     for label, o in cast.items():
         assert o.not_sent == [], f"{label}: {o}"
         assert in_quiet_hours_violations(o) == [], f"{label}: {o}"
+        assert all(m.to for m in o.messages), f"{label}: a message no provider delivered\n{o}"
