@@ -28,7 +28,8 @@ _RESULT = {
         "rejected": {"type": "array", "items": {
             "type": "object", "required": ["index", "field", "reason"],
             "properties": {"index": {"type": "integer"}, "event_id": {"type": "string"},
-                           "field": {"type": "string"}, "reason": {"type": "string"}}}},
+                           "field": {"type": "string"}, "reason": {"type": "string"},
+                           "conflict": {"type": "boolean", "description": "the event_id is taken by a different event"}}}},
     },
 }
 
@@ -66,6 +67,8 @@ def openapi() -> dict:
                                 "content": {"application/json": {"schema": {"oneOf": [
                                     {"$ref": "#/components/schemas/IngestResult"}, {"$ref": "#/components/schemas/Error"}]}}}},
                         "403": err, "413": err,
+                        "409": {"description": "Nothing accepted; an event_id is taken by a different event (rejected[].field == event_id)",
+                                "content": _json("#/components/schemas/IngestResult")},
                         "503": {"description": "Nothing stored; retry the events listed", "content": _json("#/components/schemas/IngestResult")},
                     },
                 },

@@ -43,8 +43,14 @@ def parse_json(raw: bytes | None, max_bytes: int):
     if len(raw) > max_bytes:
         raise Invalid("body", f"is larger than {max_bytes // 1024} kB")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        # Strict UTF-8 (RFC 8259): json.loads(bytes) would also take UTF-16/32 and encoded
+        # surrogates ("surrogatepass"); invalid bytes are refused, never replaced.
+        text = raw.decode("utf-8-sig") if isinstance(raw, (bytes, bytearray)) else raw
+    except UnicodeDecodeError as exc:
+        raise Invalid("body", f"is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
         raise Invalid("body", "is not valid JSON") from None
 
 

@@ -1,0 +1,172 @@
+"""Fuzz /v1/identify with the event rules (issue #20 point 5), as tests/contract/test_events_fuzz.py
+fuzzes /v1/events.
+
+The Chalice app runs in-process (chalice.test.Client) over the real DynamoDB Local. Each
+request starts from a valid identify and gets mutations aimed at the rules identify shares
+with events: the time window of ``ts``, ``locale`` as a BCP 47 tag, ``time_zone`` from the
+IANA database, the context fields, id rules (full match, reserved ``anon:``), invalid UTF-8
+bytes in the body, and an ``event_id`` already taken by another event. For every request:
+never a 5xx; a refusal names a field and stores nothing (no event, no link); an acceptance
+stored exactly what the rules allow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import os
+import uuid
+import zoneinfo
+from pathlib import Path
+
+import boto3
+import pytest
+from chalice.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from polku.data.base import bind_models
+from polku.settings import Settings, get_settings
+from polku.testing.dynamodb_local import create_tables_from_template
+from polku.tracking import event_store, identity, privacy  # noqa: F401 - import models before binding them
+from polku.tracking.validation import check_locale, Invalid
+
+pytestmark = [pytest.mark.dynamodb_local, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+SITE_KEY = "demo-shop"
+TAKEN = "fz-taken-" + uuid.uuid4().hex  # an event id stored by someone else before the run
+ZONES = sorted(zoneinfo.available_timezones())
+
+
+@pytest.fixture(scope="module")
+def client(dynamodb_local, template):
+    for k, v in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        os.environ.setdefault(k, v)
+    ddb = boto3.client("dynamodb", endpoint_url=dynamodb_local.endpoint_url, region_name="eu-west-1")
+    names = create_tables_from_template(ddb, template, stage="fi" + uuid.uuid4().hex[:8])
+    bind_models(Settings(events_table=names["EventsTable"], identities_table=names["IdentitiesTable"],
+                         profiles_table=names["ProfilesTable"]), host=dynamodb_local.endpoint_url)
+    spec = importlib.util.spec_from_file_location("polku_track_app_identify_fuzz", REPO / "functions/track/app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with Client(module.app) as c:
+        r = c.http.post("/v1/events", headers={"Content-Type": "application/json"}, body=json.dumps(
+            {"site_key": SITE_KEY, "events": [{"event_id": TAKEN, "type": "purchase", "customer_id": "fz-owner",
+                                               "ts": "2026-01-05T07:00:00Z",
+                                               "properties": {"order_id": "o1", "revenue": 5,
+                                                              "items": [{"product_id": "p", "quantity": 1, "price": 5}]}}]}))
+        assert r.status_code == 200, r.body
+        yield c
+    bind_models(get_settings(), host=None)
+
+
+NOW = dt.datetime.now(dt.timezone.utc)
+json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.text(max_size=12))
+timestamps = st.one_of(
+    st.sampled_from(["0001-01-01T00:00:00Z", "1999-12-31T23:59:59Z", "2000-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+                     "2026-01-05T07:59:00", "2026-02-30T00:00:00Z", "", "yesterday",
+                     (NOW + dt.timedelta(hours=23)).isoformat(), (NOW + dt.timedelta(hours=25)).isoformat()]),
+    st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30),
+                 timezones=st.just(dt.timezone.utc)).map(lambda d: d.isoformat()),
+    json_leaf,
+)
+locales = st.one_of(
+    st.sampled_from(["fi-FI", "en", "zh-Hant-TW", "sr-Latn-RS", "de-CH-1996", "x-private", "es-419", "fi_FI",
+                     "<script>", "en-", "toolonglanguage", "", "en-US-u-ca-gregory", "i-klingon"]),
+    st.text(max_size=12), json_leaf,
+)
+zones = st.one_of(st.sampled_from(ZONES), st.sampled_from(["Not/AZone", "../../etc/passwd", "europe/helsinki", "",
+                                                           "UTC", "Etc/GMT+5", "Europe/Helsinki\n"]),
+                  st.text(max_size=16), json_leaf)
+customer_ids = st.one_of(st.sampled_from(["anon:x", "anon:", "c1\n", "c 1", "", "c" * 129, "ANON:x"]),
+                         st.text(max_size=10), json_leaf)
+
+
+@st.composite
+def identify_request(draw):
+    """(raw body bytes, body dict or None, what was mutated)."""
+    body = {"site_key": SITE_KEY, "anonymous_id": "fz-a-" + uuid.uuid4().hex, "customer_id": "fz-c-" + uuid.uuid4().hex,
+            "event_id": "fz-" + uuid.uuid4().hex, "ts": "2026-01-05T07:59:00Z",
+            "traits": {"email": "a@example.com", "locale": "fi-FI", "time_zone": "Europe/Helsinki"},
+            "context": {"locale": "fi-FI", "time_zone": "Europe/Helsinki", "url": "https://shop.example/"}}
+    mutated = []
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.integers(0, 8))
+        mutated.append(kind)
+        if kind == 0:
+            body["ts"] = draw(timestamps)
+        elif kind == 1:
+            body.setdefault("traits", {})["locale"] = draw(locales)
+        elif kind == 2:
+            body.setdefault("traits", {})["time_zone"] = draw(zones)
+        elif kind == 3:
+            body.setdefault("context", {})[draw(st.sampled_from(["locale", "time_zone", "page", "url"]))] = draw(
+                st.one_of(locales, zones))
+        elif kind == 4:
+            body["customer_id"] = draw(customer_ids)
+        elif kind == 5:
+            body["event_id"] = draw(st.one_of(st.just(TAKEN), st.just("fz-x\n"), json_leaf))
+        elif kind == 6:
+            body.pop(draw(st.sampled_from(["ts", "event_id", "context", "traits", "anonymous_id"])), None)
+        elif kind == 7:
+            body.setdefault("traits", {})[draw(st.sampled_from(["first_name", "city", "locale"]))] = draw(json_leaf)
+    raw = json.dumps(body).encode()
+    if draw(st.integers(0, 6)) == 0:  # invalid UTF-8 inside a string value
+        at = draw(st.sampled_from([b'"a@example.com"', b'"fi-FI"', b'"demo-shop"']))
+        if at not in raw:
+            at = b'"demo-shop"'
+        raw = raw.replace(at, at[:-1] + draw(st.sampled_from([b"\xff", b"\xc3(", b"\xed\xa0\x80", b"\xfe"])) + b'"', 1)
+        return raw, None
+    return raw, body
+
+
+def _ours(value, prefix):
+    return isinstance(value, str) and value.startswith(prefix) and "\n" not in value
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(identify_request())
+def test_fuzzed_identify_follows_the_event_rules(client, case):
+    raw, body = case
+    resp = client.http.post("/v1/identify", headers={"Content-Type": "application/json"}, body=raw)
+    assert resp.status_code < 500, resp.body
+    out = json.loads(resp.body)
+    if body is None:  # invalid UTF-8: refused as a body, nothing replaced by U+FFFD
+        assert resp.status_code == 400 and out["error"]["field"] == "body"
+        return
+    anon = body.get("anonymous_id")
+    if resp.status_code != 200:
+        assert resp.status_code in (400, 409), resp.body
+        assert out["error"]["field"] and out["error"]["reason"]
+        if body.get("event_id") == TAKEN:
+            assert event_store.get(TAKEN)["type"] == "purchase"  # the other sender's event untouched
+        elif _ours(body.get("event_id"), "fz-"):
+            assert event_store.get(body["event_id"]) is None
+        if _ours(anon, "fz-a-"):
+            assert identity.customer_of(anon) is None, "a refused identify linked the browser"
+        return
+    stored = event_store.get(out["event_id"])
+    assert stored["type"] == "identify" and out["event_id"] != TAKEN
+    ts = dt.datetime.fromisoformat(stored["client_ts"].replace("Z", "+00:00"))
+    assert dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc) <= ts <= NOW + dt.timedelta(days=1, minutes=5)
+    assert not str(stored["customer_id"]).startswith("anon:") and "\n" not in stored["customer_id"]
+    traits = stored["properties"]["traits"]
+    for where in (traits, stored.get("context") or {}):
+        if where.get("locale") is not None:
+            check_locale(where["locale"], "locale")  # raises Invalid if a bad tag got through
+        if where.get("time_zone") is not None:
+            assert where["time_zone"] in ZONES
+    assert set(stored.get("context") or {}) <= {"locale", "time_zone", "url", "referrer", "user_agent", "library"}
+    if isinstance(anon, str):
+        assert identity.customer_of(anon) == body["customer_id"]
+
+
+def test_invalid_utf8_is_refused_not_replaced(client):
+    raw = b'{"site_key": "demo-shop", "customer_id": "fz-c-1", "traits": {"first_name": "Ann\xff"}}'
+    for ct in ("application/json", "text/plain"):
+        resp = client.http.post("/v1/identify", headers={"Content-Type": ct}, body=raw)
+        assert resp.status_code == 400 and json.loads(resp.body)["error"]["field"] == "body"
+    with pytest.raises(Invalid):
+        check_locale("fi_FI", "locale")
