@@ -53,7 +53,7 @@ class LocalApi:
         self.routes = twin.template.api_routes()
         self.principals: dict[str, Principal] = {}
         self.stage = twin.parameters["Stage"]
-        self.region = getattr(twin, "region", "eu-west-1")
+        self.region = twin.region  # the region SigV4 scopes must name
         self.binary_media_types = binary_media_types(twin.template)
         api = self
 
