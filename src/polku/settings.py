@@ -33,6 +33,7 @@ class Settings:
     enrollment_queue_url: str = ""
     state_machine_prefix: str = ""
     offers_bus_name: str = ""
+    sales_bus_name: str = ""  # the nurture hand-over to sales (LeadHandedToSales) for a CRM
     offers_webhook_url: str = ""
     sender_email: str = ""
     ses_configuration_set: str = ""

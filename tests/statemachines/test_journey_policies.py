@@ -96,3 +96,39 @@ def test_an_invitation_without_an_event_date_fails_naming_the_field(run_journey)
     assert of(out, c, "message") == []
     (ended,) = of(out, c, "exited")
     assert ended["reason"] == "failed" and "trigger.properties.event_date: required" in ended["cause"]
+
+
+# ---------------------------------------------------------------- nurture: sales hears of the hand-over
+def test_a_hot_lead_reaches_sales_as_an_event_on_the_sales_bus(run_journey, journey_twin):
+    """What a CRM subscribed to the SalesBus receives: one LeadHandedToSales with the lead, its score
+    and the run."""
+    import json
+    import uuid
+
+    sqs, events = journey_twin.client("sqs"), journey_twin.client("events")
+    bus = journey_twin.outputs["SalesBusName"]
+    queue = sqs.create_queue(QueueName=f"crm-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = f"crm-{uuid.uuid4().hex[:8]}"
+    events.put_rule(Name=rule, EventBusName=bus,
+                    EventPattern=json.dumps({"source": ["polku.journeys"], "detail-type": ["LeadHandedToSales"]}))
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "crm", "Arn": arn}])
+
+    run = run_journey("nurture")
+    c = run.cid("hotlead")
+    lines = [identify(c, "2026-01-05T08:00:00Z", first_name="Mikko"), event(c, "form_submit", "2026-01-05T09:00:00Z", form_id="lead")]
+    for i in range(6):
+        lines.append(event(c, "form_submit", f"2026-01-06T1{i}:00:00Z", form_id=f"download-{i}"))
+    out = run(lines)
+    assert sent_states(out, c)[-1] == "SendSalesIntro" and exits(out, c) == ["goal"]
+
+    got = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])]
+    mine = [e for e in got if e["detail"]["customer_id"] == c]
+    assert len(mine) == 1, got
+    ev = mine[0]
+    assert (ev["source"], ev["detail-type"]) == ("polku.journeys", "LeadHandedToSales")
+    d = ev["detail"]
+    assert d["journey"] == "nurture" and d["threshold"] == 30 and d["lead_score"] >= 30
+    assert d["contact"]["email"] == f"{c}@example.com" and d["contact"]["first_name"] == "Mikko"
+    assert d["execution_id"].startswith("arn:aws:states:") and d["handoff_id"].startswith("ho_")
+    assert d["handed_at"] == "2026-01-08T09:00:00.000Z"  # at the first gate, three days after the lead form

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from functools import lru_cache
 
+from polku.journeys.event_bus import EventPublishError, put_event
+from polku.journeys.event_bus import events_client as _events_client  # noqa: F401 - the cached client (simulate clears it)
 from polku.journeys.offers import SOURCE
 from polku.settings import Settings, get_settings
 
 
-class OfferPublishError(RuntimeError):
+class OfferPublishError(EventPublishError):
     """EventBridge or the webhook did not accept the event (the step is retried)."""
-
-
-@lru_cache(maxsize=1)
-def _events_client():
-    import boto3
-
-    return boto3.client("events")
 
 
 class OfferBus:
@@ -26,28 +20,11 @@ class OfferBus:
         self.settings = settings or get_settings()
         self._events = events_client
 
-    @property
-    def events(self):
-        if self._events is None:
-            self._events = _events_client()
-        return self._events
-
     def publish(self, detail_type: str, detail: dict) -> None:
-        if not self.settings.offers_bus_name:
-            raise OfferPublishError("OFFERS_BUS_NAME is not set for this function")
-        resp = self.events.put_events(
-            Entries=[
-                {
-                    "Source": SOURCE,
-                    "DetailType": detail_type,
-                    "Detail": json.dumps(detail, sort_keys=True),
-                    "EventBusName": self.settings.offers_bus_name,
-                    "Resources": [],
-                }
-            ]
-        )
-        if resp.get("FailedEntryCount"):
-            raise OfferPublishError(f"EventBridge rejected {detail_type} {detail.get('offer_id')}: {resp['Entries']}")
+        try:
+            put_event(self.settings.offers_bus_name, SOURCE, detail_type, detail, self._events, setting="OFFERS_BUS_NAME")
+        except EventPublishError as exc:
+            raise OfferPublishError(str(exc)) from None
         if self.settings.offers_webhook_url:
             body = json.dumps({"source": SOURCE, "detail-type": detail_type, "detail": detail}, sort_keys=True).encode()
             req = urllib.request.Request(

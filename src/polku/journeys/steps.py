@@ -248,6 +248,52 @@ def record(event: dict) -> dict:
     return {"action": kind, "recorded_at": at, **detail}
 
 
+SALES_SOURCE = "polku.journeys"
+LEAD_HANDED_TO_SALES = "LeadHandedToSales"
+CONTACT_TRAITS = ("email", "first_name", "last_name", "phone", "company", "job_title", "locale", "time_zone")
+
+
+def hand_to_sales(event: dict, publish=None) -> dict:
+    """Hand a hot lead to sales: recorded once per run and state, and told to the CRM as
+    ``LeadHandedToSales`` (source ``polku.journeys``) on the SalesBus with the lead, its score and
+    the run (docs/journeys.md). A retried step publishes the same ``handoff_id`` again only if the
+    first attempt did not finish; the CRM de-duplicates on it."""
+    from pynamodb.exceptions import PutError
+
+    from polku.data.journey_state import JourneyStateModel
+
+    customer_id = _require(event, "customer_id")
+    journey = _require(event, "journey")
+    execution_id = _require(event, "execution_id")
+    score = _require(event, "lead_score", (int, float))
+    threshold = event.get("threshold")
+    key = hashlib.sha256(f"{execution_id}\x1f{event.get('step', '')}\x1fsales_handoff".encode()).hexdigest()[:16]
+    traits = profile_view(customer_id).get("traits") or {}
+    detail = {"handoff_id": f"ho_{key}", "customer_id": customer_id, "journey": journey, "execution_id": execution_id,
+              "lead_score": round(float(score), 2), "threshold": threshold, "handed_at": clock.now_iso(),
+              "contact": {k: traits[k] for k in CONTACT_TRAITS if isinstance(traits.get(k), str) and traits[k]}}
+    item = JourneyStateModel(customer_id, f"log#{key}", journey=journey, entered_at=detail["handed_at"],
+                             status="handing", detail={"type": "sales_handoff", **detail})
+    try:
+        item.save(condition=JourneyStateModel.sk.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        item = JourneyStateModel.get(customer_id, f"log#{key}", consistent_read=True)
+        detail = {k: v for k, v in plain(item.detail).items() if k != "type"}
+    if item.status == "handing":
+        (publish or _publish_to_sales)(LEAD_HANDED_TO_SALES, detail)
+        item.update(actions=[JourneyStateModel.status.set("sales_handoff")])
+    return {"action": "sales_handoff", "event": LEAD_HANDED_TO_SALES, **detail}
+
+
+def _publish_to_sales(detail_type: str, detail: dict) -> None:
+    from polku.journeys.event_bus import put_event
+    from polku.settings import get_settings
+
+    put_event(get_settings().sales_bus_name, SALES_SOURCE, detail_type, detail, setting="SALES_BUS_NAME")
+
+
 def exit_journey(event: dict) -> dict:
     """The last step of a run: mark the customer's run as exited with a reason."""
     from polku.journeys import runs
@@ -272,6 +318,7 @@ ACTIONS = {
     "event_details": event_details,
     "store_open": store_open,
     "record": record,
+    "hand_to_sales": hand_to_sales,
     "exit": exit_journey,
 }
 # Actions whose result bounds a Wait (lint: a SecondsPath wait must read one of these).
