@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -42,9 +43,18 @@ def local_twin():
     else:
         proc.kill()
         pytest.fail("polku local did not become ready:\n" + "".join(lines))
-    yield f"http://127.0.0.1:{api}"
+    yield SimpleNamespace(url=f"http://127.0.0.1:{api}", startup=lines)
     proc.terminate()
     proc.wait(timeout=20)
+
+
+def test_polku_local_lists_the_operations_resources_as_not_emulated_one_line_per_kind(local_twin, template):
+    lines = [line for line in local_twin.startup if "not emulated" in line]
+    n_alarms = len(template.of_type("AWS::CloudWatch::Alarm"))
+    alarms = [line for line in lines if "no CloudWatch metrics in the twin (alarms" in line]
+    assert len(alarms) == 1 and f"not emulated {n_alarms} resources (" in alarms[0]
+    assert any("TopicsKey:" in line for line in lines)
+    assert any("LogGroup" in line and "no CloudWatch Logs" in line for line in lines)
 
 
 def _doctor(endpoint: str, *extra: str) -> subprocess.CompletedProcess:
@@ -53,7 +63,7 @@ def _doctor(endpoint: str, *extra: str) -> subprocess.CompletedProcess:
 
 
 def test_doctor_passes_on_a_fresh_twin_and_names_what_does_not_apply_locally(local_twin):
-    run = _doctor(local_twin, "--json")
+    run = _doctor(local_twin.url, "--json")
     assert run.returncode == 0, run.stdout + run.stderr
     checks = {c["name"]: c for c in json.loads(run.stdout)}
     assert {n for n, c in checks.items() if c["status"] == NOT_LOCAL} == AWS_ONLY
@@ -66,12 +76,12 @@ def test_doctor_passes_on_a_fresh_twin_and_names_what_does_not_apply_locally(loc
 def test_doctor_text_report_and_a_waiting_dead_letter_queue(local_twin):
     from polku.cli.target import Target
 
-    target = Target.from_twin(local_twin)
+    target = Target.from_twin(local_twin.url)
     sqs = target.client("sqs")
     url = target.outputs["FeedbackDLQUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="{}")
     try:
-        run = _doctor(local_twin)
+        run = _doctor(local_twin.url)
         assert run.returncode == 0  # a waiting message is a warning, not a failure
         assert "[warn] queues: messages wait in FeedbackDLQUrl (1)" in run.stdout
         assert "4 do not apply locally" in run.stdout
@@ -82,12 +92,12 @@ def test_doctor_text_report_and_a_waiting_dead_letter_queue(local_twin):
 def test_doctor_fails_when_the_sender_identity_is_not_verified(local_twin):
     from polku.cli.target import Target
 
-    target = Target.from_twin(local_twin)
+    target = Target.from_twin(local_twin.url)
     domain = target.outputs["SenderDomain"]
     ses = target.client("ses")
     ses.delete_identity(Identity=domain)
     try:
-        run = _doctor(local_twin)
+        run = _doctor(local_twin.url)
         assert run.returncode == 1
         assert f"[FAIL] ses-identity: SES identity {domain}: absent" in run.stdout
         assert "SenderDkimRecord" in run.stdout  # the fix names where the DNS records are

@@ -53,8 +53,12 @@ def run(args) -> int:
     print(f"polku local: AWS       {twin.endpoint_url}   (region {twin.region}; any credentials)")
     print(f"polku local: {len(twin.names)} resources from {template}; clock: "
           f"{'virtual ' + clock.now_iso() if vclock else 'real'}")
+    by_reason: dict[str, list[str]] = {}
     for lid, why in sorted(twin.skipped.items()):
-        print(f"polku local:   not emulated {lid}: {why}")
+        by_reason.setdefault(why, []).append(lid)
+    for why, lids in by_reason.items():  # many of one kind (alarms, log groups): one line, all in GET /_polku/twin
+        shown = ", ".join(lids) if len(lids) <= 3 else f"{len(lids)} resources ({', '.join(lids[:2])}, ...)"
+        print(f"polku local:   not emulated {shown}: {why}")
     print("polku local: ready (Ctrl-C stops)", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
