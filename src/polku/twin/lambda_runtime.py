@@ -17,6 +17,7 @@ not collide, and each module is imported once per process (a warm container).
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import json
 import sys
@@ -32,6 +33,13 @@ _lock = threading.Lock()
 _functions: dict[str, "FunctionSpec"] = {}
 _modules: dict[tuple[str, str], Any] = {}
 _applied = False
+_running: contextvars.ContextVar[str | None] = contextvars.ContextVar("polku_twin_function", default=None)
+
+
+def current_function() -> str | None:
+    """The logical id (template.yaml) of the function whose handler runs in this thread, if any
+    (the innermost one when a handler's call runs another function in-process)."""
+    return _running.get()
 
 
 @dataclass
@@ -107,6 +115,7 @@ def invoke(name: str, event: Any) -> tuple[Any, str | None]:
     spec = _functions.get(name)
     if spec is None:
         raise KeyError(f"no function {name!r} is registered in the local twin")
+    token = _running.set(spec.logical_id)
     try:
         handler = spec.load()
         return handler(event, LocalLambdaContext(spec)), None
@@ -119,6 +128,8 @@ def invoke(name: str, event: Any) -> tuple[Any, str | None]:
             "errorMessage": str(exc),
             "stackTrace": traceback.format_exception(exc),
         }, type(exc).__name__
+    finally:
+        _running.reset(token)
 
 
 ASYNC_ATTEMPTS = 3  # an asynchronous invocation and Lambda's two retries
@@ -161,6 +172,9 @@ def apply() -> None:
     if _applied:
         return
     _applied = True
+    from polku.twin import iam_agreement
+
+    iam_agreement.start_from_environment()  # POLKU_RECORD_IAM=1: note every AWS call per function
     from moto.awslambda.models import LambdaFunction
 
     def _invoke_lambda(self, event=None):
