@@ -52,3 +52,16 @@ def test_outbox_from_raw_messages_rewrites_links(tmp_path):
 def test_feedback_refuses_events_that_are_not_ses_events(event):
     with pytest.raises(FeedbackError):
         handle_ses_event(event)
+
+
+def test_delivered_e_mail_reads_the_same_subject_and_parts_as_the_outbox():
+    from polku.messaging.email_mime import build_email
+    from polku.messaging.outbox import Delivered, email_of, parse_email, readable
+
+    raw = build_email(sender="a@example.com", sender_name="Polku", to="bo@example.org",
+                      subject="Aino, váš košík na vás čeká – 15 %", text="Dobrý den ž\n" * 40,
+                      html="<p>čeká</p>" * 200, message_id="m_1", unsubscribe_url="https://x.example/v1/unsubscribe/a.k1.b")
+    raw = raw.decode() if isinstance(raw, bytes) else raw
+    d, e = email_of(Delivered("email", "", "", "", raw=raw)), parse_email(raw)
+    assert (d.to, d.subject, d.text, d.html) == (e.to, e.subject, e.text, e.html)
+    assert readable("Unsubscribe: https://x.example/v1/unsubscribe/a.k1.b") == "Unsubscribe: [unsubscribe]"
