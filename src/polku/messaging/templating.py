@@ -133,6 +133,7 @@ def _error_line(exc: BaseException) -> tuple[str | None, int | None]:
     return name, line
 
 
+_RESOURCE_LIMIT = "over a resource limit of the sandbox: the template nests too deeply or needs too much memory"
 _UNDEFINED_NAME = re.compile(r"'([^']+)' (?:is undefined|has no attribute '([^']+)')")
 
 
@@ -219,6 +220,9 @@ class TemplateStore:
             supported = self.channels_of_path(path)
         except TemplateSyntaxError as exc:
             raise TemplateRenderError(f"{exc.filename or path}:{exc.lineno}: syntax error: {exc.message}", template=path) from None
+        except (RecursionError, MemoryError) as exc:
+            raise TemplateRenderError(f"{path}: {_RESOURCE_LIMIT} ({type(exc).__name__} while reading the template)",
+                                      template=path) from None
         if channel not in supported:
             raise TemplateRenderError(
                 f"template {out.template!r} ({locale}) does not support channel {channel!r} "
@@ -272,7 +276,12 @@ class TemplateStore:
             ) from None
         except TemplateNotFound as exc:
             raise TemplateRenderError(f"{path}: template {exc.name!r} not found", template=path) from None
-        except (TemplateError, TypeError, ValueError, ArithmeticError, RecursionError, KeyError, AttributeError) as exc:
+        except (RecursionError, MemoryError, SyntaxError) as exc:  # SyntaxError: nesting Python cannot compile
+            where, line = _error_line(exc)
+            raise TemplateRenderError(
+                f"{_short(where or path, self.root)}:{line or '?'}: {_RESOURCE_LIMIT} ({type(exc).__name__})", template=path, line=line
+            ) from None
+        except (TemplateError, TypeError, ValueError, ArithmeticError, KeyError, AttributeError) as exc:
             where, line = _error_line(exc)
             raise TemplateRenderError(
                 f"{_short(where or path, self.root)}:{line or '?'}: {type(exc).__name__}: {exc}", template=path, line=line
