@@ -152,3 +152,17 @@ def test_the_invitation_names_the_event_and_its_date(run_journey):
                      event_date="2026-01-12")])
     invitation = sent(out, c)[0]
     assert "we would love to see you at Spring tasting evening on 12 Jan 2026." in invitation["text"]
+
+
+def test_a_cart_filled_before_signing_in_is_listed_whole(run_journey, catalogue):
+    run = run_journey("abandoned_cart")
+    c = run.cid("anoncart")
+    anon = f"a-{c}"
+    out = run([{"type": "add_to_cart", "anonymous_id": anon, "ts": "2026-01-05T08:50:00Z",
+                "properties": {"product_id": SPINACH["product_id"], "quantity": 1}},  # before signing in
+               {"type": "identify", "customer_id": c, "anonymous_id": anon, "ts": "2026-01-05T09:00:00Z",
+                "properties": {"email": f"{c}@example.com", "consents": {"email": True}}},
+               {"type": "add_to_cart", "customer_id": c, "ts": "2026-01-05T09:10:00Z",
+                "properties": {"product_id": LOAF["product_id"], "quantity": 1}}])
+    reminder = sent(out, c)[0]
+    assert "- Organic Baby Spinach, €2.79" in reminder["text"] and "- Sourdough Loaf, €4.50" in reminder["text"]

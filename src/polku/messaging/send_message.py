@@ -154,7 +154,7 @@ class SendDeps:
     sender_email: str = "hello@example.com"
     caps: FrequencyCaps = FrequencyCaps()
     quiet: QuietHours | None = QuietHours()
-    load_events: Callable[[str], list] | None = None  # the customer's events, oldest first (for include: cart)
+    load_events: Callable[[str, list], list] | None = None  # (customer, anonymous ids) -> their events (include: cart)
     load_products: Callable[[list], Mapping] | None = None  # product id -> catalogue content
 
 
@@ -200,6 +200,12 @@ def send_message(inp: SendInput, deps: SendDeps) -> dict:
         raise
 
 
+def _anonymous_ids(profile: Mapping | None) -> list[str]:
+    """The anonymous ids linked to the customer (a cart filled before signing in is theirs too)."""
+    ids = (profile or {}).get("anonymous_ids") if isinstance(profile, Mapping) else None
+    return [str(i) for i in ids if i][:20] if isinstance(ids, (list, tuple, set)) else []
+
+
 def message_stage(context: Mapping) -> str:
     """What the step is for (the journey's ``context.stage``; ``main`` when it names none)."""
     stage = context.get("stage") if isinstance(context, Mapping) else None
@@ -220,7 +226,8 @@ def variant_content(journey: str, variant: str | None):
 
 def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
     now = clock.now()
-    recipient = Recipient.from_profile(deps.load_profile(inp.customer_id), inp.customer_id)
+    profile = deps.load_profile(inp.customer_id)
+    recipient = Recipient.from_profile(profile, inp.customer_id)
     locale = inp.locale or recipient.locale
     declared = variant_content(inp.journey, inp.variant)
     template = declared.template or inp.template
@@ -266,7 +273,7 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
     customer = {**recipient.traits, "customer_id": cid, "first_name": recipient.first_name, "email": recipient.email}
     data = enrich(
         inp.context, inp.include,
-        events=(lambda: deps.load_events(cid)) if deps.load_events is not None else None,
+        events=(lambda: deps.load_events(cid, _anonymous_ids(profile))) if deps.load_events is not None else None,
         catalog=deps.load_products,
     )
     context = build_context(

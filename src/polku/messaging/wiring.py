@@ -84,11 +84,16 @@ def send_deps(settings: Settings | None = None):
     )
 
 
-def _customer_events(customer_id: str) -> list:
-    """The customer's latest events (the cart a message shows is folded from them)."""
-    from polku.recommend.event_reader import customer_events
+def _customer_events(customer_id: str, anonymous_ids: list) -> list:
+    """The customer's latest events and those of their linked anonymous ids (the cart a message
+    shows is folded from them; journey_data sorts them by time)."""
+    from polku.data.events import EventModel
+    from polku.recommend.event_reader import _as_dict
 
-    return customer_events(customer_id, limit=200)
+    out = []
+    for subject in [f"c#{customer_id}", *(f"a#{a}" for a in anonymous_ids)]:
+        out.extend(_as_dict(e) for e in EventModel.by_subject.query(subject, scan_index_forward=False, limit=200))
+    return out
 
 
 def _catalog_content(product_ids: list) -> dict:
