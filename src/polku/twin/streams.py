@@ -1,7 +1,7 @@
 """DynamoDB stream -> Lambda delivery in the twin, as AWS does it: asynchronous and batched.
 
-moto invokes a table's stream consumers synchronously inside PutItem, one record at a time.
-With ``Twin(stream_delivery="async")`` the twin instead keeps each shard's new records in order
+By default the twin delivers as moto does, synchronously inside PutItem, one record at a time
+(each record once, with a sequence number of its own, also under concurrent writers). With ``Twin(stream_delivery="async")`` the twin instead keeps each shard's new records in order
 and a poller thread per (table, function) mapping delivers them in batches of up to
 ``BatchSize``, honouring the mapping's template settings:
 
@@ -110,31 +110,60 @@ def stats() -> dict[str, dict[str, int]]:
         }
 
 
+_shard_lock = threading.Lock()
+
+
+def _next_record(shard, old, new):
+    """The shard's next stream record, with a sequence number no other record has. moto numbered
+    records by the length of its record list, so concurrent writers got the same number."""
+    from moto.dynamodb.models.table import StreamRecord
+
+    t = shard.table.stream_specification["StreamViewType"]
+    event_name = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
+    with _shard_lock:
+        seq = getattr(shard, "_polku_next_seq", shard.starting_sequence_number)
+        shard._polku_next_seq = seq + 1
+    return StreamRecord(shard.table, t, event_name, old, new, seq)
+
+
+def _deliver_now(shard, record) -> None:
+    """moto's synchronous delivery, for one record: every stream mapping of the table gets this
+    record (and only it) inside the write that made it.
+
+    moto appended the record to the shard's list, handed the whole list to each consumer and then
+    replaced it with an empty one. With writers on several threads (the ingest writes a batch in
+    parallel) a record appended by one thread was handed over again by every other thread's write
+    until some thread emptied the list, and one appended between another thread's hand-over and its
+    emptying was never delivered: one request of 100 events of 100 customers started about half of
+    its journeys (issue #21, 3)."""
+    from moto.awslambda.utils import get_backend
+
+    for arn, esm in list(shard.table.lambda_event_source_mappings.items()):
+        get_backend(shard.account_id, arn.split(":")[3]).send_dynamodb_items(arn, [record], esm.event_source_arn)
+
+
 def apply() -> None:
-    """Patch moto's StreamShard.add to queue records for the pollers (idempotent)."""
+    """Patch moto's StreamShard.add: records get unique sequence numbers; each is delivered once,
+    synchronously (default) or queued for the pollers (async). Idempotent."""
     global _applied
     if _applied:
         return
     _applied = True
-    from moto.dynamodb.models.table import StreamRecord, StreamShard
-
-    original_add = StreamShard.add
+    from moto.dynamodb.models.table import StreamShard
 
     def add(self, old, new):
-        mappings = _mappings.get(self.table.name) if _mode["async"] else None
-        if not mappings:
-            return original_add(self, old, new)
         from polku.twin import patches
 
-        if "dynamodb_partition_query" in patches.applied():
+        if "dynamodb_partition_query" in patches.applied():  # (this replaces that patch's wrapper too)
             from polku.twin.patches.dynamodb_partition_query import gsi_index_item
 
-            gsi_index_item(self.table, new)  # before a poller can query the index for it
-        t = self.table.stream_specification["StreamViewType"]
-        event_name = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
-        seq = len(self.items) + self.starting_sequence_number
-        record = StreamRecord(self.table, t, event_name, old, new, seq)
-        self.items.append(record)
+            gsi_index_item(self.table, new)  # before a consumer can query the index for it
+        record = _next_record(self, old, new)
+        mappings = _mappings.get(self.table.name) if _mode["async"] else None
+        if not mappings:
+            _deliver_now(self, record)
+            return
+        self.items.append(record)  # (the shard's records, as moto keeps them for GetRecords)
         payload = _lambda_record(record.to_json(), mappings[0].stream_arn)
         clk = polku_clock.get_clock()
         with _lock:
