@@ -359,3 +359,27 @@ def test_lint_refuses_a_send_retry_shorter_than_the_lease_or_retrying_bad_input(
     assert any("retries SendInputError" in m for m in msgs)
     assert any("MessageInProgress for 30 s" in m for m in msgs)
     assert findings(_send_retry()) == []
+
+
+def test_botocore_does_not_send_again_after_a_read_timeout(twin):
+    """A read time-out may come after SES accepted the mail: botocore's own retry must not send it
+    again (throttling is still retried by botocore: refused requests are safe to repeat)."""
+    import boto3
+    from botocore.config import Config
+
+    from polku.messaging.delivery import DeliveryError
+
+    client = boto3.client("sesv2", config=Config(retries={"mode": "standard", "max_attempts": 4}))  # as wiring's
+    attempts = []
+
+    def times_out(request, **_):
+        attempts.append(request.url)
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    client.meta.events.register_first("before-send.sesv2.SendEmail", times_out)
+    sender = SesSender(client, None)
+    with pytest.raises(DeliveryError) as err:
+        sender.send(sender="hello@example.com", to="x@example.org", raw=b"Subject: x\r\n\r\nx", message_id="m-1",
+                    journey="welcome")
+    assert err.value.ambiguous and not err.value.transient
+    assert len(attempts) == 1

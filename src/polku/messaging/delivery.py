@@ -50,3 +50,26 @@ def from_client_error(exc: Exception, what: str) -> DeliveryError:
     if isinstance(exc, HTTPClientError):  # read time-out, connection closed: it may have been accepted
         return DeliveryError(f"{what}: {exc}", transient=False, ambiguous=True, code=type(exc).__name__)
     return DeliveryError(f"{what}: {exc}", transient=False, code=type(exc).__name__)
+
+
+def no_resend_after_sending(client, *operations: str) -> None:
+    """Stop botocore from sending ``operations`` again after an ambiguous error.
+
+    botocore's retries (standard mode) repeat a request after a read time-out or a connection
+    closed mid-answer; for a message the provider may already have accepted that is a second
+    message. Throttling and 5xx answers (refused: safe to repeat) are still retried by botocore;
+    an ambiguous error reaches the send step at once and is recorded ``unknown``."""
+    events = getattr(getattr(client, "meta", None), "events", None)
+    if events is None:  # not a botocore client (a test's fake)
+        return
+    service = client.meta.service_model.service_id.hyphenize()
+    for operation in operations:
+        event = f"needs-retry.{service}.{operation}"
+        events.register_first(event, _refuse_ambiguous_retry, unique_id=f"polku-no-resend:{event}")
+
+
+def _refuse_ambiguous_retry(caught_exception=None, **_kwargs):
+    from botocore.exceptions import HTTPClientError
+
+    if isinstance(caught_exception, HTTPClientError):
+        raise caught_exception  # out of botocore's retry loop, to the sender (mapped to ambiguous)

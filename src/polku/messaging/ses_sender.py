@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from polku.messaging.delivery import Delivered, from_client_error
+from polku.messaging.delivery import Delivered, from_client_error, no_resend_after_sending
 
 _TAG = re.compile(r"[^A-Za-z0-9_\-]")
 
@@ -13,6 +13,7 @@ class SesSender:
     def __init__(self, client, configuration_set: str | None):
         self.client = client
         self.configuration_set = configuration_set or None
+        no_resend_after_sending(client, "SendEmail")
 
     def send(self, *, sender: str, to: str, raw: bytes, message_id: str, journey: str) -> Delivered:
         kwargs = {

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-from polku.messaging.delivery import Delivered, from_client_error
+from polku.messaging.delivery import Delivered, from_client_error, no_resend_after_sending
 
 
 class SnsSender:
     def __init__(self, client):
         self.client = client
+        no_resend_after_sending(client, "Publish")
 
     def send_sms(self, *, phone: str, text: str, transactional: bool, message_id: str) -> Delivered:
         try:

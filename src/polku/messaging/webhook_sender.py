@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from polku.messaging.delivery import Delivered, DeliveryError, from_client_error
+from polku.messaging.delivery import Delivered, DeliveryError, from_client_error, no_resend_after_sending
 
 SOURCE = "polku.messages"
 DETAIL_TYPE = "MessageReady"
@@ -15,6 +15,7 @@ class WebhookSender:
     def __init__(self, client, bus_name: str = "default"):
         self.client = client
         self.bus_name = bus_name
+        no_resend_after_sending(client, "PutEvents")
 
     def send(self, *, message: dict) -> Delivered:
         try:
