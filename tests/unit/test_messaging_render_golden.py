@@ -4,9 +4,8 @@ Every shipped message template, every channel it supports, a handful of recipien
 to reach the corners (HTML and quotes in names and products, control characters, unsafe
 URLs, no products, no offer, editable overrides, other currencies, locale fallback,
 order and event data), with real HMAC-signed links built the way the send step builds
-them. The recorded outputs were made with the straightforward renderer before the
-rendering fast paths (cached product normalisation, one-shot signing, fast dict lookups
-in the sandbox, ...), so this test proves a speed-up did not change a single message.
+them. The test proves that a change of the renderer (its caches, the product-card cache,
+the sandbox's limits) did not change a single message.
 
 If a template or the renderer is changed *on purpose*, regenerate and review the diff:
 ``PYTHONPATH=src .venv/bin/python tests/unit/test_messaging_render_golden.py --regenerate``.
@@ -203,7 +202,7 @@ def test_rendering_is_identical_to_the_recorded_messages(store):
 
 
 def test_rendering_twice_gives_the_same_message(store):
-    """Caches (normalised products, fragments) must not leak one recipient into another."""
+    """Caches (normalised products, product cards) must not leak one recipient into another."""
     first = render_corpus(store)
     second = render_corpus(store)
     assert first == second

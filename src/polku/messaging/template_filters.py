@@ -60,7 +60,7 @@ def date(ctx, value: Any) -> str:
 # Rendered product cards per environment: (part, locale, brand, product) -> the card's text
 # around its links. See product_cards().
 _CARDS: "weakref.WeakKeyDictionary[Any, dict[tuple, tuple[str, ...] | None]]" = weakref.WeakKeyDictionary()
-CARD_CACHE_MAX = 10_000
+CARD_CACHE_MAX = 10_000  # cards kept per environment; 0 turns the cache off (benchmarks/render.py measures both)
 LINK_MARK = "\x1epolku-link\x1e"  # stands for a card's link; data cannot hold it (control characters are stripped)
 
 
@@ -82,9 +82,10 @@ def product_cards(ctx, items: Any, limit: int = 4) -> str:
     the template would call it), ``part``, ``locale``, ``brand`` and the globals. Each product
     draws from the loop budget like the ``for`` loop it stands for.
 
-    The one rendering shortcut, kept because the stock sandboxed path measured 2,167 e-mails
-    per CPU-second (plain Jinja2 2,240), below the 5,000 target (benchmarks/render.py,
-    2026-12-04, Intel Xeon family 6 model 167): a card is a function of exactly what it sees, so
+    The one rendering shortcut, kept because the stock sandboxed path is below the 5,000
+    e-mails per CPU-second target: without it 1,670-1,720/s (plain Jinja2 1,940/s), with it
+    2,300-2,470/s (benchmarks/render.py workload, 2026-12-04, Intel Xeon family 6 model 167,
+    one core of a shared host). A card is a function of exactly what it sees, so
     each distinct (part, locale, brand, product) card is rendered once per environment with a
     mark where the link goes, and each recipient's link is put in (escaped in HTML, as
     ``{{ link }}`` is). On the first render of a key the card is also rendered with the real
@@ -103,7 +104,7 @@ def product_cards(ctx, items: Any, limit: int = 4) -> str:
         take_iterations()
         url = env.getattr(p, "url")
         link = env.call(ctx, track, url) if env.sandboxed else ctx.call(track, url)
-        product_key = _content(p) if brand_key is not None else None
+        product_key = _content(p) if brand_key is not None and CARD_CACHE_MAX > 0 else None
         key = None if product_key is None else (shared["part"], shared["locale"], brand_key, product_key)
         pieces = cache.get(key, False) if key is not None else None
         link_text = str(escape(link) if html else link)
