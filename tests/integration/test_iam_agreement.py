@@ -84,6 +84,7 @@ def _drive_main_flows(twin, vc):
     from polku.enrollment.twin_access import enroll_and_wait, principal_client
     from polku.journeys import runs
     from polku.messaging import message_log
+    from polku.tracking.trust_secrets import mint_for
 
     api = twin.api_url
     cid = _not_held_out("welcome", "iam")
@@ -97,7 +98,8 @@ def _drive_main_flows(twin, vc):
                         "ts": ts(0), "properties": {"url": "https://shop.example.com/"}}])
     r = requests.post(f"{api}/v1/identify", json={
         "site_key": SITE_KEY, "anonymous_id": anon, "customer_id": cid, "ts": ts(1),
-        "traits": {"email": addr, "first_name": "Iam", "consents": {"email": True}}}, timeout=30)
+        "traits": {"email": addr, "first_name": "Iam", "consents": {"email": True}},
+        "identity_token": mint_for(SITE_KEY, cid)}, timeout=30)  # as the shop's backend mints it
     assert r.status_code in (200, 202), r.text
     _post_events(api, [_event("product_view", cid, ts(2), product_id="p-1", category="bakery", price=3.5),
                        _event("form_submit", cid, ts(3), form_id="signup")])
