@@ -71,9 +71,10 @@ BOMBS = {
     "nested_dict_as_json": "{% set ns = namespace(d={}) %}{% for i in range(60) %}{% set ns.d = dict(a=ns.d, b=ns.d) %}{% endfor %}"
                            "{{ ns.d|tojson }}",
     "list_append_self": "{% set l = [1] %}{% for i in range(1000) %}{{ l.extend(l) }}{% endfor %}",
-    "dict_update_growth": "{% set d = {} %}{% for i in range(1000) %}{{ d.update({i: 'x' * 1000}) }}{% endfor %}{{ d }}",
+    "dict_update_growth": "{% set d = {} %}{% for i in range(1000) %}{% for j in range(9) %}{{ d.update({i * 9 + j: 'x' * 90000}) }}"
+                          "{% endfor %}{% endfor %}{{ d|length }}",
     "indent_many_lines": "{{ ('\\n' * 99999)|indent(1000) }}",
-    "expandtabs": "{{ ('\\t' * 100000).expandtabs(1000) }}",
+    "expandtabs": "{{ ('\\t' * 100000).expandtabs(9000)|length }}",
     "center_method": "{{ 'x'.center(999999999) }}",
     "ljust_method": "{{ 'x'.ljust(999999999) }}",
     "zfill_method": "{{ '1'.zfill(999999999) }}",

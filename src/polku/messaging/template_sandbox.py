@@ -149,6 +149,12 @@ class PolkuSandbox(ImmutableSandboxedEnvironment):
         charge(self._static_sizes.get(template.name, 0))
         return template
 
+    def select_template(self, names: Any, parent: str | None = None, globals: Any = None) -> Any:
+        """The same for ``{% include [a, b] %}`` (the first template found)."""
+        template = super().select_template(names, parent, globals)
+        charge(self._static_sizes.get(template.name, 0))
+        return template
+
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
         check_binop(operator, left, right)
         return bounded(super().call_binop(context, operator, left, right))
