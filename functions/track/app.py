@@ -57,7 +57,7 @@ def preflight_events():
 @app.route("/v1/identify", methods=["POST"], content_types=["application/json", "text/plain"])
 def post_identify():
     req = app.current_request
-    return _respond(http_api.post_identify(req.raw_body, req.headers))
+    return _respond(http_api.post_identify(req.raw_body, req.headers, _source_ip()))
 
 
 @app.route("/v1/identify", methods=["OPTIONS"])
@@ -109,6 +109,11 @@ def _signer():
     from polku.messaging.wiring import link_signer
 
     return link_signer()
+
+
+def _source_ip():
+    identity = (app.current_request.context or {}).get("identity") or {}
+    return identity.get("sourceIp")
 
 
 def _caller_arn():

@@ -30,6 +30,13 @@ class Settings:
     allowed_origins: str = ""
     site_keys: str = ""
     link_secret_arn: str = ""
+    # Trust (#16): the identity key ring (identity tokens), the server API key ring, the sites that opt in
+    # to unverified identify, the sites whose web consents need confirming (double opt-in), SMS countries.
+    identity_secret_arn: str = ""
+    server_key_secret_arn: str = ""
+    unverified_identify_sites: str = ""
+    consent_confirmation_sites: str = "*"
+    sms_calling_codes: str = "358"
     enrollment_queue_url: str = ""
     state_machine_prefix: str = ""
     offers_bus_name: str = ""
@@ -69,6 +76,24 @@ class Settings:
     @property
     def site_key_list(self) -> list[str]:
         return [k.strip() for k in self.site_keys.split(",") if k.strip()]
+
+    @property
+    def unverified_identify_site_list(self) -> list[str]:
+        return [k.strip() for k in self.unverified_identify_sites.split(",") if k.strip()]
+
+    @property
+    def consent_confirmation_site_list(self) -> list[str]:
+        """Site keys whose e-mail/SMS consents given on the web wait for a confirmation link; ``*`` = all."""
+        return [k.strip() for k in self.consent_confirmation_sites.split(",") if k.strip()]
+
+    @property
+    def sms_calling_code_list(self) -> list[str]:
+        """Country calling codes (without +) whose numbers may get SMS, e.g. ``358,46``."""
+        codes = [c.strip().lstrip("+") for c in self.sms_calling_codes.split(",") if c.strip()]
+        for c in codes:
+            if not (c.isdigit() and 1 <= len(c) <= 3):
+                raise SettingsError(f"SMS_CALLING_CODES: {c!r} is not a country calling code (1-3 digits)")
+        return codes
 
     @property
     def quiet_hours(self) -> tuple[int, int]:

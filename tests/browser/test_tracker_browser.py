@@ -18,6 +18,7 @@ import pytest
 from polku.data.base import bind_models
 from polku.settings import get_settings
 from polku.tracking import event_store, identity, profile_store  # noqa: F401 - import models first
+from polku.tracking.trust_secrets import mint_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.twin]
 HERE = Path(__file__).resolve().parent
@@ -78,9 +79,11 @@ def wait_for(fn, timeout=30.0):  # returns as soon as fn() holds; the time-out o
 
 def test_shop_session_reaches_the_events_table_with_the_customer(shop):
     customer = f"c-{uuid.uuid4().hex[:10]}"
+    token = mint_for("demo-shop", customer)  # what the shop's backend renders into the page at sign-in
     out = drive(f"{shop}/open.html", [
         {"waitFor": "window.polku && window.polku.loaded"},
-        {"eval": f"window.CUSTOMER = '{customer}'; document.cookie.match(/polku_aid=([^;]+)/)[1]"},
+        {"eval": f"window.CUSTOMER = '{customer}'; window.TOKEN = '{token}'; "
+                 "document.cookie.match(/polku_aid=([^;]+)/)[1]"},
         {"wait": 600},  # the queued page_view + product_view flush
         {"click": "#login"},
         {"click": "#add"},
@@ -109,6 +112,34 @@ def test_shop_session_reaches_the_events_table_with_the_customer(shop):
     assert profile["traits"]["email"] == "tea@example.com"
     # "search" was tracked right before leaving the page: it went out on pagehide (sendBeacon)
     assert next(e for e in after if e["type"] == "search")["properties"] == {"query": "leaving"}
+
+
+def test_identify_sends_the_token_and_a_refused_one_links_nothing(shop):
+    """The token goes in the identify body; a forged one is refused (403 naming identity_token): the
+    browser stays anonymous, its later events are not attributed to the customer, and the page's
+    console says why."""
+    customer = f"c-{uuid.uuid4().hex[:10]}"
+    forged = "9999999999." + "0" * 64
+    out = drive(f"{shop}/open.html", [
+        {"waitFor": "window.polku && window.polku.loaded"},
+        {"eval": f"window.CUSTOMER = '{customer}'; window.TOKEN = '{forged}'; "
+                 "document.cookie.match(/polku_aid=([^;]+)/)[1]"},
+        {"wait": 600},
+        {"click": "#login"},
+        {"wait": 800},
+        {"click": "#add"},
+        {"wait": 1200},
+        {"eval": "localStorage.getItem('polku_cid')"},
+    ])
+    anon = out["results"][0]
+    sent = [json.loads(r["body"]) for r in out["requests"] if r["method"] == "POST" and r["url"].endswith("/v1/identify")]
+    assert len(sent) == 1 and sent[0]["identity_token"] == forged and sent[0]["customer_id"] == customer
+    assert any("polku identify refused: identity_token" in c for c in out["console"]), out["console"]
+    assert out["results"][1] is None  # the refused customer id is not kept
+    assert identity.customer_of(anon) is None
+    stored = wait_for(lambda: len(events_of(f"a#{anon}")) >= 3 and events_of(f"a#{anon}"))
+    assert sorted(e["type"] for e in stored) == ["add_to_cart", "page_view", "product_view"]
+    assert all("customer_id" not in e for e in stored) and events_of(f"c#{customer}") == []
 
 
 def test_nothing_is_sent_before_consent(shop):

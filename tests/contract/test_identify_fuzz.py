@@ -8,12 +8,20 @@ IANA database, the context fields, id rules (full match, reserved ``anon:``), in
 bytes in the body, and an ``event_id`` already taken by another event. For every request:
 never a 5xx; a refusal names a field and stores nothing (no event, no link); an acceptance
 stored exactly what the rules allow.
+
+Identity proof (#16 point 1): each request carries an identity token minted for its customer
+with the site's secret (Secrets Manager: moto's server with the template's generated secret),
+mutated too: missing, expired, too long-lived, another customer's or site's, a flipped digit,
+not a string. A second site key opts in to unverified identify. An acceptance had a valid token
+for that customer, or came from the opted-in site for a customer nobody knew before; a refusal
+of proof is 403 naming ``identity_token`` and writes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import time
 import json
 import os
 import uuid
@@ -23,19 +31,23 @@ from pathlib import Path
 import boto3
 import pytest
 from chalice.test import Client
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from polku.data.base import bind_models
 from polku.settings import Settings, get_settings
 from polku.testing.dynamodb_local import create_tables_from_template
-from polku.tracking import event_store, identity, privacy  # noqa: F401 - import models before binding them
+from polku.testing.secrets_manager import SecretsManagerServer
+from polku.tracking import event_store, identity, identity_token, privacy, trust_secrets  # noqa: F401 - models first
 from polku.tracking.validation import check_locale, Invalid
 
 pytestmark = [pytest.mark.dynamodb_local, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 SITE_KEY = "demo-shop"
+OPEN_SITE = "open-shop"  # opts in to unverified identify (UNVERIFIED_IDENTIFY_SITES)
+RING: dict = {}  # the identity key ring, once the fixture made the secret
+TRUST_ENV = ("IDENTITY_SECRET_ARN", "UNVERIFIED_IDENTIFY_SITES")
 TAKEN = "fz-taken-" + uuid.uuid4().hex  # an event id stored by someone else before the run
 ZONES = sorted(zoneinfo.available_timezones())
 
@@ -51,7 +63,12 @@ def client(dynamodb_local, template):
     spec = importlib.util.spec_from_file_location("polku_track_app_identify_fuzz", REPO / "functions/track/app.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    with Client(module.app) as c:
+    saved = {k: os.environ.get(k) for k in TRUST_ENV}
+    with SecretsManagerServer(["IdentitySecret"]) as sm, Client(module.app) as c:
+        os.environ.update({"IDENTITY_SECRET_ARN": sm.arns["IdentitySecret"], "UNVERIFIED_IDENTIFY_SITES": OPEN_SITE})
+        get_settings.cache_clear()
+        trust_secrets.forget()
+        RING["keys"] = trust_secrets.ring(sm.arns["IdentitySecret"])
         r = c.http.post("/v1/events", headers={"Content-Type": "application/json"}, body=json.dumps(
             {"site_key": SITE_KEY, "events": [{"event_id": TAKEN, "type": "purchase", "customer_id": "fz-owner",
                                                "ts": "2026-01-05T07:00:00Z",
@@ -59,6 +76,10 @@ def client(dynamodb_local, template):
                                                               "items": [{"product_id": "p", "quantity": 1, "price": 5}]}}]}))
         assert r.status_code == 200, r.body
         yield c
+    for k, v in saved.items():
+        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    get_settings.cache_clear()
+    trust_secrets.forget()
     bind_models(get_settings(), host=None)
 
 
@@ -84,16 +105,39 @@ customer_ids = st.one_of(st.sampled_from(["anon:x", "anon:", "c1\n", "c 1", "", 
                          st.text(max_size=10), json_leaf)
 
 
+def token(customer_id, site_key=SITE_KEY, lifetime=600):
+    secret = RING["keys"].site_secret(site_key)
+    return identity_token.mint(secret, site_key, customer_id, int(time.time()) + lifetime)
+
+
+def valid_token(body) -> bool:
+    """The test's own check: a token minted for this site and customer, not expired, at most 24 h ahead."""
+    tok, cust, site = body.get("identity_token"), body.get("customer_id"), body.get("site_key")
+    if not (isinstance(tok, str) and isinstance(cust, str) and isinstance(site, str) and "." in tok):
+        return False
+    expires = tok.split(".", 1)[0]
+    if not expires.isdigit() or not time.time() < int(expires) <= time.time() + 86400 + 300:
+        return False
+    return tok == identity_token.mint(RING["keys"].site_secret(site), site, cust, int(expires))
+
+
+tokens = st.sampled_from(["missing", "expired", "far", "other-customer", "other-site", "flipped", "garbage", "leaf",
+                          "open-site", "open-site-no-token", "known-customer"])
+
+
 @st.composite
 def identify_request(draw):
     """(raw body bytes, body dict or None, what was mutated)."""
-    body = {"site_key": SITE_KEY, "anonymous_id": "fz-a-" + uuid.uuid4().hex, "customer_id": "fz-c-" + uuid.uuid4().hex,
+    customer = "fz-c-" + uuid.uuid4().hex
+    body = {"site_key": SITE_KEY, "anonymous_id": "fz-a-" + uuid.uuid4().hex, "customer_id": customer,
+            "identity_token": token(customer),
             "event_id": "fz-" + uuid.uuid4().hex, "ts": "2026-01-05T07:59:00Z",
             "traits": {"email": "a@example.com", "locale": "fi-FI", "time_zone": "Europe/Helsinki"},
             "context": {"locale": "fi-FI", "time_zone": "Europe/Helsinki", "url": "https://shop.example/"}}
     mutated = []
     for _ in range(draw(st.integers(0, 3))):
-        kind = draw(st.integers(0, 8))
+        kind = draw(st.integers(0, 9))
+        kind = 8 if kind == 9 else kind  # the token mutations twice as often
         mutated.append(kind)
         if kind == 0:
             body["ts"] = draw(timestamps)
@@ -112,11 +156,44 @@ def identify_request(draw):
             body.pop(draw(st.sampled_from(["ts", "event_id", "context", "traits", "anonymous_id"])), None)
         elif kind == 7:
             body.setdefault("traits", {})[draw(st.sampled_from(["first_name", "city", "locale"]))] = draw(json_leaf)
+        elif kind == 8:
+            how = draw(tokens)
+            mutated.append(how)
+            if how == "missing":
+                body.pop("identity_token", None)
+            elif how == "expired":
+                body["identity_token"] = token(customer, lifetime=-draw(st.integers(1, 10**6)))
+            elif how == "far":
+                body["identity_token"] = token(customer, lifetime=draw(st.integers(86400 + 400, 10**8)))
+            elif how == "other-customer":
+                body["identity_token"] = token("fz-c-" + uuid.uuid4().hex)
+            elif how == "other-site":
+                body["identity_token"] = token(customer, site_key=draw(st.sampled_from([OPEN_SITE, "x", ""])))
+            elif how == "flipped":
+                t = body.get("identity_token") or token(customer)
+                i = draw(st.integers(0, len(t) - 1))
+                body["identity_token"] = t[:i] + ("1" if t[i] != "1" else "2") + t[i + 1:]
+            elif how == "garbage":
+                body["identity_token"] = draw(st.text(max_size=120))
+            elif how == "leaf":
+                body["identity_token"] = draw(json_leaf)
+            elif how == "open-site":
+                body["site_key"] = OPEN_SITE
+            elif how == "open-site-no-token":
+                body["site_key"] = OPEN_SITE
+                body.pop("identity_token", None)
+            elif how == "known-customer":  # someone Polku knows (the owner of TAKEN), with or without their token
+                body["customer_id"] = "fz-owner"
+                if draw(st.booleans()):
+                    body["identity_token"] = token("fz-owner")
+                if draw(st.booleans()):
+                    body["site_key"] = OPEN_SITE
+                    body.pop("identity_token", None)
     raw = json.dumps(body).encode()
     if draw(st.integers(0, 6)) == 0:  # invalid UTF-8 inside a string value
         at = draw(st.sampled_from([b'"a@example.com"', b'"fi-FI"', b'"demo-shop"']))
         if at not in raw:
-            at = b'"demo-shop"'
+            at = b'"demo-shop"' if b'"demo-shop"' in raw else b'"open-shop"'
         raw = raw.replace(at, at[:-1] + draw(st.sampled_from([b"\xff", b"\xc3(", b"\xed\xa0\x80", b"\xfe"])) + b'"', 1)
         return raw, None
     return raw, body
@@ -133,13 +210,15 @@ def test_fuzzed_identify_follows_the_event_rules(client, case):
     resp = client.http.post("/v1/identify", headers={"Content-Type": "application/json"}, body=raw)
     assert resp.status_code < 500, resp.body
     out = json.loads(resp.body)
+    event(f"{resp.status_code} {(out.get('error') or {}).get('field', 'accepted')}")  # --hypothesis-show-statistics
     if body is None:  # invalid UTF-8: refused as a body, nothing replaced by U+FFFD
         assert resp.status_code == 400 and out["error"]["field"] == "body"
         return
     anon = body.get("anonymous_id")
     if resp.status_code != 200:
-        assert resp.status_code in (400, 409), resp.body
+        assert resp.status_code in (400, 403, 409), resp.body
         assert out["error"]["field"] and out["error"]["reason"]
+        assert (resp.status_code == 403) == (out["error"]["field"] == "identity_token"), resp.body
         if body.get("event_id") == TAKEN:
             assert event_store.get(TAKEN)["type"] == "purchase"  # the other sender's event untouched
         elif _ours(body.get("event_id"), "fz-"):
@@ -148,6 +227,11 @@ def test_fuzzed_identify_follows_the_event_rules(client, case):
             assert identity.customer_of(anon) is None, "a refused identify linked the browser"
         return
     stored = event_store.get(out["event_id"])
+    unverified = body.get("site_key") == OPEN_SITE and body.get("identity_token") is None
+    assert valid_token(body) or unverified, f"accepted without proof: {body}"
+    if unverified:  # only a customer nobody knew: never the owner of an earlier event
+        assert body["customer_id"] != "fz-owner" and stored["properties"]["evidence"]["trust"] == "unverified"
+    assert "identity_token" not in json.dumps(stored, default=str)
     assert stored["type"] == "identify" and out["event_id"] != TAKEN
     ts = dt.datetime.fromisoformat(stored["client_ts"].replace("Z", "+00:00"))
     assert dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc) <= ts <= NOW + dt.timedelta(days=1, minutes=5)

@@ -17,6 +17,7 @@ import requests
 
 from polku.data.base import bind_models
 from polku.settings import get_settings
+from polku.tracking.trust_secrets import mint_for  # identify needs a token from the shop's backend (#16)
 from polku.tracking import event_store, identity, profile_store  # noqa: F401 - import models first
 
 pytestmark = pytest.mark.twin
@@ -91,14 +92,15 @@ def test_identify_reusing_an_event_id_is_refused_before_the_link(api):
     assert post(api, [purchase(shared, uid("c"), uid("o"))]).status_code == 200
     anon, cust = uid("a"), uid("c")
     r = requests.post(f"{api}/v1/identify", json={"site_key": SITE_KEY, "event_id": shared, "anonymous_id": anon,
-                                                 "customer_id": cust, "traits": {"email": "b@example.com"}}, timeout=30)
+                                                 "customer_id": cust, "traits": {"email": "b@example.com"},
+                                                 "identity_token": mint_for(SITE_KEY, cust)}, timeout=30)
     assert r.status_code == 409, r.text
     assert r.json()["error"]["field"] == "event_id"
     assert identity.customer_of(anon) is None  # nothing half-done: no link without its traits event
     assert event_store.get(shared)["type"] == "purchase"
     # a retried identify (same id, same body) is still a duplicate, not a conflict
     body = {"site_key": SITE_KEY, "event_id": uid("idf"), "anonymous_id": anon, "customer_id": cust,
-            "ts": "2026-01-05T08:00:00Z", "traits": {"email": "b@example.com"}}
+            "ts": "2026-01-05T08:00:00Z", "traits": {"email": "b@example.com"}, "identity_token": mint_for(SITE_KEY, cust)}
     assert requests.post(f"{api}/v1/identify", json=body, timeout=30).json()["duplicate"] is False
     assert requests.post(f"{api}/v1/identify", json=body, timeout=30).json()["duplicate"] is True
 
@@ -108,8 +110,8 @@ def test_an_anonymous_event_resent_after_its_browser_was_linked_is_a_duplicate(a
     view = {"event_id": uid("evt"), "type": "page_view", "anonymous_id": anon, "ts": "2026-01-05T08:00:00Z",
             "properties": {"url": "/"}}
     assert post(api, [view]).status_code == 200
-    assert requests.post(f"{api}/v1/identify", json={"site_key": SITE_KEY, "anonymous_id": anon,
-                                                     "customer_id": cust}, timeout=30).status_code == 200
+    assert requests.post(f"{api}/v1/identify", json={"site_key": SITE_KEY, "anonymous_id": anon, "customer_id": cust,
+                                                     "identity_token": mint_for(SITE_KEY, cust)}, timeout=30).status_code == 200
     again = post(api, [view]).json()  # now resolved to c#cust, stored under a#anon: the same event
     assert again["duplicates"] == [view["event_id"]]
 
@@ -156,7 +158,8 @@ def test_valid_identify_traits_reach_the_profile(api):
     anon, cust = uid("a"), uid("c")
     r = requests.post(f"{api}/v1/identify", json={
         "site_key": SITE_KEY, "anonymous_id": anon, "customer_id": cust, "ts": "2026-01-05T08:00:00Z",
-        "traits": {"locale": "zh-Hant-TW", "time_zone": "Asia/Taipei"}}, timeout=30)
+        "traits": {"locale": "zh-Hant-TW", "time_zone": "Asia/Taipei"}, "identity_token": mint_for(SITE_KEY, cust)},
+        timeout=30)
     assert r.status_code == 200, r.text
     p = profile_store.load(cust)
     assert p["locale"] == "zh-Hant-TW" and p["time_zone"] == "Asia/Taipei"

@@ -12,6 +12,7 @@ import requests
 from polku.data.base import bind_models
 from polku.settings import get_settings
 from polku.tracking import event_store, identity, privacy, profile_store  # noqa: F401 - import models first
+from polku.tracking.trust_secrets import mint_for  # identify needs a token from the shop's backend (#16)
 
 pytestmark = pytest.mark.twin
 ORIGIN = "http://localhost:8080"  # in the template's default AllowedOrigins
@@ -41,7 +42,8 @@ def post(api, events, **headers):
 
 
 def identify(api, anon, customer, event_id=None, **traits):
-    body = {"site_key": SITE_KEY, "anonymous_id": anon, "customer_id": customer, "traits": traits}
+    body = {"site_key": SITE_KEY, "anonymous_id": anon, "customer_id": customer, "traits": traits,
+            "identity_token": mint_for(SITE_KEY, customer)}
     if event_id:
         body["event_id"] = event_id
     return requests.post(f"{api}/v1/identify", json=body, timeout=30)

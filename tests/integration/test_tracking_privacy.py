@@ -15,6 +15,7 @@ from polku.data.messages import MessageModel
 from polku.journeys import registry, runs
 from polku.settings import get_settings
 from polku.tracking import event_store, identity, profile_store
+from polku.tracking.trust_secrets import mint_for  # identify needs a token from the shop's backend (#16)
 
 pytestmark = pytest.mark.twin
 
@@ -32,7 +33,8 @@ def seed(api):
                          "ts": "2026-01-05T08:00:00Z", "properties": p}
     requests.post(f"{api}/v1/events", json={"site_key": "demo-shop", "events": [ev("page_view", url="/")]}, timeout=30)
     requests.post(f"{api}/v1/identify", json={"site_key": "demo-shop", "anonymous_id": anon, "customer_id": cust,
-                                              "traits": {"email": "e@example.com"}}, timeout=30)
+                                              "traits": {"email": "e@example.com"},
+                                              "identity_token": mint_for("demo-shop", cust)}, timeout=30)
     requests.post(f"{api}/v1/events", json={"site_key": "demo-shop", "events": [ev("search", query="tea")]}, timeout=30)
     MessageModel(f"m-{cust}", customer_id=cust, journey="welcome", created_at="2026-01-05T08:00:00Z",
                  status="sent", channel="email").save()

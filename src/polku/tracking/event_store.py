@@ -75,6 +75,11 @@ def of_subject(subject: str) -> Iterator[dict]:
         yield as_dict(m)
 
 
+def has_subject(subject: str) -> bool:
+    """True when the subject has at least one stored event (one read of the index)."""
+    return any(True for _ in EventModel.by_subject.query(subject, limit=1))
+
+
 def of_subjects(subjects: Iterable[str]) -> list[dict]:
     """Events of several subjects merged in time order (each event once)."""
     seen: dict[str, dict] = {}

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+from polku import clock
 from polku.settings import get_settings
 from polku.tracking import event_schema as schema
 from polku.tracking import identify as identify_use_case
+from polku.tracking import identity_token, trust_secrets
 from polku.tracking.event_store import StorageUnavailable
 from polku.tracking.identify import EventIdConflict
 from polku.tracking.identity import LinkConflict
@@ -116,15 +118,49 @@ def post_events(raw: bytes | None, headers) -> HttpAnswer:
     return HttpAnswer(status, result.as_response(), {**JSON, **cors})
 
 
-def post_identify(raw: bytes | None, headers) -> HttpAnswer:
+def web_evidence(headers, source_ip: str | None) -> dict:
+    """Where a browser's request came from (kept with consents given through it)."""
+    headers = _lower(headers)
+    out = {"source": "web"}
+    for name, value in (("origin", headers.get("origin")), ("ip", source_ip),
+                        ("user_agent", headers.get("user-agent"))):
+        if isinstance(value, str) and value:
+            out[name] = value[:256]
+    return out
+
+
+def _browser_trust(body: dict, site_key: str | None) -> tuple[str, object]:
+    """(trust, verify): a token is always checked when given; without one, only a site that opted
+    in (UNVERIFIED_IDENTIFY_SITES) may identify, and then only a new customer."""
+    settings = get_settings()
+    token = body.get("identity_token")
+    if token is None and site_key and site_key in settings.unverified_identify_site_list:
+        return identify_use_case.UNVERIFIED, None
+
+    def verify(customer_id: str) -> None:
+        keys = trust_secrets.ring(settings.identity_secret_arn) if token else None
+        identity_token.verify(token, keys, site_key, customer_id, clock.now().timestamp())
+
+    return identify_use_case.VERIFIED, verify
+
+
+def post_identify(raw: bytes | None, headers, source_ip: str | None = None) -> HttpAnswer:
+    """The browser's identify: proof of identity (an identity token) or a site's opt-in to
+    unverified identify of new customers; refusals of proof are 403 naming ``identity_token``."""
     accepted = _accept_request(raw, headers, 32 * 1024, "must be a JSON object")
     if isinstance(accepted, HttpAnswer):
         return accepted
     site_key, body, cors = accepted
+    trust, verify = _browser_trust(body, site_key)
+    return _identify_answer(body, site_key, cors, trust=trust, verify=verify,
+                            evidence=web_evidence(headers, source_ip))
+
+
+def _identify_answer(body, site_key, cors, **how) -> HttpAnswer:
     try:
-        result = identify_use_case.identify(body, site_key)
+        result = identify_use_case.identify(body, site_key, **how)
     except Invalid as err:
-        return _error(400, err, cors)
+        return _error(403 if err.field == identity_token.FIELD else 400, err, cors)
     except LinkConflict as err:
         return _error(409, Invalid("anonymous_id", str(err)), cors)
     except EventIdConflict as err:

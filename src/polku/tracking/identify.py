@@ -33,7 +33,10 @@ from polku.tracking.validation import (
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 _PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
-IDENTIFY_FIELDS = ("event_id", "anonymous_id", "customer_id", "ts", "traits", "site_key", "context")
+IDENTIFY_FIELDS = ("event_id", "anonymous_id", "customer_id", "ts", "traits", "site_key", "context", "identity_token")
+# Who is asking: the shop's backend (server API, simulator), a browser whose identity token verified,
+# or a browser without a token on a site that opted in to unverified identify (new customers only).
+SERVER, VERIFIED, UNVERIFIED = "server", "verified", "unverified"
 MAX_TRAITS = 64
 
 
@@ -142,17 +145,45 @@ def prepare(body, received_at: dt.datetime, site_key: str | None = None) -> tupl
     return item, anon
 
 
-def identify(body, site_key: str | None = None) -> IdentifyResult:
-    """Raises :class:`Invalid` for bad input, :class:`identity.LinkConflict` when the
+def customer_exists(customer_id: str) -> bool:
+    """True when Polku knows this customer: a profile, a linked browser or a stored event."""
+    from polku.tracking import profile_store
+
+    if profile_store.load(customer_id) is not None:
+        return True
+    return bool(identity.anonymous_ids_of(customer_id)) or event_store.has_subject(subject_of(customer_id, None))
+
+
+def identify(body, site_key: str | None = None, *, trust: str = SERVER, verify=None,
+             evidence: dict | None = None) -> IdentifyResult:
+    """Link and record traits. ``trust`` says who asks (:data:`SERVER`, the default, for the
+    shop's backend and the simulator). A browser's request is ``VERIFIED`` only after
+    ``verify(customer_id)`` accepted its identity token (raising :class:`Invalid` with field
+    ``identity_token`` otherwise); an ``UNVERIFIED`` identify (a site's opt-in) may only create
+    a new customer: for a known one it is refused (field ``identity_token``) before anything is
+    written, so it never links a browser to, nor changes the contact traits or consents of, an
+    existing customer. ``evidence`` (source, origin, IP, user agent) is stored with the event
+    as the record of where consents came from.
+
+    Raises :class:`Invalid` for bad input, :class:`identity.LinkConflict` when the
     anonymous id already belongs to someone else, and :class:`EventIdConflict` when the
     event id is taken by a different event. Both are found before anything is written (in
     the rare race where another event takes the id between the check and the write, the
     link stays and the answer is still 409: the caller is never told "stored")."""
     item, anon = prepare(body, clock.now(), site_key)
+    if trust == VERIFIED:
+        if verify is None:
+            raise Invalid("identity_token", "cannot be verified: no verifier")
+        verify(item["customer_id"])
+    if evidence:
+        item["properties"]["evidence"] = {**evidence, "trust": trust}
     server_time = body.get("ts") is None  # stamped with the receive time: a retry has another
     previous = event_store.get(item["event_id"])
     if previous is not None and not event_store.same_event(previous, item, server_time=server_time):
         raise EventIdConflict(item["event_id"])  # checked before the link is written
+    if trust == UNVERIFIED and previous is None and customer_exists(item["customer_id"]):
+        raise Invalid("identity_token", "is required to identify an existing customer (this site allows "
+                                        "identify without a token only for new customers)")
     linked = identity.link(anon, item["customer_id"], site_key) if anon else False
     outcome = event_store.put_once(item, server_time=server_time)
     if outcome == event_store.CONFLICT:  # a different event took the id since the check above

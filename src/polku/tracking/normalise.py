@@ -94,6 +94,12 @@ def _plain(value):
     return value
 
 
+def _sent(properties: dict) -> dict:
+    """What the sender said: the server's ``evidence`` (where a consent came from: the request's
+    IP and origin, which a retry may change) is not part of the event's identity."""
+    return {k: v for k, v in properties.items() if k != "evidence"}
+
+
 def same_event(stored: dict, new: dict, *, server_time: bool = False) -> bool:
     """True when ``new`` is a resend of the stored item (same sender, subject, time and body).
 
@@ -105,7 +111,7 @@ def same_event(stored: dict, new: dict, *, server_time: bool = False) -> bool:
     fields = _SENT_FIELDS[:1] + _SENT_FIELDS[2:] if server_time else _SENT_FIELDS
     if any(stored.get(f) != new.get(f) for f in fields):
         return False
-    if _plain(stored.get("properties") or {}) != _plain(new.get("properties") or {}):
+    if _sent(_plain(stored.get("properties") or {})) != _sent(_plain(new.get("properties") or {})):
         return False
     if _plain(stored.get("context") or {}) != _plain(new.get("context") or {}):
         return False

@@ -35,9 +35,18 @@ def _post(url: str, body: dict, site_key: str) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def replay(api_url: str, sessions: Iterable, site_key: str) -> ReplayReport:
-    """``api_url`` is the API base (``.../<stage>`` on AWS, the twin's URL locally)."""
+def replay(api_url: str, sessions: Iterable, site_key: str, token_for=None) -> ReplayReport:
+    """``api_url`` is the API base (``.../<stage>`` on AWS, the twin's URL locally). Each identify
+    carries an identity token from ``token_for(customer_id)``; by default minted with the stack's
+    identity secret (IDENTITY_SECRET_ARN), as the shop's backend would."""
     base = api_url.rstrip("/")
+    if token_for is None:
+        from polku.settings import get_settings
+
+        if get_settings().identity_secret_arn:
+            from polku.tracking.trust_secrets import mint_for
+
+            token_for = lambda customer_id: mint_for(site_key, customer_id)  # noqa: E731
     report = ReplayReport()
 
     def send(events: list[dict]) -> None:
@@ -53,7 +62,10 @@ def replay(api_url: str, sessions: Iterable, site_key: str) -> ReplayReport:
         report.sessions += 1
         send(s.events[: s.identify_before] if s.identify else s.events)
         if s.identify:
-            status, out = _post(f"{base}/v1/identify", s.identify, site_key)
+            body = dict(s.identify)
+            if token_for is not None:
+                body["identity_token"] = token_for(body["customer_id"])
+            status, out = _post(f"{base}/v1/identify", body, site_key)
             if status != 200:
                 raise RuntimeError(f"POST /v1/identify answered {status}: {out}")
             report.identified += 1

@@ -4,7 +4,10 @@
  *   ["page","track","identify","consent"].forEach(function(m){p[m]=p[m]||function(){
  *   p.apply(null,[m].concat([].slice.call(arguments)))}})}(window);
  *   polku("init",{endpoint:"https://api.example.com/v1",siteKey:"shop",consent:false});
- * consent: undefined = not required; false = required, not given yet; true = given. */
+ * consent: undefined = not required; false = required, not given yet; true = given.
+ * polku.identify(customerId, traits, {token: "<identity token from your server>"}): the browser is
+ * linked to the customer only when Polku accepts the token (docs/privacy.md); until then, and if
+ * it is refused, events stay anonymous. */
 (function (w, d) {
   "use strict";
   var old = w.polku, queued = (old && old.q) || [];
@@ -68,7 +71,12 @@
   }
   function sendIds() {
     busy = 1;
-    send("/identify", ids[0]).then(function () { ids.shift(); set("ids", JSON.stringify(ids)); busy = 0; tries = 0; flush(); }, retry);
+    send("/identify", ids[0]).then(function (res) {
+      ids.shift(); set("ids", JSON.stringify(ids)); busy = 0; tries = 0;
+      if (res && res.customer_id) { cid = res.customer_id; set("cid", cid); }  // accepted: events carry the customer
+      else if (res && res.error && w.console) console.warn("polku identify refused: " + res.error.field + " " + res.error.reason);
+      flush();
+    }, retry);
   }
   function push(ev) {
     if (!cfg || !consent) return;
@@ -95,11 +103,12 @@
       push({ type: "page_view", properties: p });
     },
     track: function (type, props) { push({ type: type, properties: props || {} }); },
-    identify: function (customerId, traits) {
+    identify: function (customerId, traits, opts) {
       if (!cfg || !consent) return;
-      cid = String(customerId); set("cid", cid);
-      ids.push({ event_id: uuid(), anonymous_id: anon(), customer_id: cid, ts: new Date().toISOString(),
-        traits: traits || {}, context: context() });
+      var req = { event_id: uuid(), anonymous_id: anon(), customer_id: String(customerId), ts: new Date().toISOString(),
+        traits: traits || {}, context: context() };
+      if (opts && opts.token) req.identity_token = String(opts.token);
+      ids.push(req);
       set("ids", JSON.stringify(ids));
       later(0);
     },

@@ -1,0 +1,62 @@
+"""Adapter: the identity key ring and the server API keys, read from Secrets Manager.
+
+Both are key rings ``{"active": "k1", "k1": "..."}`` (template.yaml generates them:
+``IdentitySecret``, ``ServerApiKeySecret``). Cached for a few minutes, so a rotation
+reaches warm functions soon; a secret that is not set gives ``None`` (nothing verifies).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from functools import lru_cache
+
+from polku.tracking.identity_token import IdentityKeys
+
+CACHE_SECONDS = 300
+_lock = threading.Lock()
+_cache: dict[str, tuple[float, IdentityKeys]] = {}
+
+
+@lru_cache(maxsize=None)
+def _client():
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("secretsmanager", config=Config(retries={"mode": "standard", "max_attempts": 4},
+                                                        connect_timeout=5, read_timeout=10))
+
+
+def ring(secret_arn: str) -> IdentityKeys | None:
+    if not secret_arn:
+        return None
+    now = time.monotonic()  # a cache age, not a domain time
+    with _lock:
+        hit = _cache.get(secret_arn)
+        if hit and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+    value = _client().get_secret_value(SecretId=secret_arn)["SecretString"]
+    keys = IdentityKeys.from_secret(value)
+    with _lock:
+        _cache[secret_arn] = (now, keys)
+    return keys
+
+
+def forget() -> None:
+    with _lock:
+        _cache.clear()
+    _client.cache_clear()
+
+
+def mint_for(site_key: str, customer_id: str, lifetime_seconds: int = 3600, secret_arn: str | None = None) -> str:
+    """An identity token, minted as a shop's backend mints it, for Polku's own tools that hold the
+    secret (the demo, the session replay, tests). Expiry from the one clock (virtual in simulations)."""
+    from polku import clock
+    from polku.settings import get_settings
+    from polku.tracking import identity_token
+
+    keys = ring(secret_arn if secret_arn is not None else get_settings().identity_secret_arn)
+    if keys is None:
+        raise RuntimeError("IDENTITY_SECRET_ARN is not set: no identity tokens can be minted")
+    expires = int(clock.now().timestamp()) + lifetime_seconds
+    return identity_token.mint(keys.site_secret(site_key), site_key, customer_id, expires)
