@@ -87,6 +87,7 @@ LIMITS = [
     "{{ 'x'|indent(999999999) }}",
     "{{ '%0999999999d'|format(1) }}",
     "{% macro r() %}{{ r() }}{% endmacro %}{{ r() }}",
+    "{{ ('a.com ' * 9000)|urlize(target='x' * 99999) }}",  # urlize is not available
 ]
 
 

@@ -1,5 +1,5 @@
-"""The sandbox every Polku template runs in: Jinja's ``SandboxedEnvironment`` with the
-limits of :mod:`polku.messaging.template_limits` and Polku's filters and globals.
+"""The sandbox every Polku template runs in: Jinja's ``ImmutableSandboxedEnvironment`` with
+the limits of :mod:`polku.messaging.template_limits` and Polku's filters and globals.
 
 Jinja's sandbox makes the safety decisions (no ``__class__``/``__globals__``/``_private``
 attribute, no unsafe ``str.format`` field access, only safe callables); this class only adds
