@@ -137,17 +137,42 @@ def test_override_of_non_editable_block_is_refused(api):
     assert per.status == 400 and per.body["error"]["field"] == "customers[1].overrides.footer"
 
 
+EVENT = {"event_name": "Spring fair", "event_date": "2026-04-18"}
+
+
+def test_an_enrolment_gives_what_the_journey_needs(twin, api):
+    """event_invitation needs the event (registry enroll_requires): refused without it, naming the
+    field; given, every run receives it as its trigger's properties."""
+    sales = api(["sales"])
+    ids = _customers(1)
+    missing = sales.enroll("event-invitation", ids, role="sales", properties={"event_name": "Spring fair"})
+    assert missing.status == 400 and missing.body["error"]["field"] == "properties.event_date", missing.body
+    bad = sales.enroll("event-invitation", ids, role="sales", properties={**EVENT, "notes": {"nested": 1}})
+    assert bad.status == 400 and bad.body["error"]["field"] == "properties.notes"
+    ok = sales.enroll("event-invitation", ids, role="sales", properties=EVENT)
+    assert ok.status == 202, ok.body
+    prog = sales.progress(ok.body["enrollment_id"]).body
+    assert prog["counts"]["started"] == 1, prog
+    sfn = twin.client("stepfunctions")
+    runs = [sfn.describe_execution(executionArn=e["executionArn"]) for e in sfn.list_executions(
+        stateMachineArn=twin.names["EventInvitationJourney"])["executions"]]
+    run = next(r for r in runs if json.loads(r["input"])["customer_id"] == ids[0])
+    given = json.loads(run["input"])["trigger"]
+    assert given["type"] == "enrollment" and given["properties"] == EVENT
+    assert run["status"] == "RUNNING"  # the invitation waits for an answer (it did not fail on a missing date)
+
+
 def test_partner_cannot_enrol_another_partners_customer(api):
     ours, theirs = _customers(2), _customers(1)
     pa, pb = f"partner-{_uid()}", f"partner-{_uid()}"
     store.link_partner_customers(pa, ours)
     store.link_partner_customers(pb, theirs)
     partner = api(["partner"], partner_id=pa)
-    refused = partner.enroll("event-invitation", ours + theirs, role="partner")
+    refused = partner.enroll("event-invitation", ours + theirs, role="partner", properties=EVENT)
     assert refused.status == 403
     assert refused.body["error"]["field"] == "customers[2]"
     assert theirs[0] in refused.body["error"]["reason"]
-    accepted = partner.enroll("event-invitation", ours, role="partner")
+    accepted = partner.enroll("event-invitation", ours, role="partner", properties=EVENT)
     assert accepted.status == 202, accepted.body
     assert partner.progress(accepted.body["enrollment_id"]).body["counts"]["started"] == 2
 
@@ -203,8 +228,8 @@ def test_retried_bulk_enrolment_enrols_each_customer_once(twin, api):
 def test_customer_already_in_a_run_is_not_entered_twice(twin, api):
     sales, service = api(["sales"]), api(["service"])
     ids = _customers(2)
-    first = sales.enroll("event-invitation", ids, role="sales")
-    second = service.enroll("event-invitation", ids, role="service")
+    first = sales.enroll("event-invitation", ids, role="sales", properties=EVENT)
+    second = service.enroll("event-invitation", ids, role="service", properties=EVENT)
     assert first.status == 202 and second.status == 202
     counts = service.progress(second.body["enrollment_id"]).body["counts"]
     # The invitation waits for the customer's answer, so the first runs are still going.

@@ -58,7 +58,8 @@ def test_a_partner_cannot_enrol_into_a_journey_that_does_not_list_partners(api):
     assert refused.body["error"]["field"] == "journey"
     assert "partner" in refused.body["error"]["reason"]
     # a journey that lists partner admits the partner's own customers
-    accepted = partner.enroll("event-invitation", ours, role="partner")
+    accepted = partner.enroll("event-invitation", ours, role="partner",
+                             properties={"event_name": "Spring fair", "event_date": "2026-04-18"})
     assert accepted.status == 202, accepted.body
 
 

@@ -28,6 +28,8 @@ def register(sub) -> None:
     p.add_argument("--role", choices=["marketing", "sales", "service", "partner"], help="the role you act in")
     p.add_argument("--override", action="append", default=[], metavar="BLOCK=TEXT",
                    help="override an editable block for every recipient (repeatable)")
+    p.add_argument("--property", action="append", default=[], metavar="NAME=VALUE",
+                   help="a property every run receives as its trigger's (repeatable), e.g. event_date=2026-04-18")
     p.add_argument("--as", dest="as_arn", metavar="ARN", help="(local twin) the IAM principal to act as")
     p.add_argument("--idempotency-key", help="retry-safe key; the same key and body enrol each customer once")
     p.add_argument("--no-wait", action="store_true", help="return once queued")
@@ -132,10 +134,16 @@ def run_enroll(args) -> int:
         if not sep or not block:
             raise CliError(f"--override: expected BLOCK=TEXT, got {item!r}")
         overrides[block] = text
+    properties = {}
+    for item in args.property:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise CliError(f"--property: expected NAME=VALUE, got {item!r}")
+        properties[name] = value
     customers = read_customers(args.customers)
     client = _client(args)
     resp = client.enroll(args.journey, customers, role=args.role, overrides=overrides or None,
-                         idempotency_key=args.idempotency_key)
+                         idempotency_key=args.idempotency_key, properties=properties or None)
     if not resp.ok:
         _fail(resp)
     body = resp.body

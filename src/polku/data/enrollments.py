@@ -47,6 +47,7 @@ class EnrollmentModel(PolkuModel):
     chunks = NumberAttribute(null=True)
     overrides = UnicodeAttribute(null=True)  # JSON {block: text}
     per_recipient_overrides = NumberAttribute(null=True)
+    properties = UnicodeAttribute(null=True)  # JSON {name: value}: the runs' trigger properties
     request_hash = UnicodeAttribute(null=True)
     outcome = UnicodeAttribute(null=True)  # audit: accepted | retried | refused
     reason = UnicodeAttribute(null=True)

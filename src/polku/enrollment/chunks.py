@@ -44,6 +44,7 @@ def chunk_message(enrollment: dict, number: int, customers: list[dict]) -> dict:
         "role": enrollment["role"],
         "by": enrollment["caller_arn"],
         "overrides": enrollment["overrides"],
+        "properties": enrollment.get("properties") or {},
         "chunk": number,
         "customers": customers,
     }

@@ -12,7 +12,7 @@ def _digest(*parts: str, length: int) -> str:
     return h[:length]
 
 
-def request_hash(journey: str, role: str, customers: list[dict], overrides: dict) -> str:
+def request_hash(journey: str, role: str, customers: list[dict], overrides: dict, properties: dict | None = None) -> str:
     """A fingerprint of what was asked (order of customers does not matter)."""
     canonical = json.dumps(
         {
@@ -20,6 +20,7 @@ def request_hash(journey: str, role: str, customers: list[dict], overrides: dict
             "role": role,
             "customers": sorted(customers, key=lambda c: c["customer_id"]),
             "overrides": overrides,
+            **({"properties": properties} if properties else {}),  # (absent: the same hash as before)
         },
         sort_keys=True,
         separators=(",", ":"),

@@ -11,7 +11,7 @@ Execution input (the journeys' contract)::
 
     {"customer_id", "journey", "variant", "entered_at", "product_id": null,
      "trigger": {"type": "enrollment", "event_id": <enrollment id>, "enrollment_id",
-                 "by": <caller ARN>, "role", "ts", "properties": {}},
+                 "by": <caller ARN>, "role", "ts", "properties": <the request's properties>},
      "overrides": {block: text}}
 """
 
@@ -46,7 +46,7 @@ def _execution_running(arn: str | None) -> bool:
 
 
 def enter(*, journey: str, state_machine: str, split: dict, customer_id: str, name: str, enrollment_id: str,
-          by: str, role: str, overrides: dict) -> tuple[str, str | None]:
+          by: str, role: str, overrides: dict, properties: dict | None = None) -> tuple[str, str | None]:
     """Returns (outcome, execution ARN): ``started`` (also for a retry of this enrolment) or
     ``already_in_journey`` (the customer is in a run of this journey started by someone else)."""
     sm_arn = get_settings().state_machine_prefix + state_machine
@@ -82,7 +82,7 @@ def enter(*, journey: str, state_machine: str, split: dict, customer_id: str, na
         "entered_at": item.entered_at,
         "product_id": None,
         "trigger": {"type": "enrollment", "event_id": enrollment_id, "enrollment_id": enrollment_id, "by": by,
-                    "role": role, "ts": item.entered_at, "properties": {}},
+                    "role": role, "ts": item.entered_at, "properties": dict(properties or {})},
         "overrides": overrides,
     }
     try:

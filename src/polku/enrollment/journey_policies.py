@@ -28,6 +28,7 @@ class EnrollableJourney:
     name: str  # registry name (what the state machine and the message log call it)
     state_machine: str  # name after polku-<stage>-
     split: dict
+    requires: tuple[str, ...] = ()  # properties an enrolment must give (registry enroll_requires)
 
 
 @lru_cache(maxsize=64)
@@ -66,7 +67,7 @@ def journey_for(url_name: str) -> EnrollableJourney:
         raise Forbidden("journey", f"{journey.state_machine} is not active (it starts no new runs)")
     roles = set(journey.enrollable_by) | {"marketing"}
     policy = JourneyPolicy(journey.name, frozenset(roles), frozenset(editable_blocks(journey.name)))
-    return EnrollableJourney(policy, journey.name, journey.state_machine, dict(journey.split))
+    return EnrollableJourney(policy, journey.name, journey.state_machine, dict(journey.split), journey.enroll_requires)
 
 
 def policy_for(url_name: str) -> JourneyPolicy:

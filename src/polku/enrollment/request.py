@@ -6,11 +6,14 @@ Body::
       "role": "sales",                                   # optional if the caller has one role
       "customers": ["c-1", {"customer_id": "c-2", "overrides": {"personal_note": "Hi Ann"}}],
       "overrides": {"personal_note": "Great to meet you"} # optional, for all recipients
+      "properties": {"event_name": "Spring fair", "event_date": "2026-04-18"}  # the run's trigger properties
     }
 
 Up to 25,000 customers. Overrides may only name the journey's editable blocks;
 anything else is rejected with the field named (``overrides.subject``,
-``customers[3].overrides.footer``). A customer listed twice is enrolled once.
+``customers[3].overrides.footer``). A customer listed twice is enrolled once. ``properties`` reach
+every run as its trigger's properties (what an event would carry, e.g. the event an invitation is
+for); a journey's registry entry names the ones an enrolment must give (``enroll_requires``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from polku.tracking.validation import customer_id_problem
 
 MAX_CUSTOMERS = 25_000
 MAX_OVERRIDE_CHARS = 2_000
-_ALLOWED_KEYS = {"role", "customers", "overrides"}
+MAX_PROPERTIES = 20
+MAX_PROPERTY_CHARS = 500
+_ALLOWED_KEYS = {"role", "customers", "overrides", "properties"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class EnrollmentRequest:
     customers: list[dict]  # [{"customer_id", "index", "overrides"?}] in request order, de-duplicated
     overrides: dict[str, str] = field(default_factory=dict)  # for all recipients
     duplicates_ignored: int = 0
+    properties: dict = field(default_factory=dict)  # the runs' trigger properties
 
     @property
     def customer_ids(self) -> list[str]:
@@ -61,7 +67,32 @@ def _overrides(value, where: str, editable: frozenset[str], journey: str) -> dic
     return out
 
 
-def parse_request(journey: str, body, editable_blocks: frozenset[str]) -> EnrollmentRequest:
+def _properties(value, required: tuple[str, ...]) -> dict:
+    from polku.journeys.registry import PROPERTY
+
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise InvalidEnrollment("properties", "must be an object {name: text, number or true/false}")
+    if len(value) > MAX_PROPERTIES:
+        raise InvalidEnrollment("properties", f"at most {MAX_PROPERTIES} (got {len(value)})")
+    for key, v in value.items():
+        where = f"properties.{key}"
+        if not isinstance(key, str) or not PROPERTY.fullmatch(key):
+            raise InvalidEnrollment(where[:60], "a property name: a-z, 0-9 and _, at most 40 characters")
+        if isinstance(v, str):
+            if len(v) > MAX_PROPERTY_CHARS:
+                raise InvalidEnrollment(where, f"at most {MAX_PROPERTY_CHARS} characters (got {len(v)})")
+        elif v is not None and not isinstance(v, (bool, int, float)):
+            raise InvalidEnrollment(where, "must be text, a number or true/false")
+    for key in required:
+        if value.get(key) in (None, ""):
+            raise InvalidEnrollment(f"properties.{key}", f"required by this journey (it needs: {', '.join(required)})")
+    return dict(value)
+
+
+def parse_request(journey: str, body, editable_blocks: frozenset[str],
+                  required_properties: tuple[str, ...] = ()) -> EnrollmentRequest:
     if not isinstance(body, dict):
         raise InvalidEnrollment("body", "must be a JSON object with 'customers'")
     unknown = sorted(set(body) - _ALLOWED_KEYS)
@@ -76,6 +107,7 @@ def parse_request(journey: str, body, editable_blocks: frozenset[str]) -> Enroll
     if len(raw) > MAX_CUSTOMERS:
         raise InvalidEnrollment("customers", f"at most {MAX_CUSTOMERS} per request (got {len(raw)})")
     overrides = _overrides(body.get("overrides"), "overrides", editable_blocks, journey)
+    properties = _properties(body.get("properties"), required_properties)
     customers: list[dict] = []
     seen: set[str] = set()
     duplicates = 0
@@ -105,7 +137,7 @@ def parse_request(journey: str, body, editable_blocks: frozenset[str]) -> Enroll
         if per:
             entry["overrides"] = per
         customers.append(entry)
-    return EnrollmentRequest(journey, role, customers, overrides, duplicates)
+    return EnrollmentRequest(journey, role, customers, overrides, duplicates, properties)
 
 
 def overrides_for(request_overrides: dict[str, str], customer: dict) -> dict[str, str]:

@@ -45,7 +45,7 @@ def submit(caller_arn: str | None, journey: str, body, idempotency_key: str | No
     try:
         target = journey_for(journey)
         journey, policy = target.name, target.policy
-        request = parse_request(journey, body, policy.editable_blocks)
+        request = parse_request(journey, body, policy.editable_blocks, target.requires)
         customer_ids, overrides, per_recipient = request.customer_ids, request.overrides, request.per_recipient_overrides
         role = choose_role(caller, request.role)
         check_journey(role, policy, caller)
@@ -62,7 +62,8 @@ def submit(caller_arn: str | None, journey: str, body, idempotency_key: str | No
         raise
 
     fingerprint = request_hash(
-        journey, role, [{k: v for k, v in c.items() if k != "index"} for c in request.customers], request.overrides
+        journey, role, [{k: v for k, v in c.items() if k != "index"} for c in request.customers], request.overrides,
+        request.properties,
     )
     key = idempotency_key or fingerprint
     enrollment = make_enrollment_id(caller.arn, journey, key)
@@ -70,7 +71,7 @@ def submit(caller_arn: str | None, journey: str, body, idempotency_key: str | No
     stored = store.StoredRequest(
         enrollment_id=enrollment, journey=journey, role=role, caller_arn=caller.arn, partner_id=caller.partner_id,
         total=len(request.customers), chunks=len(chunks), overrides=request.overrides,
-        request_hash=fingerprint, created_at=clock.now_iso(),
+        request_hash=fingerprint, created_at=clock.now_iso(), properties=request.properties,
     )
     created = store.create_request(stored, request.per_recipient_overrides)
     if not created:
@@ -134,7 +135,7 @@ def process_chunk(message: dict) -> dict:
             status, arn = journey_entry.enter(
                 journey=journey, state_machine=message["state_machine"], split=message.get("split") or {},
                 customer_id=cid, name=name, enrollment_id=enrollment, by=message["by"], role=message["role"],
-                overrides=ov,
+                overrides=ov, properties=message.get("properties") or {},
             )
             outcome.update(status=status, execution_arn=arn)
             if status == "already_in_journey":

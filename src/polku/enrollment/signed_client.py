@@ -55,12 +55,14 @@ class EnrollmentClient:
         return ApiResponse(status, body)
 
     def enroll(self, journey: str, customers: list, role: str | None = None, overrides: dict | None = None,
-               idempotency_key: str | None = None) -> ApiResponse:
+               idempotency_key: str | None = None, properties: dict | None = None) -> ApiResponse:
         payload: dict = {"customers": customers}
         if role:
             payload["role"] = role
         if overrides:
             payload["overrides"] = overrides
+        if properties:
+            payload["properties"] = properties
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return self._call("POST", f"/v1/journeys/{journey}/enrollments", payload, headers)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pynamodb.exceptions import PutError
 
@@ -75,6 +75,7 @@ class StoredRequest:
     overrides: dict
     request_hash: str
     created_at: str
+    properties: dict = field(default_factory=dict)  # the runs' trigger properties
 
 
 def _meta_to_stored(item: EnrollmentModel) -> StoredRequest:
@@ -89,6 +90,7 @@ def _meta_to_stored(item: EnrollmentModel) -> StoredRequest:
         overrides=json.loads(item.overrides or "{}"),
         request_hash=item.request_hash,
         created_at=item.created_at,
+        properties=json.loads(item.properties or "{}"),
     )
 
 
@@ -109,6 +111,7 @@ def create_request(req: StoredRequest, per_recipient_overrides: int) -> bool:
         per_recipient_overrides=per_recipient_overrides,
         request_hash=req.request_hash,
         created_at=req.created_at,
+        properties=json.dumps(req.properties, sort_keys=True) if req.properties else None,
     )
     try:
         item.save(condition=EnrollmentModel.pk.does_not_exist())

@@ -85,6 +85,7 @@ class Journey:
     holdout: float = 0.0
     active: bool = True
     enrollable_by: tuple[str, ...] = ()
+    enroll_requires: tuple[str, ...] = ()  # properties a hand enrolment must give (the trigger's properties)
     variants: dict = field(default_factory=dict)  # variant -> Variant (how the split's messages differ)
 
     def variant(self, name: str | None) -> Variant:
@@ -169,11 +170,12 @@ def _filter(name: str, fld: str, value: Any) -> dict:
 
 _KNOWN_KEYS = {
     "file", "state_machine", "description", "trigger", "goal", "exit", "reentry",
-    "split", "holdout", "active", "enrollable_by", "variants",
+    "split", "holdout", "active", "enrollable_by", "variants", "enroll_requires",
 }
 _VARIANT_KEYS = ("template", "subject")
 _TEMPLATE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_SUBJECT = 200
+PROPERTY = re.compile(r"[a-z][a-z0-9_]{0,39}")  # a property name an enrolment passes to the journey
 
 
 def _variants(name: str, raw: Any, split: dict) -> dict:
@@ -287,6 +289,9 @@ def parse_journey(name: str, raw: Any) -> Journey:
     if not isinstance(roles, list) or any(
             r not in ROLES and not (isinstance(r, str) and PARTNER_GROUP.fullmatch(r)) for r in roles):
         raise _fail(name, "enrollable_by", f"a list of roles from {', '.join(ROLES)} or partner:<partner id>")
+    requires = raw.get("enroll_requires", [])
+    if not isinstance(requires, list) or any(not isinstance(r, str) or not PROPERTY.fullmatch(r) for r in requires):
+        raise _fail(name, "enroll_requires", "a list of property names (a-z, 0-9, _) an enrolment must give")
     goal = _events(name, "goal", raw.get("goal"))
     exit_ = _events(name, "exit", raw.get("exit"))
     if trigger.event and trigger.event in goal:
@@ -307,6 +312,7 @@ def parse_journey(name: str, raw: Any) -> Journey:
         holdout=float(holdout),
         active=active,
         enrollable_by=tuple(roles),
+        enroll_requires=tuple(requires),
         variants=_variants(name, raw.get("variants"), split),
     )
 
