@@ -497,6 +497,9 @@ def collect(twin, journey, customers: list[str], sent=None, found: dict | None =
     details.sort(key=lambda x: (x[0], x[1], x[2]))
     for _, customer, name, arn, data, events in details:
         _history(events, name, data, customer, add, send_arn, sent, found)
+    # A revoke the run made itself (e.g. birthday's, reason goal) is in its history already; the
+    # journey state adds only those made from outside the run (the trigger's goal or exit stop).
+    revoked = {r[3].get("offer_id") for r in rows if r[3].get("type") == "OfferRevoked"}
     for customer in sorted(wanted):
         for item in JourneyStateModel.query(customer, JourneyStateModel.sk.startswith("run#"), consistent_read=True):
             if item.journey == journey.name and item.status == "holdout":
@@ -506,7 +509,7 @@ def collect(twin, journey, customers: list[str], sent=None, found: dict | None =
             if item.journey != journey.name:
                 continue
             rev = (plain(item.detail) or {}).get("revocation")
-            if rev and rev.get("reason") in ("goal", "stopped"):
+            if rev and rev.get("reason") in ("goal", "stopped") and rev["offer_id"] not in revoked:
                 add(rev["revoked_at"], customer, "action", type="OfferRevoked", offer_id=rev["offer_id"],
                     code=rev.get("code"), reason=rev["reason"])
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
