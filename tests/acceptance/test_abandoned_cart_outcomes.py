@@ -27,6 +27,8 @@ def cast(journey, catalogue):
         "new_york": j.person("grace", first_name="Grace", zone=NEW_YORK),
         "reads_at_night": j.person("yrjo", first_name="Yrjö"),
         "unsubscribes": j.person("pekka", first_name="Pekka"),
+        "reads_finnish": j.person("ville", first_name="Ville", locale="fi"),
+        "reads_czech": j.person("jana", first_name="Jana", zone="Europe/Prague", locale="cs"),
     }
     lines = []
 
@@ -46,6 +48,8 @@ def cast(journey, catalogue):
         lines.append(night_reader.event("email_open", f"2026-01-0{day}T20:30:00Z", message_id=f"m-old-{day}"))
     cart(night_reader, "2026-01-05T10:00:00Z")
     cart(people["unsubscribes"], "2026-01-05T10:00:00Z")
+    cart(people["reads_finnish"], "2026-01-05T10:00:00Z")
+    cart(people["reads_czech"], "2026-01-05T10:00:00Z")
     lines.append(people["unsubscribes"].event("unsubscribe", "2026-01-07T08:00:00Z", channel="email"))
     lines.append(people["converts"].event("purchase", "2026-01-06T10:00:00Z", order_id="o-mikko", revenue=16.9,
                                           items=[{"product_id": ids[RYE], "quantity": 1, "price": 3.9}]))
@@ -102,6 +106,19 @@ def test_unsubscribing_while_the_discount_is_on_stops_the_run_and_switches_the_d
         ("CART15", "stopped", dt.datetime(2026, 1, 7, 8, 0, tzinfo=dt.timezone.utc))], o
 
 
+@pytest.mark.parametrize("label", ["reads_finnish", "reads_czech"])
+def test_a_customer_reading_another_language_gets_both_mails_in_it_with_the_cart_and_the_code(cast, label):
+    o = cast[label]
+    english = cast["ignores"]
+    assert len(o.messages) == 2 and o.not_sent == [], o
+    for mine, theirs in zip(o.messages, english.messages):
+        assert shows_the_cart(mine.content), f"cart lines missing from {mine.subject!r}\n{o}"
+        assert mine.subject.replace(cast.people[label].first_name, "") != theirs.subject.replace("Aino", ""), \
+            f"{label} got the English subject {mine.subject!r}"
+    assert "CART15" in o.messages[1].content
+    assert o.messages[0].subject != o.messages[1].subject, o
+
+
 def test_the_one_who_prefers_sms_gets_both_by_sms_and_the_discount_sms_carries_the_code(cast):
     o = cast["prefers_sms"]
     assert o.channels == ["sms", "sms"], o
@@ -135,7 +152,7 @@ def test_the_one_who_reads_at_night_still_gets_both_mails_outside_quiet_hours(ca
 
 
 def test_nobody_is_messaged_in_quiet_hours_and_no_message_is_lost(cast):
-    assert sum(len(o.messages) for o in cast.values()) >= 15, "\n".join(map(str, cast.values()))
+    assert sum(len(o.messages) for o in cast.values()) >= 19, "\n".join(map(str, cast.values()))
     for label, o in cast.items():
         assert o.not_sent == [], f"{label}: {o}"
         assert in_quiet_hours_violations(o) == [], f"{label}: {o}"
@@ -149,5 +166,5 @@ def test_no_cart_mail_lacks_the_cart(cast):
 
 
 def test_no_two_steps_share_a_subject(cast):
-    assert sum(len(o.messages) for o in cast.values()) >= 15, "\n".join(map(str, cast.values()))
+    assert sum(len(o.messages) for o in cast.values()) >= 19, "\n".join(map(str, cast.values()))
     assert shared_subjects(list(cast.values()), cast.first_names) == {}
