@@ -65,6 +65,18 @@ def preflight_identify():
     return _respond(http_api.preflight(app.current_request.headers))
 
 
+@app.route("/v1/server/events", methods=["POST"], content_types=["application/json"])
+def post_server_events():
+    req = app.current_request
+    return _respond(http_api.post_server_events(req.raw_body, req.headers))
+
+
+@app.route("/v1/server/identify", methods=["POST"], content_types=["application/json"])
+def post_server_identify():
+    req = app.current_request
+    return _respond(http_api.post_server_identify(req.raw_body, req.headers, _source_ip()))
+
+
 @app.route("/v1/polku.js", methods=["GET"])
 def get_tracker():
     return _respond(http_api.get_tracker(app.current_request.headers))

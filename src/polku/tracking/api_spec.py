@@ -51,7 +51,12 @@ def openapi() -> dict:
                 "properties": {"site_key": {"type": "string"}, "event_id": {"type": "string"},
                                "anonymous_id": {"type": "string"}, "customer_id": {"type": "string"},
                                "ts": {"type": "string", "format": "date-time"},
-                               "traits": {"type": "object"}, "context": {"type": "object"}}}
+                               "traits": {"type": "object"}, "context": {"type": "object"},
+                               "identity_token": {"type": "string", "pattern": "^[0-9]{1,12}\\.[0-9a-f]{64}$",
+                                                  "description": "<expires>.<HMAC-SHA256 hex> minted by the shop's "
+                                                                 "backend (docs/privacy.md); required on POST /v1/identify "
+                                                                 "unless the site opted in to unverified identify"}}}
+    server = {"description": "X-Polku-Server-Key missing", "content": _json("#/components/schemas/Error")}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Polku tracking API", "version": "1",
@@ -81,9 +86,35 @@ def openapi() -> dict:
                     "responses": {"200": {"description": "Linked", "content": {"application/json": {"schema": {
                         "type": "object", "properties": {"event_id": {"type": "string"}, "customer_id": {"type": "string"},
                                                          "linked": {"type": "boolean"}, "duplicate": {"type": "boolean"}}}}}},
-                        "400": err, "403": err, "409": err, "503": err},
+                        "400": err, "403": {"description": "Unknown site key or origin; identity_token missing, "
+                                                           "expired or invalid (error.field names it)",
+                                            "content": _json("#/components/schemas/Error")},
+                        "409": err, "429": err, "503": err},
                 },
                 "options": {"summary": "CORS preflight", "responses": {"204": {"description": "Allowed origin"}, "403": err}},
+            },
+            "/v1/server/events": {
+                "post": {
+                    "summary": "The shop's backend: events of any type (purchases, unsubscribes); header X-Polku-Server-Key.",
+                    "requestBody": {"required": True, "content": _json("#/components/schemas/Batch")},
+                    "responses": {
+                        "200": {"description": "At least one event accepted", "content": _json("#/components/schemas/IngestResult")},
+                        "400": {"description": "Nothing accepted (per-event reasons), or a bad body",
+                                "content": {"application/json": {"schema": {"oneOf": [
+                                    {"$ref": "#/components/schemas/IngestResult"}, {"$ref": "#/components/schemas/Error"}]}}}},
+                        "401": server, "403": err, "413": err,
+                        "409": {"description": "An event_id is taken by a different event", "content": _json("#/components/schemas/IngestResult")},
+                        "503": {"description": "Nothing stored; retry the events listed", "content": _json("#/components/schemas/IngestResult")},
+                    },
+                },
+            },
+            "/v1/server/identify": {
+                "post": {
+                    "summary": "The shop's backend: a customer's traits and consents (no identity token); header X-Polku-Server-Key.",
+                    "requestBody": {"required": True, "content": _json("#/components/schemas/Identify")},
+                    "responses": {"200": {"description": "Recorded"}, "400": err, "401": server, "403": err,
+                                  "409": err, "503": err},
+                },
             },
             "/v1/polku.js": {"get": {"summary": "The browser tracker", "responses": {
                 "200": {"description": "JavaScript", "content": {"application/javascript": {"schema": {"type": "string"}}}},

@@ -115,6 +115,9 @@ EVENT_TYPES: dict[str, EventType] = {
 
 # Written only by POST /v1/identify (it also links the anonymous id); refused in batches.
 IDENTIFY = "identify"
+# Consent changes the public API may not record: the message's signed unsubscribe link and the
+# server API (POST /v1/server/events) do (#16: nobody changes another customer's consents).
+SERVER_ONLY_TYPES = ("unsubscribe",)
 
 ENVELOPE_FIELDS = ("event_id", "type", "anonymous_id", "customer_id", "ts", "properties", "context")
 CONTEXT_FIELDS = {"locale": 35, "time_zone": 64, "url": MAX_STRING_LENGTH, "referrer": MAX_STRING_LENGTH,

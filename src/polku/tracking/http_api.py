@@ -17,7 +17,7 @@ from polku import clock
 from polku.settings import get_settings
 from polku.tracking import event_schema as schema
 from polku.tracking import identify as identify_use_case
-from polku.tracking import identity_token, trust_secrets
+from polku.tracking import identity_token, server_auth, trust_secrets
 from polku.tracking.event_store import StorageUnavailable
 from polku.tracking.identify import EventIdConflict
 from polku.tracking.identity import LinkConflict
@@ -99,14 +99,17 @@ def post_events(raw: bytes | None, headers) -> HttpAnswer:
     if isinstance(accepted, HttpAnswer):
         return accepted
     site_key, body, cors = accepted
-    events = body.get("events")
+    return _ingest_answer(body.get("events"), site_key, cors, browser=True)
+
+
+def _ingest_answer(events, site_key, cors, *, browser: bool) -> HttpAnswer:
     if not isinstance(events, list):
         return _error(400, Invalid("events", "must be a list of events"), cors)
     if not events:
         return _error(400, Invalid("events", "must contain at least one event"), cors)
     if len(events) > schema.MAX_BATCH_EVENTS:
         return _error(413, Invalid("events", f"must contain at most {schema.MAX_BATCH_EVENTS} events"), cors)
-    result = ingest(events, site_key=site_key)
+    result = ingest(events, site_key=site_key, browser=browser)
     if result.accepted:
         status = 200
     elif result.retry:
@@ -173,6 +176,49 @@ def _identify_answer(body, site_key, cors, **how) -> HttpAnswer:
          "duplicate": not result.stored},
         {**JSON, **cors},
     )
+
+
+def _accept_server(raw: bytes | None, headers, max_bytes: int, not_object: str):
+    """The server API's checks: a server key at all (401), the body, the site key, then that the
+    key is this site's (403). Returns (site_key, body) or the error answer."""
+    headers = _lower(headers)
+    given = headers.get(server_auth.HEADER.lower())
+    try:
+        if not given:
+            server_auth.check(given, None, None)
+        body = parse_json(raw, max_bytes)
+    except server_auth.Unauthenticated as err:
+        return _error(401, err, {"WWW-Authenticate": 'X-Polku-Server-Key realm="polku"'})
+    except Invalid as err:
+        return _error(413 if "larger" in err.reason else 400, err, {})
+    if not isinstance(body, dict):
+        return _error(400, Invalid("body", not_object), {})
+    try:
+        site_key = policy().check_site_key(headers.get(SITE_KEY_HEADER) or body.get("site_key"))
+        server_auth.check(given, trust_secrets.ring(get_settings().server_key_secret_arn), site_key)
+    except Invalid as err:
+        return _error(403, err, {})
+    return site_key, body
+
+
+def post_server_events(raw: bytes | None, headers) -> HttpAnswer:
+    """The shop's backend: events of any type (purchases, unsubscribes), its server key in the header."""
+    accepted = _accept_server(raw, headers, schema.MAX_BATCH_BYTES, "must be a JSON object with an events list")
+    if isinstance(accepted, HttpAnswer):
+        return accepted
+    site_key, body = accepted
+    return _ingest_answer(body.get("events"), site_key, {}, browser=False)
+
+
+def post_server_identify(raw: bytes | None, headers, source_ip: str | None = None) -> HttpAnswer:
+    """The shop's backend: a customer's traits and consents (source ``server``), and optionally the
+    link of a browser (``anonymous_id``) it has signed in itself; no identity token needed."""
+    accepted = _accept_server(raw, headers, 32 * 1024, "must be a JSON object")
+    if isinstance(accepted, HttpAnswer):
+        return accepted
+    site_key, body = accepted
+    evidence = {"source": "server", **({"ip": source_ip[:64]} if source_ip else {})}
+    return _identify_answer(body, site_key, {}, trust=identify_use_case.SERVER, evidence=evidence)
 
 
 def preflight(headers) -> HttpAnswer:

@@ -72,8 +72,9 @@ class IdentityKeys:
         return [site_secret(self.keys[k], site_key) for k in order]
 
 
-def site_secret(key: bytes, site_key: str) -> str:
-    return hmac.new(key, f"polku-identity-site|{site_key}".encode("utf-8"), hashlib.sha256).hexdigest()
+def site_secret(key: bytes, site_key: str, purpose: str = "polku-identity-site") -> str:
+    """One site's secret for one purpose (identity tokens; server API keys: ``polku-server-key``)."""
+    return hmac.new(key, f"{purpose}|{site_key}".encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def message(site_key: str, customer_id: str, expires: int) -> bytes:

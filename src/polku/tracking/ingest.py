@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from polku import clock
 from polku.tracking import event_store, identity
+from polku.tracking.event_schema import SERVER_ONLY_TYPES
 from polku.tracking.normalise import normalise
 from polku.tracking.validation import Invalid, is_id, validate
 
@@ -54,14 +55,19 @@ def rejection(index: int, event, error: Invalid) -> dict:
 
 
 def prepare(events: list, received_at: dt.datetime, site_key: str | None = None,
-            links: dict[str, str] | None = None) -> tuple[list[dict], list[dict]]:
-    """Validate and normalise a batch (pure). Returns (items to store, rejections)."""
+            links: dict[str, str] | None = None, browser: bool = False) -> tuple[list[dict], list[dict]]:
+    """Validate and normalise a batch (pure). Returns (items to store, rejections). ``browser``:
+    the public route, where the types only a shop's backend or a signed link may record
+    (:data:`event_schema.SERVER_ONLY_TYPES`: a consent withdrawal) are refused."""
     received_iso = clock.to_iso(received_at)
     links = links or {}
     items, rejected = [], []
     for i, ev in enumerate(events):
         try:
             ts = validate(ev, received_at)
+            if browser and ev["type"] in SERVER_ONLY_TYPES:
+                raise Invalid("type", f"{ev['type']} is recorded by the message's signed link or the server API "
+                                      "(POST /v1/server/events), not by the public API")
         except Invalid as err:
             rejected.append(rejection(i, ev, err))
             continue
@@ -76,7 +82,7 @@ def conflict_rejection(index: int, event_id: str) -> dict:
                       "event ids must be unique: derive them from your own order or message id"}
 
 
-def ingest(events: list, site_key: str | None = None) -> IngestResult:
+def ingest(events: list, site_key: str | None = None, browser: bool = False) -> IngestResult:
     received_at = clock.now()
     anonymous = [
         ev["anonymous_id"]
@@ -84,7 +90,7 @@ def ingest(events: list, site_key: str | None = None) -> IngestResult:
         if isinstance(ev, dict) and not ev.get("customer_id") and is_id(ev.get("anonymous_id"))
     ]
     links = identity.customers_of(anonymous) if anonymous else {}
-    items, rejected = prepare(events, received_at, site_key, links)
+    items, rejected = prepare(events, received_at, site_key, links, browser)
     refused = {r["index"] for r in rejected}
     # prepare keeps the batch order: the n-th item is the n-th event that passed validation
     index_of = {id(item): i for item, i in zip(items, (i for i in range(len(events)) if i not in refused))}

@@ -60,3 +60,15 @@ def mint_for(site_key: str, customer_id: str, lifetime_seconds: int = 3600, secr
         raise RuntimeError("IDENTITY_SECRET_ARN is not set: no identity tokens can be minted")
     expires = int(clock.now().timestamp()) + lifetime_seconds
     return identity_token.mint(keys.site_secret(site_key), site_key, customer_id, expires)
+
+
+def server_key_for(site_key: str, secret_arn: str | None = None) -> str:
+    """A site's server API key (header X-Polku-Server-Key), for the operator who gives it to the
+    shop's backend (docs/events.md) and for Polku's own tools and tests."""
+    from polku.settings import get_settings
+    from polku.tracking import server_auth
+
+    keys = ring(secret_arn if secret_arn is not None else get_settings().server_key_secret_arn)
+    if keys is None:
+        raise RuntimeError("SERVER_KEY_SECRET_ARN is not set: there are no server keys")
+    return server_auth.server_key(keys, site_key)
