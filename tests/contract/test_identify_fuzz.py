@@ -15,6 +15,11 @@ mutated too: missing, expired, too long-lived, another customer's or site's, a f
 not a string. A second site key opts in to unverified identify. An acceptance had a valid token
 for that customer, or came from the opted-in site for a customer nobody knew before; a refusal
 of proof is 403 naming ``identity_token`` and writes nothing.
+
+The server API (#16 point 2) is fuzzed the same way: events of every type and identifies with
+contact traits and consents, under the site's server key or a mutated one (missing, empty, the
+public site key, another site's key, the identity secret, a flipped digit, garbage). Without the
+right key: 401/403 naming ``X-Polku-Server-Key`` and nothing written; with it, the event rules.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ REPO = Path(__file__).resolve().parents[2]
 SITE_KEY = "demo-shop"
 OPEN_SITE = "open-shop"  # opts in to unverified identify (UNVERIFIED_IDENTIFY_SITES)
 RING: dict = {}  # the identity key ring, once the fixture made the secret
-TRUST_ENV = ("IDENTITY_SECRET_ARN", "UNVERIFIED_IDENTIFY_SITES")
+TRUST_ENV = ("IDENTITY_SECRET_ARN", "SERVER_KEY_SECRET_ARN", "UNVERIFIED_IDENTIFY_SITES")
 TAKEN = "fz-taken-" + uuid.uuid4().hex  # an event id stored by someone else before the run
 ZONES = sorted(zoneinfo.available_timezones())
 
@@ -64,11 +69,13 @@ def client(dynamodb_local, template):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     saved = {k: os.environ.get(k) for k in TRUST_ENV}
-    with SecretsManagerServer(["IdentitySecret"]) as sm, Client(module.app) as c:
-        os.environ.update({"IDENTITY_SECRET_ARN": sm.arns["IdentitySecret"], "UNVERIFIED_IDENTIFY_SITES": OPEN_SITE})
+    with SecretsManagerServer(["IdentitySecret", "ServerApiKeySecret"]) as sm, Client(module.app) as c:
+        os.environ.update({"IDENTITY_SECRET_ARN": sm.arns["IdentitySecret"], "UNVERIFIED_IDENTIFY_SITES": OPEN_SITE,
+                           "SERVER_KEY_SECRET_ARN": sm.arns["ServerApiKeySecret"]})
         get_settings.cache_clear()
         trust_secrets.forget()
         RING["keys"] = trust_secrets.ring(sm.arns["IdentitySecret"])
+        RING["server"] = trust_secrets.ring(sm.arns["ServerApiKeySecret"])
         r = c.http.post("/v1/events", headers={"Content-Type": "application/json"}, body=json.dumps(
             {"site_key": SITE_KEY, "events": [{"event_id": TAKEN, "type": "purchase", "customer_id": "fz-owner",
                                                "ts": "2026-01-05T07:00:00Z",
@@ -254,3 +261,78 @@ def test_invalid_utf8_is_refused_not_replaced(client):
         assert resp.status_code == 400 and json.loads(resp.body)["error"]["field"] == "body"
     with pytest.raises(Invalid):
         check_locale("fi_FI", "locale")
+
+
+# ---------------------------------------------------------------- the server API (#16 point 2)
+EXAMPLES = json.loads((REPO / "tests/fixtures/api_event_examples.json").read_text())
+server_keys = st.sampled_from(["site", "site", "site", "missing", "empty", "public-site-key", "other-site",
+                               "identity-secret", "flipped", "garbage"])
+
+
+def _server_key(how, draw):
+    from polku.tracking import server_auth
+
+    right = server_auth.server_key(RING["server"], SITE_KEY)
+    return {"site": right, "missing": None, "empty": "", "public-site-key": SITE_KEY,
+            "other-site": server_auth.server_key(RING["server"], OPEN_SITE),
+            "identity-secret": RING["keys"].site_secret(SITE_KEY),  # the identity secret is not a server key
+            "flipped": right[:-1] + ("0" if right[-1] != "0" else "1"),
+            "garbage": draw(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80))}[how]
+
+
+@st.composite
+def server_request(draw):
+    """(path, headers, body, key is right): events of any type, or an identify, under a mutated key."""
+    how = draw(server_keys)
+    headers = {"Content-Type": "application/json"}
+    key = _server_key(how, draw)
+    if key is not None:
+        headers["X-Polku-Server-Key"] = key
+    customer = "fz-s-" + uuid.uuid4().hex
+    if draw(st.booleans()):
+        events = []
+        for _ in range(draw(st.integers(1, 3))):
+            ev = json.loads(json.dumps(EXAMPLES[draw(st.sampled_from(sorted(EXAMPLES)))]))
+            ev.update(event_id="fz-" + uuid.uuid4().hex, customer_id=customer, ts="2026-01-05T07:59:00Z")
+            if draw(st.integers(0, 3)) == 0:
+                ev[draw(st.sampled_from(["ts", "type", "properties", "customer_id", "x"]))] = draw(json_leaf)
+            events.append(ev)
+        return "/v1/server/events", headers, {"site_key": SITE_KEY, "events": events}, how == "site"
+    body = {"site_key": SITE_KEY, "customer_id": customer, "anonymous_id": "fz-a-" + uuid.uuid4().hex,
+            "event_id": "fz-" + uuid.uuid4().hex,
+            "traits": {"email": "s@example.com", "phone": "+358401234567", "consents": {"email": True, "sms": True}}}
+    if draw(st.integers(0, 2)) == 0:
+        body[draw(st.sampled_from(["customer_id", "traits", "ts", "x", "site_key"]))] = draw(json_leaf)
+    return "/v1/server/identify", headers, body, how == "site"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(server_request())
+def test_fuzzed_server_api_needs_the_sites_server_key(client, case):
+    path, headers, body, right_key = case
+    resp = client.http.post(path, headers=headers, body=json.dumps(body).encode())
+    assert resp.status_code < 500, resp.body
+    out = json.loads(resp.body)
+    event(f"{path} {resp.status_code} {(out.get('error') or {}).get('field', 'answered')}")
+    if not right_key or body.get("site_key") != SITE_KEY:
+        assert resp.status_code in (401, 403, 400), resp.body
+        assert out["error"]["field"] in ("X-Polku-Server-Key", "site_key")
+        assert (resp.status_code == 401) == (headers.get("X-Polku-Server-Key") in (None, "")), resp.body
+    ids = [e.get("event_id") for e in body.get("events", [])] if path.endswith("events") else [body.get("event_id")]
+    if resp.status_code >= 400 and "error" in out:  # refused as a whole: nothing written
+        assert all(event_store.get(i) is None for i in ids if _ours(i, "fz-"))
+        if path.endswith("identify") and _ours(body.get("anonymous_id"), "fz-a-"):
+            assert identity.customer_of(body["anonymous_id"]) is None
+        return
+    assert right_key
+    if path.endswith("events"):  # every accepted event stored, every rejected one not
+        for i in out["accepted"]:
+            assert event_store.get(i) is not None
+        for r in out["rejected"]:
+            if _ours(r.get("event_id"), "fz-"):
+                assert event_store.get(r["event_id"]) is None
+        return
+    stored = event_store.get(out["event_id"])
+    evidence = stored["properties"]["evidence"]
+    assert evidence["source"] == "server" and evidence["trust"] == "server"
+    assert identity.customer_of(body["anonymous_id"]) == body["customer_id"]
