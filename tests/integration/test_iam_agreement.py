@@ -234,3 +234,10 @@ def test_resources_of_the_calls_polku_makes():
     assert r("sqs", "SendMessage", {"QueueUrl": "http://localhost/123456789012/q"}, region, acct) == [
         "arn:aws:sqs:eu-west-1:123456789012:q"]
     assert r("lambda", "Invoke", {"FunctionName": "f"}, region, acct) == ["arn:aws:lambda:eu-west-1:123456789012:function:f"]
+
+
+def test_a_nested_recording_also_feeds_the_enclosing_one():
+    with iam_agreement.recording() as outer, iam_agreement.recording() as inner:
+        inner.add("SendFunction", "ses:SendEmail", ["arn:aws:ses:eu-west-1:123456789012:identity/example.com"])
+    assert outer.calls == inner.calls and sum(outer.calls.values()) == 1
+    assert iam_agreement.active() is None

@@ -58,14 +58,17 @@ class Call:
 class Recording:
     calls: Counter = field(default_factory=Counter)  # Call -> count
     unmapped: Counter = field(default_factory=Counter)  # (function, action): resource not known
+    parent: "Recording | None" = None  # an enclosing recording (a whole session's) sees the calls too
 
     def add(self, function: str, action: str, resources: list[str] | None) -> None:
         with _lock:
             if resources is None:
                 self.unmapped[(function, action)] += 1
-                return
-            for r in resources:
-                self.calls[Call(function, action, r)] += 1
+            else:
+                for r in resources:
+                    self.calls[Call(function, action, r)] += 1
+        if self.parent is not None:
+            self.parent.add(function, action, resources)
 
 
 def _arn(service: str, region: str, account: str, rest: str) -> str:
@@ -185,7 +188,8 @@ def recording() -> Iterator[Recording]:
     """Record every AWS call the twin's handlers make inside the block."""
     global _active
     _install()
-    previous, rec = _active, Recording()
+    previous = _active
+    rec = Recording(parent=previous)
     _active = rec
     try:
         yield rec
