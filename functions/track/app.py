@@ -57,7 +57,7 @@ def preflight_events():
 @app.route("/v1/identify", methods=["POST"], content_types=["application/json", "text/plain"])
 def post_identify():
     req = app.current_request
-    return _respond(http_api.post_identify(req.raw_body, req.headers, _source_ip()))
+    return _respond(http_api.post_identify(req.raw_body, req.headers, _source_ip(), _base_url()))
 
 
 @app.route("/v1/identify", methods=["OPTIONS"])
@@ -121,6 +121,29 @@ def _signer():
     from polku.messaging.wiring import link_signer
 
     return link_signer()
+
+
+def _base_url():
+    """This API's own base URL (for the consent confirmation links when PUBLIC_BASE_URL is empty)."""
+    context = app.current_request.context or {}
+    if context.get("domainName"):
+        return f"https://{context['domainName']}/{context.get('stage', '')}".rstrip("/")
+    host = (app.current_request.headers or {}).get("host", "127.0.0.1")
+    return f"http://{host}"
+
+
+@app.route("/v1/consent/confirm/{token}", methods=["GET", "POST"],
+           content_types=["application/x-www-form-urlencoded", "multipart/form-data", "text/plain", "application/json"])
+def consent_confirm(token):
+    """The double opt-in link: GET shows what is confirmed and a button, POST confirms."""
+    from polku.tracking import consent_delivery
+
+    if app.current_request.method == "POST":
+        status, html = consent_delivery.confirm(token)
+    else:
+        status, html = consent_delivery.confirm_page(token)
+    return Response(body=html, status_code=status,
+                    headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
 
 
 def _source_ip():

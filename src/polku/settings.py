@@ -37,6 +37,7 @@ class Settings:
     unverified_identify_sites: str = ""
     consent_confirmation_sites: str = "*"
     sms_calling_codes: str = "358"
+    rate_limits_table: str = "polku-local-rate-limits"
     enrollment_queue_url: str = ""
     state_machine_prefix: str = ""
     offers_bus_name: str = ""

@@ -53,10 +53,12 @@ def _event(etype, cid, ts, **props):
     return {"event_id": f"e-{uuid.uuid4().hex[:12]}", "type": etype, "customer_id": cid, "ts": ts, "properties": props}
 
 
-def _mail_to(addr, timeout=20.0):
+def _mail_to(addr, timeout=20.0, confirmations=False):
+    """The journeys' mails to ``addr`` (or, ``confirmations``, the double opt-in links sent to it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = [m for m in _sent_messages(None) if addr in (getattr(m, "raw_data", None) or "")]
+        found = [m for m in _sent_messages(None) if addr in (getattr(m, "raw_data", None) or "")
+                 and ("X-Polku-Message-Id: confirm-" in m.raw_data) == confirmations]
         if found:
             return [email.message_from_string(m.raw_data, policy=email.policy.default) for m in found]
         time.sleep(0.05)
@@ -101,6 +103,10 @@ def _drive_main_flows(twin, vc):
         "traits": {"email": addr, "first_name": "Iam", "consents": {"email": True}},
         "identity_token": mint_for(SITE_KEY, cid)}, timeout=30)  # as the shop's backend mints it
     assert r.status_code in (200, 202), r.text
+    # double opt-in (#16.3): the e-mail consent given on the web counts once its link is used
+    [confirmation] = _mail_to(addr, confirmations=True)
+    link = re.search(r"https?://\S+/v1/consent/confirm/[A-Za-z0-9_.%-]+", confirmation.get_body(("plain",)).get_content())
+    assert requests.post(_local(twin, link.group(0)), timeout=30).status_code == 200
     _post_events(api, [_event("product_view", cid, ts(2), product_id="p-1", category="bakery", price=3.5),
                        _event("form_submit", cid, ts(3), form_id="signup")])
     [welcome] = _mail_to(addr)

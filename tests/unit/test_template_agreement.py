@@ -34,6 +34,7 @@ def test_every_pynamodb_model_matches_its_table(template):
     import polku.data.journey_state  # noqa: F401
     import polku.data.messages  # noqa: F401
     import polku.data.profiles  # noqa: F401
+    import polku.data.rate_limits  # noqa: F401
     import polku.data.suppressions  # noqa: F401
     from polku.data.base import MODELS
 

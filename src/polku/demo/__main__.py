@@ -176,9 +176,9 @@ def http_simulation(journeys: list[str], twin):
     from polku.journeys.simulate import Simulation
 
     class HttpSimulation(Simulation):
-        def _post(self, path: str, body: dict) -> dict:
+        def _post(self, path: str, body: dict, headers: dict | None = None) -> dict:
             req = urllib.request.Request(f"{twin.api_url}{path}", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
+                                         headers={"Content-Type": "application/json", **(headers or {})}, method="POST")
             try:
                 with urllib.request.urlopen(req, timeout=120) as resp:
                     return json.load(resp)
@@ -189,11 +189,12 @@ def http_simulation(journeys: list[str], twin):
             body = dict(ev.body)
             if body["type"] == "identify":
                 request = {k: body[k] for k in ("event_id", "anonymous_id", "customer_id", "ts") if body.get(k)}
-                from polku.tracking.trust_secrets import mint_for  # as the shop's backend mints it
+                from polku.tracking.trust_secrets import server_key_for
 
-                answer = self._post("/v1/identify", {**request, "traits": body.get("properties") or {},
-                                                     "site_key": self.site_key,
-                                                     "identity_token": mint_for(self.site_key, body["customer_id"])})
+                # the timeline's traits and consents are the shop's own data: its backend sends them (#16)
+                answer = self._post("/v1/server/identify", {**request, "traits": body.get("properties") or {},
+                                                            "site_key": self.site_key},
+                                    {"X-Polku-Server-Key": server_key_for(self.site_key)})
                 if answer.get("status", 200) >= 400:
                     self.rejected.append({"line": ev.line, "answer": answer})
                 return {body["customer_id"]}

@@ -74,6 +74,9 @@ class Recipient:
     preferred_channel: str | None = None
     last_channel: str | None = None  # where they last opened/clicked (profile last_read.channel)
     consents: dict[str, bool] = field(default_factory=dict)  # channel -> granted (absent = unknown)
+    # Channels whose consent was given on the web and awaits its confirmation link (double opt-in,
+    # polku.tracking.consent_confirmation), or was confirmed for another address than today's.
+    unconfirmed: frozenset = frozenset()
     open_hours: tuple[float, ...] = (0.0,) * HOURS_OF_WEEK  # UTC hour of week -> opens + clicks
     traits: dict[str, Any] = field(default_factory=dict)
 
@@ -98,12 +101,17 @@ class Recipient:
         traits = p.get("traits") if isinstance(p.get("traits"), Mapping) else {}
         pick = lambda *names: next((v for v in (p.get(n, traits.get(n)) for n in names) if v not in (None, "")), None)  # noqa: E731
         consents: dict[str, bool] = {}
+        unconfirmed = set()
         raw_consents = p.get("consents") if isinstance(p.get("consents"), Mapping) else traits.get("consents")
         if isinstance(raw_consents, Mapping):
             for ch, v in raw_consents.items():
                 g = _granted(v)
                 if g is not None:
                     consents[str(ch)] = g
+                if isinstance(v, Mapping) and "confirmed" in v:
+                    current = pick("email") if ch == "email" else pick("phone") if ch == "sms" else None
+                    if v.get("confirmed") is not True or (v.get("address") and current and v["address"] != current):
+                        unconfirmed.add(str(ch))
         last_read = p.get("last_read") if isinstance(p.get("last_read"), Mapping) else {}
         hist = _histogram(p.get("open_hours"))
         clicks = _histogram(p.get("click_hours"))
@@ -122,6 +130,7 @@ class Recipient:
             preferred_channel=preferred if preferred in CHANNELS else None,
             last_channel=last_channel if last_channel in CHANNELS else None,
             consents=consents,
+            unconfirmed=frozenset(unconfirmed),
             open_hours=combined,
             traits=dict(traits),
         )

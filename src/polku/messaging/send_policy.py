@@ -1,4 +1,4 @@
-"""The last check before delivery: consent, suppression, frequency caps, quiet hours.
+"""The last check before delivery: consent (confirmed, for marketing), suppression, frequency caps, quiet hours.
 
 Pure domain code: the caller gives the facts (is the address suppressed, when were the
 customer's recent messages sent) and gets back a decision: ``send``, ``skip`` (with the
@@ -55,6 +55,8 @@ def check_send(
         return PolicyDecision("skip", f"{channel} address is on the suppression list")
     if transactional:
         return PolicyDecision("send", "transactional")
+    if channel in recipient.unconfirmed:  # double opt-in (#16.3): given on the web, link not used yet
+        return PolicyDecision("skip", f"{channel} consent awaits confirmation (double opt-in)")
     sends = [t for t in recent_sends if t <= now]
     if sum(1 for t in sends if now - t < dt.timedelta(days=1)) >= caps.per_day:
         return PolicyDecision("skip", f"frequency cap: {caps.per_day} messages per day")

@@ -109,6 +109,12 @@ EVENT_TYPES: dict[str, EventType] = {
             (Prop("channel", "channel"), Prop("message_id", "id", False)),
             description="The customer withdrew consent for a channel.",
         ),
+        EventType(
+            "consent_confirmed",
+            (Prop("channel", "channel"), Prop("consent_key", "string"), Prop("address", "string", False)),
+            description="The customer confirmed a consent given on the web (double opt-in link); "
+                        "consent_key is the profile consent's key (<ts>#<identify event id>).",
+        ),
         EventType("custom", (Prop("name", "id"),), description="Anything else; `name` says what."),
     )
 }
@@ -117,7 +123,7 @@ EVENT_TYPES: dict[str, EventType] = {
 IDENTIFY = "identify"
 # Consent changes the public API may not record: the message's signed unsubscribe link and the
 # server API (POST /v1/server/events) do (#16: nobody changes another customer's consents).
-SERVER_ONLY_TYPES = ("unsubscribe",)
+SERVER_ONLY_TYPES = ("unsubscribe", "consent_confirmed")
 
 ENVELOPE_FIELDS = ("event_id", "type", "anonymous_id", "customer_id", "ts", "properties", "context")
 CONTEXT_FIELDS = {"locale": 35, "time_zone": 64, "url": MAX_STRING_LENGTH, "referrer": MAX_STRING_LENGTH,

@@ -17,7 +17,7 @@ from polku import clock
 from polku.settings import get_settings
 from polku.tracking import event_schema as schema
 from polku.tracking import identify as identify_use_case
-from polku.tracking import identity_token, server_auth, trust_secrets
+from polku.tracking import consent_delivery, identity_token, server_auth, trust_secrets
 from polku.tracking.event_store import StorageUnavailable
 from polku.tracking.identify import EventIdConflict
 from polku.tracking.identity import LinkConflict
@@ -147,7 +147,7 @@ def _browser_trust(body: dict, site_key: str | None) -> tuple[str, object]:
     return identify_use_case.VERIFIED, verify
 
 
-def post_identify(raw: bytes | None, headers, source_ip: str | None = None) -> HttpAnswer:
+def post_identify(raw: bytes | None, headers, source_ip: str | None = None, base_url: str = "") -> HttpAnswer:
     """The browser's identify: proof of identity (an identity token) or a site's opt-in to
     unverified identify of new customers; refusals of proof are 403 naming ``identity_token``."""
     accepted = _accept_request(raw, headers, 32 * 1024, "must be a JSON object")
@@ -155,13 +155,15 @@ def post_identify(raw: bytes | None, headers, source_ip: str | None = None) -> H
         return accepted
     site_key, body, cors = accepted
     trust, verify = _browser_trust(body, site_key)
-    return _identify_answer(body, site_key, cors, trust=trust, verify=verify,
+    return _identify_answer(body, site_key, cors, base_url, trust=trust, verify=verify,
                             evidence=web_evidence(headers, source_ip))
 
 
-def _identify_answer(body, site_key, cors, **how) -> HttpAnswer:
+def _identify_answer(body, site_key, cors, base_url: str = "", **how) -> HttpAnswer:
+    settings = get_settings()
     try:
-        result = identify_use_case.identify(body, site_key, **how)
+        result = identify_use_case.identify(body, site_key, confirm_sites=settings.consent_confirmation_site_list,
+                                            sms_codes=settings.sms_calling_code_list, **how)
     except Invalid as err:
         return _error(403 if err.field == identity_token.FIELD else 400, err, cors)
     except LinkConflict as err:
@@ -170,12 +172,12 @@ def _identify_answer(body, site_key, cors, **how) -> HttpAnswer:
         return _error(409, Invalid("event_id", str(err)), cors)
     except StorageUnavailable:
         return _error(503, Invalid("body", "storage is unavailable; retry later"), cors)
-    return HttpAnswer(
-        200,
-        {"event_id": result.event_id, "customer_id": result.customer_id, "linked": result.linked,
-         "duplicate": not result.stored},
-        {**JSON, **cors},
-    )
+    answer = {"event_id": result.event_id, "customer_id": result.customer_id, "linked": result.linked,
+              "duplicate": not result.stored}
+    if result.pending:  # double opt-in: the links go out once, with the identify that gave the consents
+        answer["confirmation"] = consent_delivery.send(result.pending, settings.public_base_url or base_url) \
+            if result.stored else {c.channel: "sent before" for c in result.pending}
+    return HttpAnswer(200, answer, {**JSON, **cors})
 
 
 def _accept_server(raw: bytes | None, headers, max_bytes: int, not_object: str):

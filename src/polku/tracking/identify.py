@@ -12,11 +12,11 @@ import datetime as dt
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from polku import clock
 from polku.tracking import event_schema as schema
-from polku.tracking import event_store, identity
+from polku.tracking import consent_confirmation, event_store, identity
 from polku.tracking.normalise import subject_of
 from polku.tracking.validation import (
     Invalid,
@@ -54,6 +54,7 @@ class IdentifyResult:
     customer_id: str
     linked: bool  # this call created the link
     stored: bool  # False: the same identify was stored before
+    pending: list = field(default_factory=list)  # consent_confirmation.Confirmation: links to send
 
 
 def validate_traits(traits) -> dict:
@@ -155,7 +156,7 @@ def customer_exists(customer_id: str) -> bool:
 
 
 def identify(body, site_key: str | None = None, *, trust: str = SERVER, verify=None,
-             evidence: dict | None = None) -> IdentifyResult:
+             evidence: dict | None = None, confirm_sites: list[str] = (), sms_codes: list[str] = ()) -> IdentifyResult:
     """Link and record traits. ``trust`` says who asks (:data:`SERVER`, the default, for the
     shop's backend and the simulator). A browser's request is ``VERIFIED`` only after
     ``verify(customer_id)`` accepted its identity token (raising :class:`Invalid` with field
@@ -163,7 +164,10 @@ def identify(body, site_key: str | None = None, *, trust: str = SERVER, verify=N
     a new customer: for a known one it is refused (field ``identity_token``) before anything is
     written, so it never links a browser to, nor changes the contact traits or consents of, an
     existing customer. ``evidence`` (source, origin, IP, user agent) is stored with the event
-    as the record of where consents came from.
+    as the record of where consents came from. ``confirm_sites`` (CONSENT_CONFIRMATION_SITES):
+    e-mail/SMS consents a browser gives there wait for a confirmation link (double opt-in,
+    :mod:`consent_confirmation`; listed in ``pending``). ``sms_codes`` (SMS_CALLING_CODES): an SMS
+    consent for a number outside these countries is refused (field ``traits.phone``).
 
     Raises :class:`Invalid` for bad input, :class:`identity.LinkConflict` when the
     anonymous id already belongs to someone else, and :class:`EventIdConflict` when the
@@ -175,8 +179,18 @@ def identify(body, site_key: str | None = None, *, trust: str = SERVER, verify=N
         if verify is None:
             raise Invalid("identity_token", "cannot be verified: no verifier")
         verify(item["customer_id"])
+    traits = item["properties"]["traits"]
+    web = trust in (VERIFIED, UNVERIFIED)
+    pending = consent_confirmation.pending(traits, web, site_key, list(confirm_sites))
+    known = None
+    if (traits.get("consents") or {}).get("sms") and not traits.get("phone") or \
+            any(not traits.get(consent_confirmation.CONFIRMABLE[ch]) for ch in pending):
+        known = _known_traits(item["customer_id"])  # the address a consent without one is for
+    consent_confirmation.check_sms_country(traits, list(sms_codes), (known or {}).get("phone"))
     if evidence:
         item["properties"]["evidence"] = {**evidence, "trust": trust}
+        if pending:
+            item["properties"]["evidence"]["pending"] = pending
     server_time = body.get("ts") is None  # stamped with the receive time: a retry has another
     previous = event_store.get(item["event_id"])
     if previous is not None and not event_store.same_event(previous, item, server_time=server_time):
@@ -188,4 +202,16 @@ def identify(body, site_key: str | None = None, *, trust: str = SERVER, verify=N
     outcome = event_store.put_once(item, server_time=server_time)
     if outcome == event_store.CONFLICT:  # a different event took the id since the check above
         raise EventIdConflict(item["event_id"])
-    return IdentifyResult(item["event_id"], item["customer_id"], linked, outcome == event_store.STORED)
+    confirmations = [
+        consent_confirmation.Confirmation(item["customer_id"], ch, address, item["ts"], site_key)
+        for ch in pending
+        if (address := traits.get(consent_confirmation.CONFIRMABLE[ch]) or (known or {}).get(consent_confirmation.CONFIRMABLE[ch]))
+    ]
+    return IdentifyResult(item["event_id"], item["customer_id"], linked, outcome == event_store.STORED, confirmations)
+
+
+def _known_traits(customer_id: str) -> dict:
+    from polku.tracking import profile_store
+
+    profile = profile_store.load(customer_id) or {}
+    return profile.get("traits") or {}

@@ -161,7 +161,9 @@ def apply_event(
             profile["last_location"] = {**loc, "ts": ts_text}
             profile["last_location_key"] = key
     elif etype == IDENTIFY:
-        _identify(profile, props.get("traits") or {}, key)
+        _identify(profile, props.get("traits") or {}, key, props.get("evidence") or {})
+    elif etype == "consent_confirmed":
+        _confirmed(profile, props, ts_text)
 
     context = event.get("context") or {}
     if (context.get("locale") or context.get("time_zone")) and _newer(key, profile["context_ts"]):
@@ -182,17 +184,44 @@ def apply_event(
     return True
 
 
-def _consent(profile: dict, channel: str, granted: bool, key: str) -> None:
+def _consent(profile: dict, channel: str, granted: bool, key: str, evidence: dict | None = None,
+             address: str | None = None) -> None:
+    """The newest consent per channel wins. With ``evidence`` (an identify's): where it came from
+    (``source``, ``trust``); a granted e-mail/SMS consent listed in ``evidence.pending`` is
+    ``confirmed: False`` for ``address`` until its confirmation link is used (double opt-in)."""
     current = profile["consents"].get(channel)
     if current is None or _newer(key, current.get("key")):
-        profile["consents"][channel] = {"granted": granted, "ts": key.split("#", 1)[0], "key": key}
+        entry = {"granted": granted, "ts": key.split("#", 1)[0], "key": key}
+        if evidence:
+            entry.update({k: evidence[k] for k in ("source", "trust") if evidence.get(k)})
+            if granted and channel in (evidence.get("pending") or ()):
+                entry["confirmed"] = False
+                if address:
+                    entry["address"] = address
+        profile["consents"][channel] = entry
 
 
-def _identify(profile: dict, traits: dict, key: str) -> None:
+def _confirmed(profile: dict, props: dict, ts_text: str) -> None:
+    """A confirmation link was used: it confirms the consent it was sent for, if that is still
+    the customer's consent (a newer one needs its own link)."""
+    entry = profile["consents"].get(props.get("channel"))
+    if entry and entry.get("key") == props.get("consent_key") and entry.get("confirmed") is False:
+        entry["confirmed"] = True
+        entry["confirmed_at"] = ts_text
+        if props.get("address"):
+            entry["address"] = props["address"]
+
+
+_ADDRESS_TRAIT = {"email": "email", "sms": "phone"}
+
+
+def _identify(profile: dict, traits: dict, key: str, evidence: dict | None = None) -> None:
     for name, value in traits.items():
         if name == "consents":
             for channel, granted in value.items():
-                _consent(profile, channel, bool(granted), key)
+                trait = _ADDRESS_TRAIT.get(channel)
+                address = traits.get(trait) or profile["traits"].get(trait) if trait else None
+                _consent(profile, channel, bool(granted), key, evidence, address)
             continue
         if _newer(key, profile["trait_ts"].get(name)):
             profile["traits"][name] = value
