@@ -44,7 +44,7 @@ def health():
 @app.route("/v1/events", methods=["POST"], content_types=["application/json", "text/plain"])
 def post_events():
     req = app.current_request
-    answer = http_api.post_events(req.raw_body, req.headers)
+    answer = http_api.post_events(req.raw_body, req.headers, req.query_params)
     logger.info("events", extra={"status": answer.status})
     return _respond(answer)
 
@@ -57,7 +57,7 @@ def preflight_events():
 @app.route("/v1/identify", methods=["POST"], content_types=["application/json", "text/plain"])
 def post_identify():
     req = app.current_request
-    return _respond(http_api.post_identify(req.raw_body, req.headers, _source_ip(), _base_url()))
+    return _respond(http_api.post_identify(req.raw_body, req.headers, _source_ip(), _base_url(), req.query_params))
 
 
 @app.route("/v1/identify", methods=["OPTIONS"])

@@ -24,7 +24,7 @@ try {
   });
   let failures = plan.failEvents || 0; // answer the first N POSTs to /v1/events with 503
   if (failures) {
-    await context.route("**/v1/events", async (route) => {
+    await context.route("**/v1/events?*", async (route) => {  // polku.js sends ?site_key=...
       if (route.request().method() === "POST" && failures > 0) {
         failures -= 1;
         out.failed.push(route.request().postData());

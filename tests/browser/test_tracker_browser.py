@@ -100,6 +100,8 @@ def test_shop_session_reaches_the_events_table_with_the_customer(shop):
     before = events_of(f"a#{anon}")
     assert sorted(e["type"] for e in before) == ["page_view", "product_view"]  # queued before the script loaded
     assert before[0]["context"]["library"] == "polku.js/1" and before[0]["site_key"] == "demo-shop"
+    posts = [r["url"] for r in out["requests"] if r["method"] == "POST"]
+    assert posts and all(u.endswith("?site_key=demo-shop") for u in posts)  # counted by the per-site rate limit
     assert identity.customer_of(anon) == customer
     after = wait_for(lambda: len(events_of(f"c#{customer}")) >= 4 and events_of(f"c#{customer}"))
     types = sorted(e["type"] for e in after)
@@ -132,7 +134,7 @@ def test_identify_sends_the_token_and_a_refused_one_links_nothing(shop):
         {"eval": "localStorage.getItem('polku_cid')"},
     ])
     anon = out["results"][0]
-    sent = [json.loads(r["body"]) for r in out["requests"] if r["method"] == "POST" and r["url"].endswith("/v1/identify")]
+    sent = [json.loads(r["body"]) for r in out["requests"] if r["method"] == "POST" and r["url"].endswith("/v1/identify?site_key=demo-shop")]
     assert len(sent) == 1 and sent[0]["identity_token"] == forged and sent[0]["customer_id"] == customer
     assert any("polku identify refused: identity_token" in c for c in out["console"]), out["console"]
     assert out["results"][1] is None  # the refused customer id is not kept
@@ -168,7 +170,7 @@ def test_failed_posts_are_retried_with_backoff_and_stored_once(shop):
         {"wait": 5000},
     ], failEvents=2)
     anon = out["results"][0]
-    posts = [r["body"] for r in out["requests"] if r["method"] == "POST" and r["url"].endswith("/v1/events")]
+    posts = [r["body"] for r in out["requests"] if r["method"] == "POST" and r["url"].endswith("/v1/events?site_key=demo-shop")]
     assert len(out["failed"]) == 2 and len(posts) == 3  # two answered 503, then the retry went through
     assert out["failed"][0] == out["failed"][1] == posts[2]  # the same events (same ids) each time
     stored = wait_for(lambda: events_of(f"a#{anon}"))

@@ -68,7 +68,7 @@ def policy() -> OriginPolicy:
     return OriginPolicy.from_settings(get_settings())
 
 
-def _accept_request(raw: bytes | None, headers, max_bytes: int, not_object: str):
+def _accept_request(raw: bytes | None, headers, max_bytes: int, not_object: str, query: dict | None = None):
     """The checks both POST routes make, in order: origin, body size and JSON, object, site key.
 
     Returns (site_key, body, cors headers), or the error answer to send.
@@ -87,15 +87,19 @@ def _accept_request(raw: bytes | None, headers, max_bytes: int, not_object: str)
         return _error(413 if "larger" in err.reason else 400, err, cors)
     if not isinstance(body, dict):
         return _error(400, Invalid("body", not_object), cors)
+    given = headers.get(SITE_KEY_HEADER) or body.get("site_key")
+    in_query = (query or {}).get("site_key")  # polku.js also sends it in the URL: the per-site rate limit counts it
+    if in_query is not None and given is not None and in_query != given:
+        return _error(403, Invalid("site_key", "the site_key query parameter differs from the request's site key"), cors)
     try:
-        site_key = pol.check_site_key(headers.get(SITE_KEY_HEADER) or body.get("site_key"))
+        site_key = pol.check_site_key(given if given is not None else in_query)
     except Invalid as err:
         return _error(403, err, cors)
     return site_key, body, cors
 
 
-def post_events(raw: bytes | None, headers) -> HttpAnswer:
-    accepted = _accept_request(raw, headers, schema.MAX_BATCH_BYTES, "must be a JSON object with an events list")
+def post_events(raw: bytes | None, headers, query: dict | None = None) -> HttpAnswer:
+    accepted = _accept_request(raw, headers, schema.MAX_BATCH_BYTES, "must be a JSON object with an events list", query)
     if isinstance(accepted, HttpAnswer):
         return accepted
     site_key, body, cors = accepted
@@ -147,10 +151,11 @@ def _browser_trust(body: dict, site_key: str | None) -> tuple[str, object]:
     return identify_use_case.VERIFIED, verify
 
 
-def post_identify(raw: bytes | None, headers, source_ip: str | None = None, base_url: str = "") -> HttpAnswer:
+def post_identify(raw: bytes | None, headers, source_ip: str | None = None, base_url: str = "",
+                  query: dict | None = None) -> HttpAnswer:
     """The browser's identify: proof of identity (an identity token) or a site's opt-in to
     unverified identify of new customers; refusals of proof are 403 naming ``identity_token``."""
-    accepted = _accept_request(raw, headers, 32 * 1024, "must be a JSON object")
+    accepted = _accept_request(raw, headers, 32 * 1024, "must be a JSON object", query)
     if isinstance(accepted, HttpAnswer):
         return accepted
     site_key, body, cors = accepted

@@ -18,6 +18,10 @@ REST API v1 applies them to a Lambda proxy integration: a request body whose
 function base64-encoded is decoded only when the request's *first* ``Accept`` media type
 matches (``*/*`` in the list matches every request, with or without ``Accept``),
 otherwise the base64 text itself is sent, as API Gateway does.
+
+The rate-based rules of the WAF web ACL the template associates with the API (per client IP,
+per site key on the public routes) are enforced before a request reaches its function
+(:mod:`polku.twin.waf_rate_rules`: the rules' limits, windows, scope and 429 response).
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ class LocalApi:
         self.stage = twin.parameters["Stage"]
         self.region = twin.region  # the region SigV4 scopes must name
         self.binary_media_types = binary_media_types(twin.template)
+        from polku.twin.waf_rate_rules import RateRules
+
+        self.rate_rules = RateRules.from_template(twin.template, twin.resolver.resolve)
         api = self
 
         class Handler(_RequestHandler):
@@ -180,13 +187,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 return self._json(405, {"message": f"Method {self.command} not allowed; allowed: {sorted(set(allowed))}"})
             return self._json(403, {"message": "Missing Authentication Token"})  # what API Gateway says
         headers = {k.lower(): v for k, v in self.headers.items()}
+        query = parse_qs(split.query, keep_blank_values=True)
+        blocked = api.rate_rules.check(api.stage, split.path, self.client_address[0], query)  # WAF, before the API
+        if blocked is not None:
+            return self._send(blocked.status, blocked.headers, blocked.body)
         identity = {"sourceIp": self.client_address[0], "userAgent": headers.get("user-agent")}
         if route.authorizer == "AWS_IAM":
             principal = api.verify_sigv4(self.command, f"{api.url}{self.path}", headers, body)
             if principal is None:
                 return self._json(403, {"message": "Missing or invalid SigV4 signature (AWS_IAM)"})
             identity.update({"accessKey": principal.access_key, "userArn": principal.arn, "caller": principal.arn})
-        query = parse_qs(split.query, keep_blank_values=True)
         multi_headers: dict[str, list[str]] = {}
         for k, v in self.headers.items():
             multi_headers.setdefault(k, []).append(v)

@@ -43,6 +43,8 @@ NOT_EMULATED = {
     "AWS::CloudWatch::Alarm": "no CloudWatch metrics in the twin (alarms are checked in AWS by `polku doctor --stack`)",
     "AWS::CloudWatch::Dashboard": "no CloudWatch metrics in the twin",
     "AWS::SNS::Subscription": "subscriptions to e-mail addresses are not delivered by the twin",
+    "AWS::WAFv2::WebACL": "no WAF resource: the twin's API Gateway enforces its rate-based rules (twin/waf_rate_rules.py)",
+    "AWS::WAFv2::WebACLAssociation": "the twin's API Gateway applies the web ACL's rate rules itself",
 }
 
 

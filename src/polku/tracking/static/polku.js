@@ -40,7 +40,8 @@
   }
   function save() { set("q", JSON.stringify(buf)); }
   function later(ms) { clearTimeout(timer); timer = setTimeout(flush, ms); }
-  function url(p) { return cfg.endpoint.replace(/\/$/, "") + p; }
+  // the site key also goes in the URL: the per-site rate limit (WAF) counts it there (docs/events.md)
+  function url(p) { return cfg.endpoint.replace(/\/$/, "") + p + "?site_key=" + encodeURIComponent(cfg.siteKey); }
 
   function send(path, body, beacon) {
     body.site_key = cfg.siteKey;
