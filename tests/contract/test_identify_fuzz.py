@@ -52,7 +52,7 @@ REPO = Path(__file__).resolve().parents[2]
 SITE_KEY = "demo-shop"
 OPEN_SITE = "open-shop"  # opts in to unverified identify (UNVERIFIED_IDENTIFY_SITES)
 RING: dict = {}  # the identity key ring, once the fixture made the secret
-TRUST_ENV = ("IDENTITY_SECRET_ARN", "SERVER_KEY_SECRET_ARN", "UNVERIFIED_IDENTIFY_SITES")
+TRUST_ENV = ("IDENTITY_SECRET_ARN", "SERVER_KEY_SECRET_ARN", "UNVERIFIED_IDENTIFY_SITES", "SITE_KEYS")
 TAKEN = "fz-taken-" + uuid.uuid4().hex  # an event id stored by someone else before the run
 ZONES = sorted(zoneinfo.available_timezones())
 
@@ -71,7 +71,8 @@ def client(dynamodb_local, template):
     saved = {k: os.environ.get(k) for k in TRUST_ENV}
     with SecretsManagerServer(["IdentitySecret", "ServerApiKeySecret"]) as sm, Client(module.app) as c:
         os.environ.update({"IDENTITY_SECRET_ARN": sm.arns["IdentitySecret"], "UNVERIFIED_IDENTIFY_SITES": OPEN_SITE,
-                           "SERVER_KEY_SECRET_ARN": sm.arns["ServerApiKeySecret"]})
+                           "SERVER_KEY_SECRET_ARN": sm.arns["ServerApiKeySecret"],
+                           "SITE_KEYS": f"{SITE_KEY},{OPEN_SITE}"})  # a twin earlier in the session may have set it
         get_settings.cache_clear()
         trust_secrets.forget()
         RING["keys"] = trust_secrets.ring(sm.arns["IdentitySecret"])
