@@ -159,6 +159,13 @@ def test_sms_consent_only_for_allowed_countries_and_confirmed_by_text(api):
     assert decision(cust, "sms").action == "skip"
     assert requests.post(link_in(text, api), timeout=30).status_code == 200
     assert wait_for(lambda: decision(cust, "sms").send)
+    # with SMS consent, the number cannot move to a country outside the list either
+    r = web_identify(api, cust, {"phone": "+12025550123"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "traits.phone"
+    r = requests.post(f"{api}/v1/server/identify", timeout=30, headers={"X-Polku-Server-Key": trust_secrets.server_key_for(SITE)},
+                      json={"site_key": SITE, "customer_id": cust, "traits": {"phone": "+12025550123"}})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "traits.phone"
+    assert profile_store.load(cust)["traits"]["phone"] == phone
 
 
 def test_confirmation_sends_are_rate_limited_per_address(api):

@@ -46,10 +46,10 @@ def pending(traits: dict, web: bool, site_key: str | None, sites: list[str]) -> 
     return [ch for ch in CONFIRMABLE if consents.get(ch) is True]
 
 
-def check_sms_country(traits: dict, codes: list[str], phone: str | None = None) -> None:
-    """Refuse an SMS consent (or a phone given with one) outside the allowed countries."""
-    phone = traits.get("phone") or phone
-    if not (traits.get("consents") or {}).get("sms") or not phone or not codes:
+def check_sms_country(phone: str | None, sms_granted: bool, codes: list[str]) -> None:
+    """Refuse an SMS consent for a number outside the allowed countries, and a new number outside
+    them for a customer who has SMS consent (withdraw it first)."""
+    if not sms_granted or not phone or not codes:
         return
     if not any(phone[1:].startswith(code) for code in codes):
         raise Invalid("traits.phone", f"is not in a country this service sends SMS to (calling codes "

@@ -182,11 +182,15 @@ def identify(body, site_key: str | None = None, *, trust: str = SERVER, verify=N
     traits = item["properties"]["traits"]
     web = trust in (VERIFIED, UNVERIFIED)
     pending = consent_confirmation.pending(traits, web, site_key, list(confirm_sites))
-    known = None
-    if (traits.get("consents") or {}).get("sms") and not traits.get("phone") or \
+    sms_consent = (traits.get("consents") or {}).get("sms")
+    profile = None
+    if (sms_consent and not traits.get("phone")) or (sms_codes and traits.get("phone") and sms_consent is None) or \
             any(not traits.get(consent_confirmation.CONFIRMABLE[ch]) for ch in pending):
-        known = _known_traits(item["customer_id"])  # the address a consent without one is for
-    consent_confirmation.check_sms_country(traits, list(sms_codes), (known or {}).get("phone"))
+        profile = _known_profile(item["customer_id"])  # the address a consent is for, or the consent a number gets
+    known = (profile or {}).get("traits") or {}
+    sms_granted = sms_consent is True or (sms_consent is None and
+                                          ((profile or {}).get("consents") or {}).get("sms", {}).get("granted") is True)
+    consent_confirmation.check_sms_country(traits.get("phone") or known.get("phone"), sms_granted, list(sms_codes))
     if evidence:
         item["properties"]["evidence"] = {**evidence, "trust": trust}
         if pending:
@@ -210,8 +214,7 @@ def identify(body, site_key: str | None = None, *, trust: str = SERVER, verify=N
     return IdentifyResult(item["event_id"], item["customer_id"], linked, outcome == event_store.STORED, confirmations)
 
 
-def _known_traits(customer_id: str) -> dict:
+def _known_profile(customer_id: str) -> dict | None:
     from polku.tracking import profile_store
 
-    profile = profile_store.load(customer_id) or {}
-    return profile.get("traits") or {}
+    return profile_store.load(customer_id)
