@@ -54,7 +54,7 @@ def test_every_module_in_the_folder_is_registered_and_says_what_it_patches():
 
 @pytest.mark.parametrize("value, off", [
     ("", set()), ("on", set()), ("off", {p.name for p in patches.SPEED}), ("0", {p.name for p in patches.SPEED}),
-    ("-moto_request_ids,-botocore_user_agent", {"moto_request_ids", "botocore_user_agent"}),
+    ("-moto_method_names,-botocore_user_agent", {"moto_method_names", "botocore_user_agent"}),
 ])
 def test_the_switch(monkeypatch, value, off):
     monkeypatch.setenv("POLKU_TWIN_PATCHES", value)

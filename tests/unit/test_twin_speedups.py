@@ -8,7 +8,7 @@ import json
 import pytest
 
 from polku.twin import patches
-from polku.twin.patches import dynamodb_serialiser, sfn_plain_copy
+from polku.twin.patches import dynamodb_serialiser
 
 ITEMS = [
     {"pk": {"S": "c#1"}, "n": {"N": "12.50"}, "flag": {"BOOL": False}, "nothing": {"NULL": True}},
@@ -59,20 +59,6 @@ def test_fast_dynamodb_serialisation_gives_moto_s_body(operation, result, monkey
     assert not calls
     assert fast == slow
     assert json.loads(fast)  # and it is a real body
-
-
-def test_item_size_limit_is_checked_as_moto_does():
-    from moto.dynamodb.exceptions import ItemSizeTooLarge
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
-
-    patches.apply_one("dynamodb_item_size")
-    ok = Item(DynamoType({"S": "k"}), None, {"k": {"S": "k"}, "big": {"S": "x" * 404_000}})
-    assert ok.attrs["big"].value == "x" * 404_000 and list(ok.attrs) == ["k", "big"]
-    with pytest.raises(ItemSizeTooLarge):
-        Item(DynamoType({"S": "k"}), None, {"k": {"S": "k"}, "a": {"S": "x" * 300_000}, "b": {"S": "y" * 105_000}})
-    # The running total counts attribute names too (moto's LimitedSizeDict does).
-    with pytest.raises(ItemSizeTooLarge):
-        Item(DynamoType({"S": "k"}), None, {"k" * 10: {"S": "x" * 404_995}})
 
 
 def test_jsonpath_parses_are_shared_and_give_the_same_answers():
@@ -143,56 +129,3 @@ def test_a_stream_consumer_sees_the_new_item_in_an_index_query(monkeypatch):
         ddb.update_item(TableName=name, Key={"id": {"S": "2"}}, UpdateExpression="SET who = :w",
                         ExpressionAttributeValues={":w": {"S": "ann"}})
     assert seen == [["1"], ["1"], ["1", "2"]]
-
-
-# ------------------------------------------------------------------ direct-lane round
-def test_plain_deepcopy_gives_deepcopys_result():
-    import copy
-    import datetime as dt
-
-    patches.apply_one("sfn_plain_copy")
-    shared = {"s": "x", "n": [1, 2.5, None, True]}
-    when = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.timezone.utc)
-    value = {"a": [shared, shared, {"deep": [[{"x": "ä"}]], "b": b"\x00"}], "when": when, "t": (1, [2]),
-             "shared": shared, 7: {"k": frozenset({1})}}
-    got = sfn_plain_copy.plain_deepcopy(value)
-    want = copy.deepcopy(value)
-    assert got == want
-    assert got["a"][0] is got["a"][1] is got["shared"]  # shared parts stay shared, as deepcopy keeps them
-    assert got["a"][0] is not shared and got["a"][0]["n"] is not shared["n"]  # and are copies
-    assert got["t"][1] is not value["t"][1]  # other containers still deep-copied (by copy.deepcopy)
-    got["a"][2]["deep"][0][0]["x"] = "changed"
-    assert value["a"][2]["deep"][0][0]["x"] == "ä"
-
-
-def test_step_functions_history_copy_is_independent_and_equal():
-    import copy
-
-    patches.apply_one("sfn_plain_copy")
-    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
-
-    manager = EventManager.__new__(EventManager)
-    import threading as _threading
-
-    manager._mutex = _threading.Lock()
-    manager._history_event_list = [
-        {"id": 1, "type": "ExecutionStarted", "timestamp": __import__("datetime").datetime(2026, 1, 5),
-         "executionStartedEventDetails": {"input": '{"a": 1}', "inputDetails": {"truncated": False}}},
-        {"id": 2, "previousEventId": 1, "type": "TaskStateEntered",
-         "stateEnteredEventDetails": {"name": "Step", "input": "{}"}},
-    ]
-    got = manager.get_event_history()
-    assert got == copy.deepcopy(manager._history_event_list)
-    got[0]["executionStartedEventDetails"]["input"] = "x"
-    assert manager._history_event_list[0]["executionStartedEventDetails"]["input"] == '{"a": 1}'
-
-
-def test_error_lookup_tables_are_built_once_per_service():
-    patches.apply_one("moto_error_lookup")
-    from moto.core.errors import ErrorLookupFactory
-    from moto.core.utils import get_service_model
-
-    model = get_service_model("dynamodb")
-    first = ErrorLookupFactory().for_service(model)
-    assert ErrorLookupFactory().for_service(model) is first
-    assert first.from_code("ConditionalCheckFailedException").name == "ConditionalCheckFailedException"

@@ -17,6 +17,8 @@ counted as actors; a Wait inside them under a virtual clock is not supported.
 
 from __future__ import annotations
 
+import copy
+
 import datetime as _dt
 import threading
 
@@ -36,18 +38,6 @@ class _ClockTime:
 
         return getattr(time, name)
 
-
-def _deepcopy():
-    """copy.deepcopy, or the plain copy patch's equal and quicker one when it is on."""
-    from polku.twin import patches
-
-    if "sfn_plain_copy" in patches.applied():
-        from polku.twin.patches.sfn_plain_copy import plain_deepcopy
-
-        return plain_deepcopy
-    import copy
-
-    return copy.deepcopy
 
 
 def apply() -> None:
@@ -182,7 +172,7 @@ def apply() -> None:
         env.stack.pop()
         frame = env.open_frame()
         frame.states.reset(input_value=env.states.get_input())
-        frame.stack = _deepcopy()(env.stack)
+        frame.stack = copy.deepcopy(env.stack)
         try:
             self._eval_execution(frame)
             execution_output = frame.stack[-1]

@@ -2,7 +2,7 @@
 1 ms per item of 20 attributes).
 
 Target: moto.core.serialize.BaseJSONSerializer._serialize_type_structure/_serialize_type_map (moto, the version pinned in polku.twin.patches.PINNED).
-Measured gain: see the table in docs/benchmarks.md (twin patches); test: tests/unit/test_twin_speedups.py::test_fast_dynamodb_serialisation_gives_moto_s_body.
+Measured gain: +21 % CPU of a 100-customer simulation without it (docs/benchmarks.md, Twin patches); test: tests/unit/test_twin_speedups.py::test_fast_dynamodb_serialisation_gives_moto_s_body.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ only on the member's key, its shape and the shape's parent; they are worked out 
 kind, key, shape, parent) and tried in the same order.
 
 Target: moto.core.serialize.AttributePicker.__call__ (moto, the version pinned in polku.twin.patches.PINNED).
-Measured gain: see the table in docs/benchmarks.md (twin patches); test: tests/integration/test_twin_direct.py (responses compared).
+Measured gain: +8 % CPU of a 100-customer simulation without it (docs/benchmarks.md, Twin patches); test: tests/integration/test_twin_direct.py (responses compared).
 """
 
 from __future__ import annotations

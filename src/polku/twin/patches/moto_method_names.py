@@ -1,7 +1,7 @@
 """A response class's methods listed once: moto lists a response class's methods (inspect.getmembers) on every request to find the action.
 
 Target: moto.core.responses.method_names_from_class (moto, the version pinned in polku.twin.patches.PINNED).
-Measured gain: see the table in docs/benchmarks.md (twin patches); test: every twin test.
+Measured gain: +6 % CPU of a 100-customer simulation without it (docs/benchmarks.md, Twin patches); test: every twin test.
 """
 
 from __future__ import annotations

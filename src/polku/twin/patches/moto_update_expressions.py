@@ -16,6 +16,8 @@ alone), the processor picked per (processor class, node type) in the order moto'
 ``_processing_map`` lists them, and the update expression parsed once per expression text.
 Every processor, check and error is moto's own; ``tests/unit/test_twin_expression_speedups.py``
 compares results and errors with moto's unpatched code.
+
+Measured gain: +27 % CPU of a 100-customer simulation without it (docs/benchmarks.md, Twin patches).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 definition text (evaluation state lives in each execution's Environment, not in the program).
 
 Target: moto.stepfunctions.parser.backend.execution_worker.ExecutionWorker._get_evaluation_entrypoint (moto, the version pinned in polku.twin.patches.PINNED).
-Measured gain: see the table in docs/benchmarks.md (twin patches); test: tests/statemachines.
+Measured gain: +34 % CPU of a 100-customer simulation without it (docs/benchmarks.md, Twin patches); test: tests/statemachines.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ milliseconds each: endpoint resolution, SSL context); one client per (region, se
 (moto ignores per-state credentials anyway).
 
 Target: moto.stepfunctions.parser.asl.utils.boto_client.boto_client_for (moto, the version pinned in polku.twin.patches.PINNED).
-Measured gain: see the table in docs/benchmarks.md (twin patches); test: tests/statemachines (every journey runs through it).
+Measured gain: +46 % CPU of a 100-customer simulation without it (docs/benchmarks.md, Twin patches); test: tests/statemachines (every journey runs through it).
 """
 
 from __future__ import annotations
