@@ -18,7 +18,6 @@ import datetime as dt
 import importlib.util
 import json
 import os
-import statistics
 import sys
 import time
 import uuid

@@ -4,7 +4,6 @@ that died while sending is not sent again."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 import pytest

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from polku.journeys.definition import Definition
-from polku.journeys.graph import mermaid, render, svg
+from polku.journeys.graph import mermaid, render
 
 REPO = Path(__file__).resolve().parents[2]
 FILES = sorted((REPO / "statemachines").glob("*.asl.json"))

@@ -124,8 +124,8 @@ def _logs_to_stderr() -> None:
     import polku.observability  # noqa: F401 - creates the Powertools handlers first
 
     logging.disable(logging.INFO)
-    for logger in [logging.getLogger()] + [l for l in logging.root.manager.loggerDict.values()
-                                           if isinstance(l, logging.Logger)]:
+    for logger in [logging.getLogger()] + [lg for lg in logging.root.manager.loggerDict.values()
+                                           if isinstance(lg, logging.Logger)]:
         for h in logger.handlers:
             if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is sys.stdout:
                 h.setStream(sys.stderr)
@@ -152,7 +152,6 @@ def run_simulate(args) -> int:
         raise CliError("--start/--until: not an ISO-8601 time (e.g. 2026-01-05T08:00:00Z)") from None
     if args.workers < 1:
         raise CliError(f"--workers: must be 1 or more, got {args.workers}")
-    import logging
 
     _logs_to_stderr()
     out = sys.stdout
