@@ -73,6 +73,14 @@ _MISS = object()
 _MAX_ROUTES = 4096
 
 
+_counts = threading.local()
+
+
+def calls_here() -> int:
+    """Calls the lane served on this thread (others, e.g. a stream poller, may use it meanwhile)."""
+    return getattr(_counts, "n", 0)
+
+
 def enabled() -> bool:
     return state["enabled"]
 
@@ -551,6 +559,7 @@ def apply() -> None:
         if response is None:  # passthrough (moto's config changed since the request was built)
             return None
         state["calls"] += 1
+        _counts.n = getattr(_counts, "n", 0) + 1
         state["services"][route[0]] = state["services"].get(route[0], 0) + 1
         status, headers, body = response
         return AWSResponse(request.url, status, headers, MockRawResponse(body))
