@@ -48,6 +48,14 @@ def test_outbox_from_raw_messages_rewrites_links(tmp_path):
     assert emails[1].file in index and "Second" in index
 
 
+def test_a_second_outbox_in_the_same_folder_shows_only_its_own_messages(tmp_path):
+    (tmp_path / "notes.md").write_text("mine")
+    write_outbox([_raw(), _raw(to="bo@example.org", subject="Second"), _raw(subject="Third")], tmp_path)
+    emails = write_outbox([_raw(subject="Only")], tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([emails[0].file, emails[0].file.replace(".html", ".txt"),
+                                                                   "index.html", "notes.md"])
+
+
 @pytest.mark.parametrize("event", [{}, {"eventType": "Bounce"}, {"mail": {"messageId": "x"}}, {"eventType": "Open", "mail": "x"}])
 def test_feedback_refuses_events_that_are_not_ses_events(event):
     with pytest.raises(FeedbackError):

@@ -174,6 +174,9 @@ def parse_email(raw: str) -> OutboxEmail:
     )
 
 
+_WRITTEN = re.compile(r"\d{3,}-[a-z0-9-]*\.(html|txt)|index\.html")
+
+
 def write_outbox(source: Any, out_dir: str | Path, *, link_base: str | None = None,
                  sms: list[tuple[str, str]] | None = None,
                  push: list[tuple[str, str, str]] | None = None) -> list[OutboxEmail]:
@@ -181,6 +184,9 @@ def write_outbox(source: Any, out_dir: str | Path, *, link_base: str | None = No
     messages (``sms``/``push`` given, or a Twin's)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    for old in out.iterdir():  # an earlier run's messages would read as this run's
+        if _WRITTEN.fullmatch(old.name):
+            old.unlink()
     if link_base is None and hasattr(source, "api_url"):
         link_base = source.api_url
     raws, twin_sms = _raw_messages(source)
