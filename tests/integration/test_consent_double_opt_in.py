@@ -16,7 +16,6 @@ import pytest
 import requests
 
 from polku import clock
-from polku.data.base import bind_models
 from polku.messaging.recipient import Recipient
 from polku.messaging.send_policy import TRANSACTIONAL, check_send
 from polku.settings import get_settings
@@ -25,13 +24,6 @@ from polku.tracking import consent_confirmation, event_store, profile_store, tru
 pytestmark = pytest.mark.twin
 SITE = "demo-shop"
 NOON = dt.datetime(2026, 1, 7, 10, 0, tzinfo=dt.timezone.utc)  # outside quiet hours in Helsinki
-
-
-@pytest.fixture(scope="module")
-def api(twin):
-    get_settings.cache_clear()
-    bind_models(get_settings(), host=None)
-    return twin.api_url
 
 
 def uid(prefix):

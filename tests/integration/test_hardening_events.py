@@ -15,20 +15,11 @@ import uuid
 import pytest
 import requests
 
-from polku.data.base import bind_models
-from polku.settings import get_settings
 from polku.tracking.trust_secrets import mint_for  # identify needs a token from the shop's backend (#16)
 from polku.tracking import event_store, identity, profile_store  # noqa: F401 - import models first
 
 pytestmark = pytest.mark.twin
 SITE_KEY = "demo-shop"
-
-
-@pytest.fixture(scope="module")
-def api(twin):
-    get_settings.cache_clear()
-    bind_models(get_settings(), host=None)
-    return twin.api_url
 
 
 def uid(prefix):

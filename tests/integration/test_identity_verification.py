@@ -19,19 +19,11 @@ import requests
 
 from polku import clock
 from polku.cli.main import main
-from polku.data.base import bind_models
 from polku.settings import get_settings
 from polku.tracking import event_store, identity, identity_token, profile_store, trust_secrets
 
 pytestmark = pytest.mark.twin
 SITE = "demo-shop"
-
-
-@pytest.fixture(scope="module")
-def api(twin):
-    get_settings.cache_clear()
-    bind_models(get_settings(), host=None)
-    return twin.api_url
 
 
 def uid(prefix):

@@ -14,7 +14,6 @@ import pytest
 import requests
 
 from polku.cli.main import main
-from polku.data.base import bind_models
 from polku.data.journey_state import JourneyStateModel
 from polku.journeys import registry, runs
 from polku.settings import get_settings
@@ -22,13 +21,6 @@ from polku.tracking.trust_secrets import mint_for  # identify needs a token from
 from polku.tracking import event_store, identity, profile_store
 
 pytestmark = pytest.mark.twin
-
-
-@pytest.fixture(scope="module")
-def api(twin):
-    get_settings.cache_clear()
-    bind_models(get_settings(), host=None)
-    return twin.api_url
 
 
 def post_events(api, anon: str, *types: str) -> None:

@@ -9,21 +9,12 @@ import uuid
 import pytest
 import requests
 
-from polku.data.base import bind_models
-from polku.settings import get_settings
 from polku.tracking import event_store, identity, privacy, profile_store  # noqa: F401 - import models first
 from polku.tracking.trust_secrets import mint_for  # identify needs a token from the shop's backend (#16)
 
 pytestmark = pytest.mark.twin
 ORIGIN = "http://localhost:8080"  # in the template's default AllowedOrigins
 SITE_KEY = "demo-shop"  # the template's default SiteKeys
-
-
-@pytest.fixture(scope="module")
-def api(twin):
-    get_settings.cache_clear()  # settings read once per process: read them from the twin's environment
-    bind_models(get_settings(), host=None)
-    return twin.api_url
 
 
 def uid(prefix):

@@ -9,7 +9,6 @@ import pytest
 import requests
 
 from polku.cli.main import main
-from polku.data.base import bind_models
 from polku.data.journey_state import JourneyStateModel
 from polku.data.messages import MessageModel
 from polku.journeys import registry, runs
@@ -18,13 +17,6 @@ from polku.tracking import event_store, identity, profile_store
 from polku.tracking.trust_secrets import mint_for  # identify needs a token from the shop's backend (#16)
 
 pytestmark = pytest.mark.twin
-
-
-@pytest.fixture(scope="module")
-def api(twin):
-    get_settings.cache_clear()
-    bind_models(get_settings(), host=None)
-    return twin.api_url
 
 
 def seed(api):
