@@ -9,7 +9,7 @@ import sys
 from polku.cli.errors import CliError
 
 # Topic modules, in help order. A module that is not there (yet) is skipped.
-TOPICS = ["local", "customers", "templates", "catalog", "recommend", "journeys", "enroll", "report", "doctor"]
+TOPICS = ["local", "customers", "templates", "catalog", "recommend", "journeys", "enroll", "report", "doctor", "sending"]
 
 
 def build_parser() -> argparse.ArgumentParser:

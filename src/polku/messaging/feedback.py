@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from polku import clock
-from polku.messaging import message_log, suppression_list, tracking_events
+from polku.messaging import message_log, sending_pause, suppression_list, tracking_events
 from polku.observability import logger
 
 
@@ -42,8 +42,8 @@ def handle_ses_event(event: Mapping[str, Any]) -> dict:
     customer_id = item.customer_id if item is not None else None
     result = {"kind": kind, "message_id": message_id, "suppressed": []}
 
+    permanent = kind == "bounce" and str(detail.get("bounceType", "")).lower() == "permanent"
     if kind == "bounce":
-        permanent = str(detail.get("bounceType", "")).lower() == "permanent"
         if permanent:
             for r in detail.get("bouncedRecipients") or []:
                 addr = r.get("emailAddress") if isinstance(r, Mapping) else None
@@ -64,6 +64,13 @@ def handle_ses_event(event: Mapping[str, Any]) -> dict:
             tracking_events.record_reaction("unsubscribe", message_id=message_id, customer_id=customer_id, at=at,
                                             journey=item.journey)
 
+    # The account's health: deliveries, hard bounces and complaints per hour; a rate at AWS's
+    # review level pauses marketing e-mail (messaging/sending_pause.py).
+    if kind == "delivery" or kind == "complaint" or (kind == "bounce" and permanent):
+        reason = sending_pause.record(kind)
+        if reason:
+            logger.error("marketing e-mail paused", extra={"reason": reason})
+            result["paused"] = reason
     if message_id:
         known = message_log.record_feedback(message_id, kind, at)
         if not known:

@@ -26,7 +26,7 @@ from polku.messaging.journey_data import INCLUDES, enrich
 from polku.messaging.links import LinkError, LinkSigner, safe_destination
 from polku.messaging.message_context import DEFAULT_BRAND, build_context
 from polku.messaging.recipient import Recipient
-from polku.messaging.send_policy import FrequencyCaps, check_send
+from polku.messaging.send_policy import TRANSACTIONAL, FrequencyCaps, check_send
 from polku.messaging.send_time import QuietHours, choose_send_time
 from polku.messaging.templating import TemplateRenderError, TemplateStore
 from polku.observability import logger
@@ -156,6 +156,7 @@ class SendDeps:
     quiet: QuietHours | None = QuietHours()
     load_events: Callable[[str, list], list] | None = None  # (customer, anonymous ids) -> their events (include: cart)
     load_products: Callable[[list], Mapping] | None = None  # product id -> catalogue content
+    paused: Callable[[], str | None] | None = None  # why marketing e-mail is paused (sending_pause), or None
 
 
 def _outcome(item) -> dict:
@@ -245,8 +246,10 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
     key = suppression_list.address_key(channel, address)
     suppressed = suppression_list.is_suppressed(key) if channel != "webhook" else False
     recent = message_log.recent_sends(inp.customer_id, now - dt.timedelta(days=7))
+    paused = deps.paused() if deps.paused is not None and channel == "email" and inp.message_type != TRANSACTIONAL else None
     policy = check_send(
-        recipient, channel, inp.message_type, now, suppressed=suppressed, recent_sends=recent, caps=deps.caps, quiet=deps.quiet
+        recipient, channel, inp.message_type, now, suppressed=suppressed, recent_sends=recent, caps=deps.caps, quiet=deps.quiet,
+        paused=paused,
     )
     if policy.action == "skip":
         return _done(item, "skipped", channel=channel, reason=policy.reason)

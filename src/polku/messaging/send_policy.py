@@ -45,7 +45,9 @@ def check_send(
     recent_sends: Iterable[dt.datetime] = (),
     caps: FrequencyCaps = FrequencyCaps(),
     quiet: QuietHours | None = QuietHours(),
+    paused: str | None = None,
 ) -> PolicyDecision:
+    """``paused``: why marketing e-mail is paused (messaging/sending_pause.py), or None."""
     transactional = message_type == TRANSACTIONAL
     if recipient.address(channel) is None:
         return PolicyDecision("skip", f"no {channel} address")
@@ -62,6 +64,8 @@ def check_send(
         return PolicyDecision("skip", f"frequency cap: {caps.per_day} messages per day")
     if sum(1 for t in sends if now - t < dt.timedelta(days=7)) >= caps.per_week:
         return PolicyDecision("skip", f"frequency cap: {caps.per_week} messages per week")
+    if paused and channel == "email":  # deferred, not skipped: the journey sends it after the resume
+        return PolicyDecision("defer", paused, now + dt.timedelta(hours=1))
     if quiet is not None:
         local = now.astimezone(zone(recipient.time_zone))
         if quiet.contains(local):

@@ -11,6 +11,7 @@ from botocore.config import Config
 from polku.messaging.link_secret import key_ring
 from polku.messaging.links import LinkSigner
 from polku.messaging.profile_reader import read_profile
+from polku.messaging import sending_pause
 from polku.messaging.recommend_client import fetch_recommendations
 from polku.messaging.templating import TemplateStore
 from polku.settings import Settings, get_settings
@@ -81,6 +82,7 @@ def send_deps(settings: Settings | None = None):
         quiet=quiet,
         load_events=_customer_events,
         load_products=_catalog_content,
+        paused=sending_pause.paused_reason,
     )
 
 
