@@ -42,11 +42,12 @@ import unicodedata
 from typing import Any, Mapping
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from polku import key_ring
+
 KINDS = {"o": "open", "c": "click", "u": "unsubscribe"}
 PATHS = {"o": "/v1/o/", "c": "/v1/c/", "u": "/v1/unsubscribe/"}
 MAX_TOKEN_CHARS = 4096
 MAC_BYTES = 16
-_KEY_ID = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
 
 
 class LinkError(ValueError):
@@ -104,21 +105,8 @@ class KeyRing:
 
     @classmethod
     def from_secret(cls, secret: str | Mapping[str, Any]) -> "KeyRing":
-        """Parse ``{"active": "k1", "k1": "...", ...}`` (a JSON string or a dict)."""
-        try:
-            data = json.loads(secret) if isinstance(secret, str) else dict(secret)
-        except (TypeError, ValueError):
-            raise LinkError("link signing secret: not JSON") from None
-        active = data.get("active")
-        keys = {k: str(v).encode("utf-8") for k, v in data.items() if k != "active" and isinstance(v, str)}
-        if not isinstance(active, str) or active not in keys:
-            raise LinkError("link signing secret: 'active' must name one of its keys")
-        for kid, key in keys.items():
-            if not _KEY_ID.match(kid):
-                raise LinkError(f"link signing secret: key id {kid!r} is not valid")
-            if len(key) < 16:
-                raise LinkError(f"link signing secret: key {kid!r} is shorter than 16 characters")
-        return cls(active, keys)
+        """Parse ``{"active": "k1", "k1": "...", ...}`` (a JSON string or a dict; polku.key_ring)."""
+        return cls(*key_ring.parse(secret, "link signing secret", LinkError))
 
     def _mac(self, kid: str, payload: str) -> str:
         """HMAC-SHA256(key, ``kid.payload``) truncated, from the key's precomputed inner and

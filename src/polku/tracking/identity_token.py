@@ -22,17 +22,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass
 from typing import Mapping
 
+from polku import key_ring
 from polku.tracking.validation import Invalid
 
 FIELD = "identity_token"
 MAX_LIFETIME_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"([0-9]{1,12})\.([0-9a-f]{64})")
-_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 class IdentitySecretError(ValueError):
@@ -46,21 +45,8 @@ class IdentityKeys:
 
     @classmethod
     def from_secret(cls, secret) -> "IdentityKeys":
-        """Parse ``{"active": "k1", "k1": "...", ...}`` (a JSON string or a dict)."""
-        try:
-            data = json.loads(secret) if isinstance(secret, str) else dict(secret)
-        except (TypeError, ValueError):
-            raise IdentitySecretError("identity secret: not JSON") from None
-        active = data.get("active")
-        keys = {k: v.encode("utf-8") for k, v in data.items() if k != "active" and isinstance(v, str)}
-        if not isinstance(active, str) or active not in keys:
-            raise IdentitySecretError("identity secret: 'active' must name one of its keys")
-        for kid, key in keys.items():
-            if not _KEY_ID.fullmatch(kid):
-                raise IdentitySecretError(f"identity secret: key id {kid!r} is not valid")
-            if len(key) < 16:
-                raise IdentitySecretError(f"identity secret: key {kid!r} is shorter than 16 characters")
-        return cls(active, keys)
+        """Parse ``{"active": "k1", "k1": "...", ...}`` (a JSON string or a dict; polku.key_ring)."""
+        return cls(*key_ring.parse(secret, "identity secret", IdentitySecretError))
 
     def site_secret(self, site_key: str, kid: str | None = None) -> str:
         """The secret a site's backend signs with (the active key's unless ``kid`` is given)."""
