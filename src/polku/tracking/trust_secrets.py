@@ -1,21 +1,16 @@
 """Adapter: the identity key ring and the server API keys, read from Secrets Manager.
 
 Both are key rings ``{"active": "k1", "k1": "..."}`` (template.yaml generates them:
-``IdentitySecret``, ``ServerApiKeySecret``). Cached for a few minutes, so a rotation
-reaches warm functions soon; a secret that is not set gives ``None`` (nothing verifies).
+``IdentitySecret``, ``ServerApiKeySecret``). Cached for a few minutes (polku.secret_cache), so a
+rotation reaches warm functions soon; a secret that is not set gives ``None`` (nothing verifies).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from functools import lru_cache
 
+from polku import secret_cache
 from polku.tracking.identity_token import IdentityKeys
-
-CACHE_SECONDS = 300
-_lock = threading.Lock()
-_cache: dict[str, tuple[float, IdentityKeys]] = {}
 
 
 @lru_cache(maxsize=None)
@@ -30,21 +25,11 @@ def _client():
 def ring(secret_arn: str) -> IdentityKeys | None:
     if not secret_arn:
         return None
-    now = time.monotonic()  # a cache age, not a domain time
-    with _lock:
-        hit = _cache.get(secret_arn)
-        if hit and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
-    value = _client().get_secret_value(SecretId=secret_arn)["SecretString"]
-    keys = IdentityKeys.from_secret(value)
-    with _lock:
-        _cache[secret_arn] = (now, keys)
-    return keys
+    return secret_cache.load(secret_arn, _client, IdentityKeys.from_secret)
 
 
 def forget() -> None:
-    with _lock:
-        _cache.clear()
+    secret_cache.forget()
     _client.cache_clear()
 
 
