@@ -21,23 +21,11 @@ from polku.messaging.send_policy import TRANSACTIONAL, check_send
 from polku.settings import get_settings
 from polku.tracking import consent_confirmation, event_store, profile_store, trust_secrets
 
+from waiting import uid, wait_for  # tests/integration/waiting.py
+
 pytestmark = pytest.mark.twin
 SITE = "demo-shop"
 NOON = dt.datetime(2026, 1, 7, 10, 0, tzinfo=dt.timezone.utc)  # outside quiet hours in Helsinki
-
-
-def uid(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def wait_for(check, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    return check()
 
 
 def web_identify(api, cust, traits, **extra):

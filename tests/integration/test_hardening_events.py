@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 import requests
@@ -18,12 +17,10 @@ import requests
 from polku.tracking.trust_secrets import mint_for  # identify needs a token from the shop's backend (#16)
 from polku.tracking import event_store, identity, profile_store  # noqa: F401 - import models first
 
+from waiting import uid  # tests/integration/waiting.py
+
 pytestmark = pytest.mark.twin
 SITE_KEY = "demo-shop"
-
-
-def uid(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def post(api, events):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
 
 import pytest
 import requests
@@ -22,22 +21,10 @@ from polku.cli.main import main
 from polku.settings import get_settings
 from polku.tracking import event_store, identity, identity_token, profile_store, trust_secrets
 
+from waiting import uid, wait_for  # tests/integration/waiting.py
+
 pytestmark = pytest.mark.twin
 SITE = "demo-shop"
-
-
-def uid(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def wait_for(check, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    return check()
 
 
 def post_identify(api, body):

@@ -3,8 +3,6 @@ consents with its secret server key; the public routes can no longer change cons
 
 from __future__ import annotations
 
-import time
-import uuid
 
 import pytest
 import requests
@@ -12,19 +10,10 @@ import requests
 from polku import clock
 from polku.tracking import event_store, identity, profile_store, trust_secrets
 
+from waiting import uid, wait_for  # tests/integration/waiting.py
+
 pytestmark = pytest.mark.twin
 SITE = "demo-shop"
-
-
-def uid(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def wait_for(check, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and not check():
-        time.sleep(0.05)
-    return check()
 
 
 def server_post(api, path, body, key="__site__", **headers):

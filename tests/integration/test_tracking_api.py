@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 
 import pytest
 import requests
@@ -12,13 +11,11 @@ import requests
 from polku.tracking import event_store, identity, privacy, profile_store  # noqa: F401 - import models first
 from polku.tracking.trust_secrets import mint_for  # identify needs a token from the shop's backend (#16)
 
+from waiting import uid  # tests/integration/waiting.py
+
 pytestmark = pytest.mark.twin
 ORIGIN = "http://localhost:8080"  # in the template's default AllowedOrigins
 SITE_KEY = "demo-shop"  # the template's default SiteKeys
-
-
-def uid(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def ev(etype, who, ts="2026-01-05T08:00:00Z", **props):
