@@ -46,6 +46,8 @@ def test_a_bounce_burst_pauses_marketing_until_resumed(twin, virtual_clock, api,
             _publish_ses_event(twin, _bounce(n))
         reason = sending_pause.paused_reason(fresh=True)
         assert reason and "bounce rate 5.7%" in reason, reason
+        _publish_ses_event(twin, _bounce(6))  # a later bounce keeps the pause as it was set
+        assert sending_pause.paused_reason(fresh=True) == reason
 
         cid = f"c-{uuid.uuid4().hex[:12]}"
         _put_profile(twin, cid, email_addr=f"{cid}@example.org")
@@ -57,7 +59,7 @@ def test_a_bounce_burst_pauses_marketing_until_resumed(twin, virtual_clock, api,
 
         assert main(["--endpoint", api, "sending", "status"]) == 0
         status = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-        assert status["paused"] and status["emails"] == 106 and status["bounces"] == 6
+        assert status["paused"] and status["emails"] == 107 and status["bounces"] == 7
         assert main(["--endpoint", api, "sending", "resume"]) == 0
         assert capsys.readouterr().out.strip().splitlines()[-1].startswith("resumed")
         again = _invoke(twin, _payload(cid, step="SendOffer", execution_id=None))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from polku import clock
 from polku.data.rate_limits import RateLimitModel
@@ -43,7 +43,8 @@ def _hour(at: dt.datetime) -> str:
 
 def record(kind: str, at: dt.datetime | None = None) -> str | None:
     """Count one SES outcome (``delivery``, ``bounce`` (permanent) or ``complaint``); after a bounce
-    or complaint, set the pause if a rate is over its limit. Returns the pause reason if it was set now."""
+    or complaint, set the pause if a rate is over its limit and it is not set yet. Returns the pause
+    reason if it was set now."""
     if kind not in ("delivery", "bounce", "complaint"):
         return None
     now = at or clock.now()
@@ -54,7 +55,13 @@ def record(kind: str, at: dt.datetime | None = None) -> str | None:
         return None
     reason = over_limit(now)
     if reason:
-        RateLimitModel(PAUSE_KEY, count=1, reason=reason, since=clock.to_iso(now)).save()
+        try:  # the first crossing sets the pause; later bounces leave its reason and time as they are
+            RateLimitModel(PAUSE_KEY, count=1, reason=reason, since=clock.to_iso(now)).save(
+                condition=RateLimitModel.key.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return None
         _cache["at"] = -1e9
     return reason
 
