@@ -267,10 +267,43 @@ class ClockEvent(threading.Event):
 
 
 _clock: RealClock | VirtualClock = RealClock()
+_bound = threading.local()
 
 
 def get_clock() -> RealClock | VirtualClock:
-    return _clock
+    """The calling thread's clock: the one it was bound to (:func:`bound`), else the process's."""
+    return getattr(_bound, "clock", None) or _clock
+
+
+@contextmanager
+def bound(clk: RealClock | VirtualClock) -> Iterator[RealClock | VirtualClock]:
+    """Bind the calling thread to ``clk`` for the block, whatever :func:`set_clock` installs meanwhile.
+
+    A Step Functions execution thread keeps the clock it started under: one started on the real
+    clock and still waiting when a simulation installs a virtual clock must neither read the
+    virtual time nor wait on it as an actor the virtual clock never counted (that made the clock
+    jump while a simulation's driver was still feeding events)."""
+    previous = getattr(_bound, "clock", None)
+    _bound.clock = clk
+    try:
+        yield clk
+    finally:
+        _bound.clock = previous
+
+
+class ClockThread(threading.Thread):
+    """A thread that keeps the clock of the thread that created it (see :func:`bound`).
+
+    The twin gives it to moto's Step Functions interpreter, whose execution, program, Map and
+    Parallel threads then all live on the clock the execution started under."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._polku_clock = get_clock()
+
+    def run(self) -> None:
+        with bound(self._polku_clock):
+            super().run()
 
 
 def set_clock(clock: RealClock | VirtualClock) -> RealClock | VirtualClock:
@@ -281,8 +314,8 @@ def set_clock(clock: RealClock | VirtualClock) -> RealClock | VirtualClock:
 
 
 def now() -> _dt.datetime:
-    """The current time (timezone-aware UTC) from the shared clock."""
-    return _clock.now()
+    """The current time (timezone-aware UTC) from the calling thread's clock."""
+    return get_clock().now()
 
 
 def now_iso() -> str:

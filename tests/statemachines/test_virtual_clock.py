@@ -151,3 +151,32 @@ def test_task_token_success_resumes_before_the_timeout(twin, virtual_clock):
     assert desc["status"] == "SUCCEEDED"
     assert json.loads(desc["output"])["purchase"] == {"order_id": "o-1"}
     assert virtual_clock.now() == start + dt.timedelta(hours=1)
+
+
+def test_an_execution_keeps_the_clock_it_started_under(twin):
+    """An execution started on the real clock (an integration test's) that is still waiting when a
+    simulation installs a virtual clock goes on in real time: it neither reads the virtual time nor
+    counts against the virtual clock's actors (which made the clock jump while a simulation's driver
+    was still feeding events, issue #24's CI failure)."""
+    assert not clock.get_clock().virtual
+    arn = _machine(twin, {
+        "StartAt": "First",
+        "States": {
+            "First": {"Type": "Wait", "Seconds": 1, "Next": "Second"},
+            "Second": {"Type": "Wait", "Seconds": 1, "Next": "After"},
+            "After": {"Type": "Task", "Resource": _step(twin), "Parameters": {"action": "now"}, "End": True},
+        },
+    })
+    sfn = twin.client("stepfunctions")
+    ex = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    t0 = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.timezone.utc)
+    vc = clock.VirtualClock(t0)
+    previous = clock.set_clock(vc)
+    try:
+        with vc.actor():  # a simulation's driver, busy feeding an event
+            desc = _finished(sfn, ex)
+            assert vc.now() == t0 and vc.active == 1 and vc.sleeping == 0
+    finally:
+        clock.set_clock(previous)
+    assert desc["status"] == "SUCCEEDED"
+    assert clock.parse_iso(json.loads(desc["output"])["now"]).year == dt.datetime.now(dt.timezone.utc).year

@@ -112,3 +112,30 @@ def test_leave_without_enter_is_an_error():
     vc = clock.VirtualClock(T0)
     with pytest.raises(RuntimeError):
         vc.leave()
+
+
+def test_a_thread_keeps_the_clock_it_was_created_under():
+    """A ClockThread created on the real clock stays on it when a virtual clock is installed; one
+    created under the virtual clock reads virtual time; a bound block overrides the process clock."""
+    go, seen = threading.Event(), {}
+
+    def read(name):
+        go.wait(5)
+        seen[name] = clock.get_clock()
+
+    real_thread = clock.ClockThread(target=read, args=("real",))
+    real_thread.start()
+    vc = clock.VirtualClock(T0)
+    previous = clock.set_clock(vc)
+    try:
+        virtual_thread = clock.ClockThread(target=read, args=("virtual",))
+        virtual_thread.start()
+        go.set()
+        real_thread.join(5)
+        virtual_thread.join(5)
+        assert not seen["real"].virtual and seen["virtual"] is vc
+        with clock.bound(previous):
+            assert not clock.get_clock().virtual and clock.now() != T0
+        assert clock.now() == T0
+    finally:
+        clock.set_clock(previous)

@@ -50,6 +50,7 @@ class StreamMapping:
     wake: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     stopped: bool = False
+    clock: Any = None  # the clock the poller counts as an actor of while it has work (the writer's)
 
 
 def configure(asynchronous: bool) -> None:
@@ -170,6 +171,7 @@ def apply() -> None:
             for m in mappings:
                 if not m.pending and not m.busy:
                     clk.enter()  # the poller has work: time waits for it
+                    m.clock = clk
                 m.pending.append(payload)
                 m.wake.set()
 
@@ -195,7 +197,6 @@ def _lambda_record(record: dict, stream_arn: str) -> dict:
 
 
 def _poll(m: StreamMapping) -> None:
-    clk_get = polku_clock.get_clock
     while not m.stopped:
         m.wake.wait()
         with _lock:
@@ -207,8 +208,10 @@ def _poll(m: StreamMapping) -> None:
             batch = m.pending[: m.batch_size]
             del m.pending[: len(batch)]
             m.busy = True
+        clk = m.clock or polku_clock.get_clock()
         try:
-            _deliver(m, batch)
+            with polku_clock.bound(clk):  # deliver (and back off) on the clock that counts the poller
+                _deliver(m, batch)
         finally:
             with _lock:
                 m.busy = False
@@ -217,7 +220,7 @@ def _poll(m: StreamMapping) -> None:
                     m.wake.set()
                 _lock.notify_all()
             if idle:
-                clk_get().leave()
+                clk.leave()
 
 
 def _deliver(m: StreamMapping, batch: list[dict]) -> None:

@@ -40,6 +40,16 @@ class _ClockTime:
 
 
 
+class _ClockThreading:
+    """Stands in for the ``threading`` module inside moto's interpreter: its threads keep their
+    creator's clock (:class:`polku.clock.ClockThread`)."""
+
+    Thread = polku_clock.ClockThread
+
+    def __getattr__(self, name):
+        return getattr(threading, name)
+
+
 def apply() -> None:
     """Install the patches (idempotent)."""
     global _applied
@@ -132,6 +142,21 @@ def apply() -> None:
     # (moto 5.2.5 reads the time in EventManager._get_current_timestamp.)
     em_mod.EventManager._get_current_timestamp = staticmethod(lambda: polku_clock.now())  # type: ignore[assignment]
 
+    # Every thread of an execution keeps the clock the execution started under (an execution an
+    # integration test started on the real clock goes on in real time when a simulation installs
+    # a virtual clock, instead of waiting on it as an actor it never counted).
+    from moto.stepfunctions.parser.asl.component.program import program as program_mod
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        inline_iteration_component as map_mod,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branch_worker as parallel_mod
+
+    threading_shim = _ClockThreading()
+    for mod in (program_mod, map_mod, parallel_mod, cb_mod):
+        mod.threading = threading_shim
+    execute_state.Thread = polku_clock.ClockThread
+    ew_mod.Thread = polku_clock.ClockThread
+
     # Execution threads are actors of the clock.
     def worker_start(self):
         clk = polku_clock.get_clock()
@@ -143,7 +168,7 @@ def apply() -> None:
             finally:
                 clk.leave()
 
-        thread = threading.Thread(target=run, daemon=True)
+        thread = polku_clock.ClockThread(target=run, daemon=True)
         TMP_THREADS.append(thread)
         thread.start()
 
