@@ -5,8 +5,7 @@ The model is loaded into /tmp once per container (memory-mapped) and replaced wh
 
 from __future__ import annotations
 
-import boto3
-
+from polku import aws_clients
 from polku.observability import logger, tracer
 from polku.recommend import catalog_store, event_reader, profile_reader
 from polku.recommend.model_cache import ModelCache
@@ -20,7 +19,7 @@ _cache: ModelCache | None = None
 def model_cache() -> ModelCache:
     global _cache
     if _cache is None:
-        _cache = ModelCache(ModelStore(boto3.client("s3"), get_settings().models_bucket))
+        _cache = ModelCache(ModelStore(aws_clients.client("s3"), get_settings().models_bucket))
     return _cache
 
 

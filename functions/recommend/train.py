@@ -3,9 +3,7 @@ a versioned model in S3; the ``current`` pointer moves only if the model is vali
 
 from __future__ import annotations
 
-import boto3
-
-from polku import clock
+from polku import aws_clients, clock
 from polku.observability import logger, tracer
 from polku.recommend import catalog_store, event_reader
 from polku.recommend.customer_history import WEIGHTS, interactions_from_events
@@ -17,7 +15,7 @@ from polku.settings import get_settings
 def train_from_events(force: bool = False) -> dict:
     settings = get_settings()
     inter = interactions_from_events(event_reader.all_events(set(WEIGHTS)))
-    outcome = run_training(inter, ModelStore(boto3.client("s3"), settings.models_bucket), clock.now_iso(),
+    outcome = run_training(inter, ModelStore(aws_clients.client("s3"), settings.models_bucket), clock.now_iso(),
                            catalog=catalog_store.all_content(), force=force)
     logger.info("training finished", extra={"version": outcome.version, "published": outcome.published,
                                             "reason": outcome.reason})

@@ -12,9 +12,7 @@ Segment events: ``{"segment": i, "total_segments": N, "when": ISO-8601}`` (0 <= 
 
 import json
 
-import boto3
-
-from polku import clock
+from polku import aws_clients, clock
 from polku.journeys import registry
 from polku.journeys.triggers import due_journeys, run_schedule, scan_profiles
 from polku.observability import logger, tracer
@@ -43,7 +41,7 @@ def _segment(event: dict) -> tuple[int, int, object]:
 @tracer.capture_lambda_handler
 def lambda_handler(event, context):
     settings = get_settings()
-    sfn = boto3.client("stepfunctions")
+    sfn = aws_clients.client("stepfunctions")
     journeys = registry.current()
     event = event if isinstance(event, dict) else {}
     if "segment" in event or "total_segments" in event:  # one part of a fanned-out tick
@@ -58,7 +56,7 @@ def lambda_handler(event, context):
         started = run_schedule(journeys, scan_profiles(), sfn, settings.state_machine_prefix, when=when)
         logger.info("scheduled journeys", extra={"started": started})
         return {"started": started}
-    lam = boto3.client("lambda")
+    lam = aws_clients.client("lambda")
     tick = clock.to_iso(when)
     for segment in range(total):
         lam.invoke(FunctionName=context.invoked_function_arn, InvocationType="Event",

@@ -3,13 +3,13 @@
 Partial batch failures are reported per record (the stream retries them, then the DLQ keeps them).
 """
 
-import boto3
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
     DynamoDBRecord,
     DynamoDBRecordEventName,
 )
 
+from polku import aws_clients
 from polku.journeys import registry
 from polku.journeys.offer_bus import OfferBus
 from polku.journeys.triggers import event_from_item, handle_event
@@ -17,13 +17,10 @@ from polku.observability import logger, metrics, tracer
 from polku.settings import get_settings
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-_clients = {}
 
 
 def _sfn():
-    if "sfn" not in _clients:
-        _clients["sfn"] = boto3.client("stepfunctions")
-    return _clients["sfn"]
+    return aws_clients.client("stepfunctions")
 
 
 def record_handler(record: DynamoDBRecord) -> None:

@@ -4,19 +4,14 @@ Input: ``{"action": "export" | "erase", "customer_id": "..."}`` or
 ``{"action": "export" | "erase", "anonymous_id": "..."}`` (a browser that never identified).
 """
 
-import boto3
-
+from polku import aws_clients
 from polku.observability import logger, tracer
 from polku.tracking import privacy
 from polku.tracking.validation import Invalid, check_id
 
-_clients = {}
-
 
 def _sfn():
-    if "sfn" not in _clients:
-        _clients["sfn"] = boto3.client("stepfunctions")
-    return _clients["sfn"]
+    return aws_clients.client("stepfunctions")
 
 
 def run(event) -> dict:

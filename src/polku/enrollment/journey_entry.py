@@ -18,22 +18,18 @@ Execution input (the journeys' contract)::
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from polku import clock
+from polku import aws_clients, clock
 from polku.data.journey_state import JourneyStateModel
 from polku.journeys.variants import assign
 from polku.settings import get_settings
 
 
-@lru_cache(maxsize=1)
 def _sfn():
-    import boto3
-
-    return boto3.client("stepfunctions")
+    return aws_clients.client("stepfunctions")
 
 
 def _execution_running(arn: str | None) -> bool:

@@ -7,24 +7,18 @@ The one place journeys call ``PutEvents``: a rejected entry raises :class:`Event
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+
+from polku import aws_clients
 
 
 class EventPublishError(RuntimeError):
     """EventBridge did not accept the event (the step is retried)."""
 
 
-@lru_cache(maxsize=1)
-def events_client():
-    import boto3
-
-    return boto3.client("events")
-
-
 def put_event(bus_name: str, source: str, detail_type: str, detail: dict, events=None, setting: str = "") -> None:
     if not bus_name:
         raise EventPublishError(f"{setting or 'the bus name'} is not set for this function")
-    resp = (events or events_client()).put_events(Entries=[{
+    resp = (events or aws_clients.client("events")).put_events(Entries=[{
         "Source": source, "DetailType": detail_type, "Detail": json.dumps(detail, sort_keys=True, default=str),
         "EventBusName": bus_name, "Resources": [],
     }])

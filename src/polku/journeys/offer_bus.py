@@ -6,7 +6,6 @@ import json
 import urllib.request
 
 from polku.journeys.event_bus import EventPublishError, put_event
-from polku.journeys.event_bus import events_client as _events_client  # noqa: F401 - the cached client (simulate clears it)
 from polku.journeys.offers import SOURCE
 from polku.settings import Settings, get_settings
 

@@ -405,22 +405,11 @@ class InProcess:
 
 def _drop_cached_clients() -> None:
     """Forget boto3 clients that handlers keep between invocations (a warm container's)."""
-    import sys
-
-    from polku.journeys import offer_bus
+    from polku import aws_clients
     from polku.twin.patches import sfn_task_clients
 
     sfn_task_clients.clear()
-    offer_bus._events_client.cache_clear()
-    try:
-        from polku.messaging import wiring
-
-        wiring.client.cache_clear()
-    except ImportError:
-        pass
-    for name, module in list(sys.modules.items()):
-        if name.startswith("polku_fn.") and isinstance(getattr(module, "_clients", None), dict):
-            module._clients.clear()
+    aws_clients.reset()
 
 
 def _client(twin, service: str):

@@ -5,9 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
-
+from polku import aws_clients
 from polku.messaging.link_secret import key_ring
 from polku.messaging.links import LinkSigner
 from polku.messaging.profile_reader import read_profile
@@ -16,13 +14,9 @@ from polku.messaging.recommend_client import fetch_recommendations
 from polku.messaging.templating import TemplateStore
 from polku.settings import Settings, get_settings
 
-# botocore retries throttling and 5xx with exponential backoff before we see an error.
-_RETRIES = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
 
 
-@lru_cache(maxsize=None)
-def client(service: str):
-    return boto3.client(service, config=_RETRIES)
+client = aws_clients.client  # (the one factory; kept under this name for the adapters built here)
 
 
 def repo_templates_dir() -> Path:

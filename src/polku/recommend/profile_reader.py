@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
+from polku import aws_clients
 from polku.settings import get_settings
 
 _deserializer = TypeDeserializer()
-_client = None
 
 
 def _plain(value):
@@ -25,10 +24,7 @@ def _plain(value):
 
 
 def customer_profile(customer_id: str) -> dict | None:
-    global _client
-    if _client is None:
-        _client = boto3.client("dynamodb")
-    item = _client.get_item(TableName=get_settings().profiles_table, Key={"customer_id": {"S": str(customer_id)}}).get("Item")
+    item = aws_clients.client("dynamodb").get_item(TableName=get_settings().profiles_table, Key={"customer_id": {"S": str(customer_id)}}).get("Item")
     if not item:
         return None
     return _plain({k: _deserializer.deserialize(v) for k, v in item.items()})

@@ -4,11 +4,11 @@ do not confirm anything)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from html import escape
 
 from pynamodb.exceptions import UpdateError
 
+from polku import aws_clients
 from polku.data.rate_limits import RateLimitModel
 from polku.settings import get_settings
 from polku.tracking import consent_confirmation as cc
@@ -28,13 +28,6 @@ def take(key: str, limit: int, expires_at: int) -> bool:
         raise
 
 
-@lru_cache(maxsize=None)
-def _client(service: str):
-    from polku.messaging.wiring import client
-
-    return client(service)
-
-
 def deliver(c: cc.Confirmation, url: str) -> None:
     settings = get_settings()
     message_id = "confirm-" + url.rsplit(".", 1)[-1][:24]
@@ -45,20 +38,19 @@ def deliver(c: cc.Confirmation, url: str) -> None:
         subject, text, html = cc.message_text(c, url)
         raw = build_email(sender=settings.sender_email, sender_name=None, to=c.address, subject=subject, text=text,
                           html=html, message_id=message_id, unsubscribe_url=None)
-        SesSender(_client("sesv2"), settings.ses_configuration_set).send(
+        SesSender(aws_clients.client("sesv2"), settings.ses_configuration_set).send(
             sender=settings.sender_email, to=c.address, raw=raw, message_id=message_id, journey="consent_confirmation")
     else:
         from polku.messaging.sns_sender import SnsSender
 
-        SnsSender(_client("sns")).send_sms(phone=c.address, text=cc.sms_text(url), transactional=True,
+        SnsSender(aws_clients.client("sns")).send_sms(phone=c.address, text=cc.sms_text(url), transactional=True,
                                            message_id=message_id)
 
 
 def link_ring():
     from polku.messaging.link_secret import key_ring
-    from polku.messaging.wiring import client
 
-    return key_ring(get_settings().link_secret_arn, client)
+    return key_ring(get_settings().link_secret_arn, aws_clients.client)
 
 
 def send(confirmations: list[cc.Confirmation], base_url: str) -> dict[str, str]:

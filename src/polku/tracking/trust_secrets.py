@@ -7,19 +7,13 @@ rotation reaches warm functions soon; a secret that is not set gives ``None`` (n
 
 from __future__ import annotations
 
-from functools import lru_cache
 
-from polku import secret_cache
+from polku import aws_clients, secret_cache
 from polku.tracking.identity_token import IdentityKeys
 
 
-@lru_cache(maxsize=None)
 def _client():
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("secretsmanager", config=Config(retries={"mode": "standard", "max_attempts": 4},
-                                                        connect_timeout=5, read_timeout=10))
+    return aws_clients.client("secretsmanager")
 
 
 def ring(secret_arn: str) -> IdentityKeys | None:
@@ -30,7 +24,7 @@ def ring(secret_arn: str) -> IdentityKeys | None:
 
 def forget() -> None:
     secret_cache.forget()
-    _client.cache_clear()
+    aws_clients.reset("secretsmanager")
 
 
 def mint_for(site_key: str, customer_id: str, lifetime_seconds: int = 3600, secret_arn: str | None = None) -> str:
