@@ -183,3 +183,20 @@ def test_gsi_query_after_transactions_that_fail_and_succeed(backend):
         tx.update(IdentityModel(anon1), actions=[IdentityModel.customer_id.set(second)])
     assert [i.anonymous_id for i in IdentityModel.by_customer.query(first)] == [anon2]
     assert [i.anonymous_id for i in IdentityModel.by_customer.query(second)] == [anon1]
+
+
+def test_put_once_and_update_if_on_both_backends(backend):
+    """The data layer's one conditional-write helper: the first writer wins, the second learns it
+    lost (False), and an error other than the condition is raised, never swallowed."""
+    from polku.data.base import put_once, update_if
+
+    eid = f"once-{uuid.uuid4().hex}"
+    assert put_once(_event(eid, properties={"n": 1}), EventModel.event_id.does_not_exist()) is True
+    assert put_once(_event(eid, properties={"n": 2}), EventModel.event_id.does_not_exist()) is False
+    assert EventModel.get(eid, consistent_read=True).properties.as_dict() == {"n": 1}  # the loser wrote nothing
+    stored = EventModel.get(eid, consistent_read=True)
+    assert update_if(stored, [EventModel.type.set("purchase")], EventModel.type == "page_view") is True
+    assert update_if(stored, [EventModel.type.set("search")], EventModel.type == "page_view") is False
+    assert EventModel.get(eid, consistent_read=True).type == "purchase"
+    with pytest.raises(PutError):  # a key the table refuses (empty string) is an error, not "already there"
+        put_once(_event(""), EventModel.event_id.does_not_exist())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
 from polku.settings import Settings, get_settings
@@ -35,3 +36,31 @@ def bind_models(settings: Settings | None = None, host: str | None = None) -> No
         model.Meta.table_name = getattr(settings, model.settings_field)
         model.Meta.host = host
         model._connection = None
+
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def put_once(item: Model, condition) -> bool:
+    """Write ``item`` only if ``condition`` holds, e.g. ``Model.key.does_not_exist()``: the condition is
+    part of the write, so of two concurrent writers one wins. True when written, False when the
+    condition failed; any other error is raised."""
+    try:
+        item.save(condition=condition)
+        return True
+    except PutError as exc:
+        if exc.cause_response_code == CONDITION_FAILED:
+            return False
+        raise
+
+
+def update_if(item: Model, actions: list, condition) -> bool:
+    """Apply ``actions`` to ``item`` only if ``condition`` holds. True when applied, False when the
+    condition failed; any other error is raised."""
+    try:
+        item.update(actions=actions, condition=condition)
+        return True
+    except UpdateError as exc:
+        if exc.cause_response_code == CONDITION_FAILED:
+            return False
+        raise

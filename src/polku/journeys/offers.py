@@ -16,9 +16,10 @@ import datetime as _dt
 import hashlib
 from typing import Any, Callable
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
 from polku import clock
+from polku.data.base import put_once
 from polku.data.journey_state import JourneyStateModel
 
 SOURCE = "polku.offer"
@@ -78,11 +79,7 @@ def grant(event: dict, publish: Callable[[str, dict], None]) -> dict:
     detail["expires_at"] = detail["valid_until"]  # the name message templates use
     item = JourneyStateModel(customer_id, f"offer#{oid}", journey=journey, status="granting",
                              entered_at=detail["valid_from"], detail=detail)
-    try:
-        item.save(condition=JourneyStateModel.sk.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    if not put_once(item, JourneyStateModel.sk.does_not_exist()):
         item = JourneyStateModel.get(customer_id, f"offer#{oid}", consistent_read=True)
         detail = _plain(item.detail)
     if item.status == "granting":

@@ -227,8 +227,8 @@ def store_open(event: dict) -> dict:
 
 def record(event: dict) -> dict:
     """Record a happening (e.g. a hand-over to sales) once per run and state."""
-    from pynamodb.exceptions import PutError
 
+    from polku.data.base import put_once
     from polku.data.journey_state import JourneyStateModel
 
     customer_id = _require(event, "customer_id")
@@ -238,13 +238,9 @@ def record(event: dict) -> dict:
     detail = event.get("detail") or {}
     key = hashlib.sha256(f"{execution_id}\x1f{event.get('step', '')}\x1f{kind}".encode()).hexdigest()[:16]
     at = clock.now_iso()
-    try:
-        JourneyStateModel(customer_id, f"log#{key}", journey=journey, entered_at=at, status=kind,
-                          detail={"type": kind, "execution_id": execution_id, **detail}).save(
-            condition=JourneyStateModel.sk.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    put_once(JourneyStateModel(customer_id, f"log#{key}", journey=journey, entered_at=at, status=kind,
+                               detail={"type": kind, "execution_id": execution_id, **detail}),
+             JourneyStateModel.sk.does_not_exist())
     return {"action": kind, "recorded_at": at, **detail}
 
 
@@ -258,8 +254,8 @@ def hand_to_sales(event: dict, publish=None) -> dict:
     ``LeadHandedToSales`` (source ``polku.journeys``) on the SalesBus with the lead, its score and
     the run (docs/journeys.md). A retried step publishes the same ``handoff_id`` again only if the
     first attempt did not finish; the CRM de-duplicates on it."""
-    from pynamodb.exceptions import PutError
 
+    from polku.data.base import put_once
     from polku.data.journey_state import JourneyStateModel
 
     customer_id = _require(event, "customer_id")
@@ -274,11 +270,7 @@ def hand_to_sales(event: dict, publish=None) -> dict:
               "contact": {k: traits[k] for k in CONTACT_TRAITS if isinstance(traits.get(k), str) and traits[k]}}
     item = JourneyStateModel(customer_id, f"log#{key}", journey=journey, entered_at=detail["handed_at"],
                              status="handing", detail={"type": "sales_handoff", **detail})
-    try:
-        item.save(condition=JourneyStateModel.sk.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    if not put_once(item, JourneyStateModel.sk.does_not_exist()):
         item = JourneyStateModel.get(customer_id, f"log#{key}", consistent_read=True)
         detail = {k: v for k, v in plain(item.detail).items() if k != "type"}
     if item.status == "handing":

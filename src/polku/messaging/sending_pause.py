@@ -22,9 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
 from polku import clock
+from polku.data.base import put_once
 from polku.data.rate_limits import RateLimitModel
 
 BOUNCE_LIMIT = 0.05
@@ -55,12 +56,9 @@ def record(kind: str, at: dt.datetime | None = None) -> str | None:
         return None
     reason = over_limit(now)
     if reason:
-        try:  # the first crossing sets the pause; later bounces leave its reason and time as they are
-            RateLimitModel(PAUSE_KEY, count=1, reason=reason, since=clock.to_iso(now)).save(
-                condition=RateLimitModel.key.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        # The first crossing sets the pause; later bounces leave its reason and time as they are.
+        if not put_once(RateLimitModel(PAUSE_KEY, count=1, reason=reason, since=clock.to_iso(now)),
+                        RateLimitModel.key.does_not_exist()):
             return None
         _cache["at"] = -1e9
     return reason

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 
-from pynamodb.exceptions import PutError
 
 from polku import clock
+from polku.data.base import put_once
 from polku.data.events import EventModel
 
 TYPES = {"open": "email_open", "click": "email_click", "unsubscribe": "unsubscribe"}
@@ -54,10 +54,4 @@ def record_reaction(
         received_at=clock.now_iso(),
         properties=properties,
     )
-    try:
-        item.save(condition=EventModel.event_id.does_not_exist())
-        return True
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
+    return put_once(item, EventModel.event_id.does_not_exist())

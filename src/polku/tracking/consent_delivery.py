@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from html import escape
 
-from pynamodb.exceptions import UpdateError
 
 from polku import aws_clients
+from polku.data.base import update_if
 from polku.data.rate_limits import RateLimitModel
 from polku.settings import get_settings
 from polku.tracking import consent_confirmation as cc
@@ -16,16 +16,8 @@ from polku.tracking import consent_confirmation as cc
 
 def take(key: str, limit: int, expires_at: int) -> bool:
     """Count one against ``key``; False (nothing counted) when ``limit`` is reached."""
-    try:
-        RateLimitModel(key).update(
-            actions=[RateLimitModel.count.add(1), RateLimitModel.expires_at.set(expires_at)],
-            condition=RateLimitModel.count.does_not_exist() | (RateLimitModel.count < limit),
-        )
-        return True
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
+    return update_if(RateLimitModel(key), [RateLimitModel.count.add(1), RateLimitModel.expires_at.set(expires_at)],
+                     RateLimitModel.count.does_not_exist() | (RateLimitModel.count < limit))
 
 
 def deliver(c: cc.Confirmation, url: str) -> None:

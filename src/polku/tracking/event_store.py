@@ -6,6 +6,7 @@ from typing import Iterable, Iterator
 
 from pynamodb.exceptions import PutError
 
+from polku.data import base
 from polku.data.events import EventModel
 from polku.tracking.normalise import same_event
 
@@ -21,11 +22,8 @@ def put_new(item: dict) -> bool:
     concurrent posts of the same event cannot both store it.
     """
     try:
-        EventModel(**item).save(condition=EventModel.event_id.does_not_exist())
-        return True
+        return base.put_once(EventModel(**item), EventModel.event_id.does_not_exist())
     except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
         raise StorageUnavailable(str(exc)) from exc
 
 

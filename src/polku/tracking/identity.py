@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from pynamodb.exceptions import PutError
 
 from polku import clock
+from polku.data.base import put_once
 from polku.data.identities import IdentityModel
 from polku.tracking.normalise import subject_of
 
@@ -27,14 +27,9 @@ class LinkConflict(Exception):
 
 def link(anonymous_id: str, customer_id: str, site_key: str | None = None) -> bool:
     """Link; True when this call created the link, False when it already existed."""
-    try:
-        IdentityModel(
-            anonymous_id, customer_id=customer_id, linked_at=clock.now_iso(), site_key=site_key
-        ).save(condition=IdentityModel.anonymous_id.does_not_exist())
+    if put_once(IdentityModel(anonymous_id, customer_id=customer_id, linked_at=clock.now_iso(), site_key=site_key),
+                IdentityModel.anonymous_id.does_not_exist()):
         return True
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
     owner = customer_of(anonymous_id)
     if owner != customer_id:
         raise LinkConflict(anonymous_id, owner or "?")
