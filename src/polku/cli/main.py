@@ -9,7 +9,8 @@ import sys
 from polku.cli.errors import CliError
 
 # Topic modules, in help order. A module that is not there (yet) is skipped.
-TOPICS = ["local", "customers", "templates", "catalog", "recommend", "journeys", "enroll", "report", "doctor", "sending"]
+TOPICS = ["local", "customers", "templates", "catalog", "recommend", "journeys", "segments", "campaigns", "enroll", "report",
+          "doctor", "sending"]
 
 
 def build_parser() -> argparse.ArgumentParser:

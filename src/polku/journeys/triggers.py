@@ -127,12 +127,13 @@ def run_schedule(registry: Registry, profiles, sfn, prefix: str, when: _dt.datet
     return started
 
 
-def scan_profiles(segment: int | None = None, total_segments: int | None = None):
+def scan_profiles(segment: int | None = None, total_segments: int | None = None, view=profile_dict):
     """Customers' profile views, read by a scan of the profiles table (or one segment of a
-    parallel scan: ``segment`` of ``total_segments``); anonymous and merged profiles are skipped."""
+    parallel scan: ``segment`` of ``total_segments``); anonymous and merged profiles are skipped.
+    ``view`` turns a stored item into what the caller reads (default: the journeys' fields)."""
     from polku.data.profiles import ProfileModel
 
     for p in ProfileModel.scan(segment=segment, total_segments=total_segments):
         if p.customer_id.startswith("anon:") or getattr(p, "merged_into", None):
             continue
-        yield profile_dict(p)
+        yield view(p)

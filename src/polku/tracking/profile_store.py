@@ -55,7 +55,12 @@ def load(key: str) -> dict | None:
         model = ProfileModel.get(key, consistent_read=True)
     except ProfileModel.DoesNotExist:
         return None
-    profile = profile_builder.new_profile(key)
+    return from_model(model)
+
+
+def from_model(model: ProfileModel) -> dict:
+    """A stored profile item as the plain dict the profile builder writes (every field)."""
+    profile = profile_builder.new_profile(model.customer_id)
     for name in FIELDS:
         value = getattr(model, name, None)
         if value is not None:

@@ -1,0 +1,1 @@
+"""One-off campaigns: segments over the profile, campaign files, the audience and its fan-out."""
