@@ -22,8 +22,9 @@ OUTSIDE_READS: list[str] = []
 
 
 # Temporary folders may sit beside a clone that lives in the temp folder itself (/tmp/clone):
-# pytest's (pytest-of-<user>) and tempfile's (tmp<random>) are not "beside the repository".
-_TEMP_PREFIXES = ("pytest-of-", "tmp")
+# pytest's (pytest-of-<user>), tempfile's (tmp<random>) and the recommend model cache's scratch
+# (Lambda's /tmp/polku-models-<pid>) are not "beside the repository".
+_TEMP_PREFIXES = ("pytest-of-", "tmp", "polku-models-")
 
 
 def _audit(event: str, args: tuple) -> None:

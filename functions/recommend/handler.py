@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from polku import aws_clients
 from polku.observability import logger, tracer
-from polku.recommend import catalog_store, event_reader, profile_reader
+from polku.recommend import catalog_store, event_reader
 from polku.recommend.model_cache import ModelCache
 from polku.recommend.model_store import ModelStore
 from polku.recommend.service import recommend
 from polku.settings import get_settings
+from polku.tracking import profile_store
 
 _cache: ModelCache | None = None
 
@@ -27,4 +28,4 @@ def model_cache() -> ModelCache:
 @tracer.capture_lambda_handler
 def lambda_handler(event, context):
     return recommend(event, model_cache().get, event_reader.customer_events, catalog_store.content_for,
-                     profile_reader.customer_profile)
+                     profile_store.load)

@@ -16,13 +16,16 @@ DEV = ("src/polku/twin/", "src/polku/cli/", "src/polku/testing/", "src/polku/dem
 def test_one_client_per_service_until_reset(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     aws_clients.reset("sqs", "sns")
-    sqs, sns = aws_clients.client("sqs"), aws_clients.client("sns")
-    assert aws_clients.client("sqs") is sqs and sqs is not sns
-    assert sqs.meta.config.retries["mode"] == "standard"
-    aws_clients.reset("sqs")
-    assert aws_clients.client("sqs") is not sqs and aws_clients.client("sns") is sns
-    aws_clients.reset()
-    assert aws_clients.client("sns") is not sns
+    try:
+        sqs, sns = aws_clients.client("sqs"), aws_clients.client("sns")
+        assert aws_clients.client("sqs") is sqs and sqs is not sns
+        assert sqs.meta.config.retries["mode"] == "standard"
+        aws_clients.reset("sqs")
+        assert aws_clients.client("sqs") is not sqs and aws_clients.client("sns") is sns
+        aws_clients.reset()
+        assert aws_clients.client("sns") is not sns
+    finally:
+        aws_clients.reset("sqs", "sns")  # clients of this test's environment must not serve a later twin
 
 
 def _client_calls(path: Path) -> list[int]:

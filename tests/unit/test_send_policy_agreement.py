@@ -24,11 +24,9 @@ PROFILE = {"customer_id": "c1", "traits": {"email": "c1@example.com", "consents"
 @pytest.fixture
 def quiet_hours(monkeypatch):
     """Set QUIET_HOURS_START/END as a deployment would (the settings are read again)."""
-    import polku.messaging.profile_reader as profile_reader
-    import polku.messaging.wiring as wiring
+    from polku.tracking import profile_store
 
-    monkeypatch.setattr(profile_reader, "read_profile", lambda client, table, cid: PROFILE)
-    monkeypatch.setattr(wiring, "client", lambda service: None)
+    monkeypatch.setattr(profile_store, "load", lambda cid: PROFILE)
 
     def set_(start: int, end: int) -> Settings:
         monkeypatch.setenv("QUIET_HOURS_START", str(start))

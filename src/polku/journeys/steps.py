@@ -154,17 +154,17 @@ def choose_send_time(event: dict) -> dict:
     send-time model, :func:`polku.messaging.send_message.send_time_for`), under the same quiet hours
     the Send step enforces (:func:`polku.messaging.wiring.send_policy` over the settings), so a
     message sent at ``send_at`` is never deferred. ``wait_seconds`` <= 24 h."""
-    from polku.messaging.profile_reader import read_profile
     from polku.messaging.send_message import send_time_for
-    from polku.messaging.wiring import client, send_policy
+    from polku.messaging.wiring import send_policy
     from polku.settings import get_settings
+    from polku.tracking import profile_store
 
     customer_id = _require(event, "customer_id")
     settings = get_settings()
     _, quiet = send_policy(settings)
     now_ = clock.now()
     answer = send_time_for({"customer_id": customer_id, "window_hours": 24},
-                           lambda cid: read_profile(client("dynamodb"), settings.profiles_table, cid), quiet)
+                           profile_store.load, quiet)
     wait = max(0, min(MAX_SEND_DELAY_SECONDS, math.ceil((clock.parse_iso(answer["send_at"]) - now_).total_seconds())))
     return {"send_at": clock.to_iso(now_ + _dt.timedelta(seconds=wait)), "wait_seconds": wait, "reason": answer["reason"]}
 

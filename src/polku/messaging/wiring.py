@@ -8,11 +8,11 @@ from pathlib import Path
 from polku import aws_clients
 from polku.messaging.link_secret import key_ring
 from polku.messaging.links import LinkSigner
-from polku.messaging.profile_reader import read_profile
 from polku.messaging import sending_pause
 from polku.messaging.recommend_client import fetch_recommendations
 from polku.messaging.templating import TemplateStore
 from polku.settings import Settings, get_settings
+from polku.tracking import profile_store
 
 
 
@@ -64,7 +64,7 @@ def send_deps(settings: Settings | None = None):
     return SendDeps(
         templates=template_store(settings.templates_dir),
         signer=lambda: link_signer(settings),
-        load_profile=lambda cid: read_profile(client("dynamodb"), settings.profiles_table, cid),
+        load_profile=profile_store.load,
         email=SesSender(client("sesv2"), settings.ses_configuration_set),
         sms_push=SnsSender(client("sns")),
         webhook=WebhookSender(client("events"), settings.messages_bus_name or "default"),
