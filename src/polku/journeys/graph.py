@@ -78,7 +78,28 @@ def _ids(d: Definition) -> dict[str, str]:
     return {name: f"s{i}" for i, name in enumerate(d.states)}
 
 
-def mermaid(d: Definition, title: str | None = None) -> str:
+def count_lines(name: str, counts) -> list[str]:
+    """What a state's box says about its customers (``counts``: :class:`polku.journeys.counts.JourneyCounts`,
+    or None for none): passed / here now, who left from here and why, a Send's sent and rates."""
+    if counts is None or name not in counts.states:
+        return []
+    c = counts.states[name]
+    lines = [f"passed {c.passed} · here now {c.here}"]
+    if c.left:
+        from polku.journeys.counts import LEFT_GROUPS
+
+        lines.append("left: " + ", ".join(f"{g} {c.left[g]}" for g in LEFT_GROUPS if c.left.get(g)))
+    if c.sent is not None:
+        rates = f" · open {_pct(c.open_rate)} · click {_pct(c.click_rate)}" if c.sent else ""
+        lines.append(f"sent {c.sent}{rates}")
+    return lines
+
+
+def _pct(rate) -> str:
+    return "–" if rate is None else f"{rate * 100:.0f}%"
+
+
+def mermaid(d: Definition, title: str | None = None, counts=None) -> str:
     ids = _ids(d)
     lines = []
     if title:
@@ -86,7 +107,8 @@ def mermaid(d: Definition, title: str | None = None) -> str:
     lines.append("flowchart TD")
     lines.append("  start((start))")
     for name, s in d.states.items():
-        label = _mm(f"{name}<br/><small>{summary(name, s)}</small>")
+        label = _mm(f"{name}<br/><small>{summary(name, s)}</small>"
+                    + "".join(f"<br/><small><b>{line}</b></small>" for line in count_lines(name, counts)))
         t = s.get("Type")
         if t == "Choice":
             lines.append(f'  {ids[name]}{{"{label}"}}')
@@ -130,7 +152,7 @@ class _Box:
     x: float = 0
     y: float = 0
     h: float = 0  # height: grows with the lines of its label
-    lines: tuple = ()  # (name lines, summary lines)
+    lines: tuple = ()  # (name lines, summary lines, count lines)
 
 
 W, H, GAP_X, GAP_Y, MARGIN = 210, 46, 30, 44, 20
@@ -138,7 +160,7 @@ LINE, PAD = 14, 9  # label line height and the box's top/bottom padding
 LANE = 14  # spacing of the loop-back lanes right of the boxes
 # Approximate advance widths of the sans-serif font (px per character): a label is wrapped to
 # the box so no text is cut or runs out of it; the canvas is sized with the same measures.
-CHAR_W = {"name": 7.4, "summary": 6.4, "edge": 5.8}
+CHAR_W = {"name": 7.4, "summary": 6.4, "counts": 6.4, "edge": 5.8}
 FILL = {"send": "#e8f1ff", "offer": "#fff3e0", "step": "#f2f2f2", "wait": "#eef8ee", "choice": "#fdf7d9", "end": "#eeeeee"}
 
 
@@ -179,12 +201,22 @@ def wrap(text: str, width: float, char_w: float) -> list[str]:
 _UNIT = re.compile(r"(\d) (d|h|min|s)\b")
 
 
-def _label_lines(name: str, s: dict) -> tuple[list[str], list[str]]:
+def _label_lines(name: str, s: dict, counts=None) -> tuple[list[str], list[str], list[str]]:
     inner = W - 2 * 6
-    return wrap(name, inner, CHAR_W["name"]), wrap(summary(name, s), inner, CHAR_W["summary"])
+    return (wrap(name, inner, CHAR_W["name"]), wrap(summary(name, s), inner, CHAR_W["summary"]),
+            [part for line in count_lines(name, counts) for part in wrap(_phrases(line), inner, CHAR_W["counts"])])
 
 
-def layout(d: Definition) -> dict[str, _Box]:
+def _phrases(line: str) -> str:
+    """A count line whose phrases ("here now 3", "goal 2") stay whole when it is wrapped."""
+    return line.replace(" ", "\x00").replace("\x00·\x00", "\x00· ").replace(",\x00", ", ")
+
+
+def _height(lines: tuple) -> float:
+    return max(H, 2 * PAD + LINE * sum(len(group) for group in lines))
+
+
+def layout(d: Definition, counts=None) -> dict[str, _Box]:
     """Layers by longest path from StartAt over forward edges (back edges ignored); stable order.
     Each box is as tall as its wrapped label; a layer as tall as its tallest box."""
     order = d.reachable() + [n for n in d.states if n not in set(d.reachable())]
@@ -208,19 +240,21 @@ def layout(d: Definition) -> dict[str, _Box]:
     for lay in sorted(per_layer):
         names = per_layer[lay]
         offset = (width - len(names)) * (W + GAP_X) / 2
-        labels = {n: _label_lines(n, d.states[n]) for n in names}
-        tallest = max(max(H, 2 * PAD + LINE * (len(a) + len(b))) for a, b in labels.values())
+        labels = {n: _label_lines(n, d.states[n], counts) for n in names}
+        tallest = max(_height(lines) for lines in labels.values())
         for i, n in enumerate(names):
-            h = max(H, 2 * PAD + LINE * (len(labels[n][0]) + len(labels[n][1])))
+            h = _height(labels[n])
             boxes[n] = _Box(n, lay, i, MARGIN + offset + i * (W + GAP_X), y + (tallest - h) / 2, h, labels[n])
         y += tallest + GAP_Y
     return boxes
 
 
-def svg(d: Definition, title: str | None = None) -> str:
+def svg(d: Definition, title: str | None = None, counts=None) -> str:
     """A self-contained SVG: every label whole (wrapped inside its box), every edge inside the
-    canvas (loops back go up a lane of their own right of the boxes)."""
-    boxes = layout(d)
+    canvas (loops back go up a lane of their own right of the boxes). With ``counts``
+    (:class:`polku.journeys.counts.JourneyCounts`) every box also says how many customers passed,
+    stand there now and left, and every Send its open and click rates."""
+    boxes = layout(d, counts)
     top = 24 if title else 0
     right = max((b.x + W for b in boxes.values()), default=MARGIN)
     edges = [e for e in d.edges if e.source in boxes and e.target in boxes]
@@ -279,7 +313,7 @@ def svg(d: Definition, title: str | None = None) -> str:
         rx = 22 if kind in ("wait", "end") else 4
         stroke = "#c00" if name == d.start else "#555"
         out.append(f'<rect x="{b.x:.0f}" y="{y:.0f}" width="{W}" height="{b.h:.0f}" rx="{rx}" fill="{FILL[kind]}" stroke="{stroke}"/>')
-        name_lines, summary_lines = b.lines
+        name_lines, summary_lines, numbers = b.lines
         ty = y + PAD + 11
         for line in name_lines:
             out.append(f'<text x="{b.x + W / 2:.0f}" y="{ty:.0f}" text-anchor="middle" font-weight="bold">{html.escape(line)}</text>')
@@ -288,16 +322,20 @@ def svg(d: Definition, title: str | None = None) -> str:
             out.append(f'<text x="{b.x + W / 2:.0f}" y="{ty:.0f}" text-anchor="middle" fill="#444" font-size="11">'
                        f'{html.escape(line)}</text>')
             ty += LINE
+        for line in numbers:
+            out.append(f'<text x="{b.x + W / 2:.0f}" y="{ty:.0f}" text-anchor="middle" fill="#0b6e4f" font-size="11" '
+                       f'class="counts">{html.escape(line)}</text>')
+            ty += LINE
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
-def render(text: str, fmt: str, title: str | None = None) -> str:
+def render(text: str, fmt: str, title: str | None = None, counts=None) -> str:
     d = Definition.parse(text)
     if fmt == "mermaid":
-        return mermaid(d, title)
+        return mermaid(d, title, counts)
     if fmt == "svg":
-        return svg(d, title)
+        return svg(d, title, counts)
     raise ValueError(f"format: mermaid or svg, got {fmt!r}")
 
 
