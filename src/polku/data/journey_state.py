@@ -55,3 +55,22 @@ class JourneyStateModel(PolkuModel):
     # offer# / log#
     detail = MapAttribute(null=True)
     by_journey = JourneyStateByJourney()
+
+
+# -- the table's reads (every module reads journey state through these) ------------------------
+RUN, WAIT, OFFER, LOG, STOP = "run#", "wait#", "offer#", "log#", "stop#"
+
+
+def items(customer_id: str, prefix: str = "") -> list[JourneyStateModel]:
+    """The customer's items whose sort key starts with ``prefix`` (all items when empty), read
+    consistently: a step that has just written one sees it."""
+    condition = JourneyStateModel.sk.startswith(prefix) if prefix else None
+    return list(JourneyStateModel.query(customer_id, condition, consistent_read=True))
+
+
+def find(customer_id: str, sk: str) -> JourneyStateModel | None:
+    """One item, read consistently, or None."""
+    try:
+        return JourneyStateModel.get(customer_id, sk, consistent_read=True)
+    except JourneyStateModel.DoesNotExist:
+        return None

@@ -16,10 +16,10 @@ import datetime as _dt
 import hashlib
 from typing import Any, Callable
 
-from pynamodb.exceptions import DoesNotExist
 
 from polku import clock
 from polku.data.base import put_once
+from polku.data import journey_state
 from polku.data.journey_state import JourneyStateModel
 
 SOURCE = "polku.offer"
@@ -80,7 +80,7 @@ def grant(event: dict, publish: Callable[[str, dict], None]) -> dict:
     item = JourneyStateModel(customer_id, f"offer#{oid}", journey=journey, status="granting",
                              entered_at=detail["valid_from"], detail=detail)
     if not put_once(item, JourneyStateModel.sk.does_not_exist()):
-        item = JourneyStateModel.get(customer_id, f"offer#{oid}", consistent_read=True)
+        item = journey_state.find(customer_id, f"{journey_state.OFFER}{oid}")
         detail = _plain(item.detail)
     if item.status == "granting":
         publish(GRANTED, detail)
@@ -95,10 +95,9 @@ def revoke(event: dict, publish: Callable[[str, dict], None], reason: str | None
     reason = reason or event.get("reason") or "expired"
     if reason not in REVOKE_REASONS:
         raise OfferInputError(f"reason: one of {list(REVOKE_REASONS)}, got {reason!r}")
-    try:
-        item = JourneyStateModel.get(customer_id, f"offer#{oid}", consistent_read=True)
-    except DoesNotExist:
-        raise OfferInputError(f"offer_id: no offer {oid} was granted to {customer_id}") from None
+    item = journey_state.find(customer_id, f"{journey_state.OFFER}{oid}")
+    if item is None:
+        raise OfferInputError(f"offer_id: no offer {oid} was granted to {customer_id}")
     detail = _plain(item.detail)
     out = {"offer_id": oid, "customer_id": customer_id, "journey": item.journey, "code": detail.get("code"),
            "reason": reason, "revoked_at": clock.now_iso()}
@@ -113,7 +112,7 @@ def revoke(event: dict, publish: Callable[[str, dict], None], reason: str | None
 def open_offers(customer_id: str, execution_id: str | None = None) -> list[JourneyStateModel]:
     """Offers of a customer (optionally of one run) that were granted and not revoked."""
     out = []
-    for item in JourneyStateModel.query(customer_id, JourneyStateModel.sk.startswith("offer#"), consistent_read=True):
+    for item in journey_state.items(customer_id, journey_state.OFFER):
         if item.status in ("granting", "granted"):
             if execution_id is None or _plain(item.detail).get("execution_id") == execution_id:
                 out.append(item)

@@ -256,6 +256,7 @@ def hand_to_sales(event: dict, publish=None) -> dict:
     first attempt did not finish; the CRM de-duplicates on it."""
 
     from polku.data.base import put_once
+    from polku.data import journey_state
     from polku.data.journey_state import JourneyStateModel
 
     customer_id = _require(event, "customer_id")
@@ -271,7 +272,7 @@ def hand_to_sales(event: dict, publish=None) -> dict:
     item = JourneyStateModel(customer_id, f"log#{key}", journey=journey, entered_at=detail["handed_at"],
                              status="handing", detail={"type": "sales_handoff", **detail})
     if not put_once(item, JourneyStateModel.sk.does_not_exist()):
-        item = JourneyStateModel.get(customer_id, f"log#{key}", consistent_read=True)
+        item = journey_state.find(customer_id, f"{journey_state.LOG}{key}")
         detail = {k: v for k, v in plain(item.detail).items() if k != "type"}
     if item.status == "handing":
         (publish or _publish_to_sales)(LEAD_HANDED_TO_SALES, detail)

@@ -13,6 +13,7 @@ import hashlib
 import json
 
 from polku import clock
+from polku.data import journey_state
 from polku.data.journey_state import JourneyStateModel
 from polku.journeys.conditions import check_matcher, ConditionError, matches
 
@@ -61,8 +62,7 @@ def resume(customer_id: str, event: dict, sfn) -> int:
     """Resume every wait of the customer for this event type. Returns how many resumed."""
     resumed = 0
     now_ts = int(clock.now().timestamp())
-    for w in JourneyStateModel.query(customer_id, JourneyStateModel.sk.startswith(f"wait#{event['type']}#"),
-                                     consistent_read=True):
+    for w in journey_state.items(customer_id, f"{journey_state.WAIT}{event['type']}#"):
         if w.expires_at is not None and w.expires_at < now_ts:
             w.delete()
             continue
