@@ -80,8 +80,9 @@ def _customer(tag: str, journey: str) -> str:
     return next(f"cost-{tag}-{i}" for i in range(1000) if not in_holdout(j, f"cost-{tag}-{i}"))
 
 
-def _phase(twin, lines: list[dict]) -> tuple[Counter, Counter]:
-    """Run ``lines`` on the twin; the AWS calls ((function, action, resource) -> n) and invocations."""
+def _phase(twin, lines: list[dict], expect_exit: str | None = None) -> tuple[Counter, Counter]:
+    """Run ``lines`` on the twin; the AWS calls ((function, action, resource) -> n) and invocations.
+    With ``expect_exit``, the run must end so (one exit of that reason, every message sent)."""
     from polku.journeys.simulate import parse_timeline
     from polku.twin import iam_agreement
 
@@ -91,7 +92,13 @@ def _phase(twin, lines: list[dict]) -> tuple[Counter, Counter]:
     realtime = [j.name for j in reg.journeys.values() if not j.trigger.scheduled]  # no ticks: they scan everyone
     sim = _simulation_class()(realtime, twin=twin, registry=reg)
     with _counting_invocations() as invocations, iam_agreement.recording() as rec:
-        sim.run(parse_timeline(json.dumps(line) for line in lines))
+        happenings = sim.run(parse_timeline(json.dumps(line) for line in lines))
+    if expect_exit:
+        exits = [h.get("reason") for h in happenings if h["kind"] == "exited"]
+        failed = [h for h in happenings if h["kind"] == "message" and h.get("status") != "sent"]
+        if exits != [expect_exit] or failed:
+            raise RuntimeError(f"the run did not go as the cost model counts it (exits {exits}, expected "
+                               f"[{expect_exit!r}]; messages not sent: {failed[:3]})")
     calls: Counter = Counter()
     for call, n in rec.calls.items():
         calls[(call.function, call.action, call.resource)] += n
@@ -164,7 +171,7 @@ def measure(twin=None) -> dict:
                 event = _phase(twin, [{"type": "page_view", "customer_id": cid, "ts": at(1),
                                        "event_id": f"cost-{uuid.uuid4().hex}", "properties": {"url": "https://shop.example.com/"}}])
                 entry = _phase(twin, [{"type": etype, "customer_id": cid, "ts": at(2), "event_id": f"cost-{uuid.uuid4().hex}",
-                                       "properties": props}])
+                                       "properties": props}], expect_exit="completed")
                 kept[journey] = (event, entry)
         (event_calls, event_inv), _ = kept["welcome"]
         return {

@@ -25,7 +25,7 @@ import json
 import math
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -441,6 +441,7 @@ class Fanout:
     child_states_per_item: int  # states a child enters per item (an inline Map over the batch)
     send_per_batch: int  # Send invocations per child, each with the whole batch
     send_per_item: int  # Send invocations per item
+    child_waits: bool = False  # a Wait state in the child (Express allows 5 minutes in all)
 
     def sends_per_message(self) -> float:
         return self.send_per_batch / self.batch + self.send_per_item
@@ -491,7 +492,7 @@ def campaign_fanout(folder: Path, stack: Stack) -> Fanout:
     """The campaign's Distributed Map, read from statemachines/campaign.asl.json when it exists;
     until then modelled from issue #18 (S3 ItemReader, ItemBatcher, an Express child per batch
     whose inline Map runs Send for each recipient)."""
-    path = folder / CAMPAIGN_FILE
+    path = campaign_path(folder)
     if not path.is_file():
         return Fanout(f"modelled from issue #18 ({CAMPAIGN_FILE} is not there yet)", ASSUMED["campaign_batch"],
                       ASSUMED["campaign_child_type"], parent_states=3, child_states_per_batch=1,
@@ -508,10 +509,27 @@ def campaign_fanout(folder: Path, stack: Stack) -> Fanout:
     once, per_item, send_once, send_item = _count_child(proc.get("States") or {}, proc.get("StartAt", ""), stack)
     if not batcher:  # one item per child: what the child does once, it does per item
         once, per_item, send_once, send_item = 0, once + per_item, 0, send_once + send_item
-    parent = sum(1 for _ in _walk(doc["States"], doc["StartAt"]))
-    return Fanout(path.name, batch, child_type, parent, once, per_item, send_once, send_item)
+    waits = '"Type": "Wait"' in json.dumps(proc)
+    return Fanout(str(path.relative_to(folder.parent)), batch, child_type, _parent_states(doc, name), once, per_item,
+                  send_once, send_item, waits)
 
 
+def campaign_path(folder: Path) -> Path:
+    """Where the campaign's definition is: statemachines/campaigns/ or statemachines/ (the first that exists)."""
+    candidates = [folder / "campaigns" / CAMPAIGN_FILE, folder / CAMPAIGN_FILE]
+    return next((p for p in candidates if p.is_file()), candidates[0])
+
+
+def _parent_states(doc: dict, fanout: str) -> int:
+    """States the parent run enters for one wave: the shortest way to the Distributed Map, and on to an end."""
+    from polku.journeys.definition import Definition
+
+    to_map = Definition.parse(json.dumps({**doc, "States": {**doc["States"], fanout: {"Type": "Succeed"}}}))
+    from_map = Definition.parse(json.dumps({**doc, "StartAt": fanout}))
+    return shortest(to_map).transitions + shortest(from_map).transitions - 1
+
+
+_FACTS: list = []  # the facts render() works from (for the 10M section's comparisons)
 CAMPAIGN_SIZE = 1_000_000  # recipients of the campaign the parent run's states are shared by
 
 
@@ -605,6 +623,7 @@ def render(template_path: Path = TEMPLATE, folder: Path = STATEMACHINES, facts: 
     import cost_calls
 
     facts = facts if facts is not None else cost_calls.load()
+    _FACTS[:] = [facts]
     stack = read_stack(template_path)
     ev = event_lines(stack, facts)
     js = journeys(stack, facts, folder)
@@ -695,9 +714,16 @@ def render(template_path: Path = TEMPLATE, folder: Path = STATEMACHINES, facts: 
     w(f"The fan-out: {fan.source}. A Distributed Map reads the recipients from S3 (ItemReader), hands "
       f"{fan.batch} of them to each child execution (ItemBatcher), the child ({fan.child_type.title()}) "
       f"{how}. Billed: one transition per child started, the child by its type, Lambda, DynamoDB and SES "
-      "per message.")
+      "per message. Each recipient goes through the journeys' send path (consent, suppression, caps, the "
+      "message log's claim), so Send's calls per message are the ones counted for the journeys.")
     w("")
     o += _table(camp)
+    w("")
+    profiles_kb = ASSUMED["customers"] * ASSUMED["profile_kb"]
+    scan_rru = math.ceil(profiles_kb / 4) * ASSUMED["rru_per_read"]
+    w("Per campaign, not per message: the audience is a parallel scan of the profiles table, which reads "
+      f"every profile whatever the segment: at {ASSUMED['customers'] / 1e6:g}M profiles of "
+      f"{ASSUMED['profile_kb']} KB that is {scan_rru / 1e6:,.2f}M RRU, {_usd(scan_rru * price('ddb_rru'))} a campaign.")
     w("")
     o += scale_section(stack, js, ev, camp, fan)
     w("")
@@ -759,12 +785,18 @@ def scale_section(stack: Stack, js: list[JourneyCost], ev: list[Line], camp: lis
         ok = j.wait_s <= 300 and not waits and not dynamic_wait(j.definition)
         w(f"| {j.name} | {_wait_text(j.definition, j.wait_s)} | {'yes' if waits else 'no'} | {'yes' if ok else 'no'} |")
     w("")
-    w("Where Express fits is the campaign's child executions: a batch of sends finishes in seconds, so the "
-      "children are billed per request and duration instead of per state. Standard children would cost "
-      f"{_usd((fan.child_states_per_batch / fan.batch + fan.child_states_per_item) * price('sfn_transition') * 1e6)} "
-      "per 1M messages in transitions. For journeys, the lever is fewer states: each state a journey enters "
-      f"costs {_usd(price('sfn_transition') * entries)} a month at {entries / 1e6:g}M entries (a Choice or a "
-      "bookkeeping Task merged into the Task before it saves that much).")
+    other = replace(fan, child_type="STANDARD" if fan.child_type == "EXPRESS" else "EXPRESS")
+    now_usd, other_usd = (sum(ln.usd for ln in campaign_lines(f, stack, _FACTS[0])[:2]) * 1e6 for f in (fan, other))
+    child = (f"The campaign's children ({fan.source}) are {fan.child_type.title()}: their Step Functions part costs "
+             f"{_usd(now_usd)} per 1M messages; as {other.child_type.title()} it would cost {_usd(other_usd)}. ")
+    if fan.child_waits:
+        child += ("A child waits (a deferral until the recipients' send time), which Express allows only up to "
+                  "5 minutes; a child of a batch of sends that does not wait fits Express. ")
+    else:
+        child += "A child that does not wait fits Express (under 5 minutes). "
+    w(child + "Either way the fan-out is a small part next to SES. For journeys, the lever is fewer states: each "
+      f"state a journey enters costs {_usd(price('sfn_transition') * entries)} a month at {entries / 1e6:g}M entries "
+      "(a Choice or a bookkeeping Task merged into the Task before it saves that much).")
     w("")
     # DynamoDB: steady write and read rates from the per-unit units
     units = _monthly_units(ev, js, camp, events, entries, messages)

@@ -170,24 +170,39 @@ def _campaign(batch: int | None, child_type: str = "EXPRESS", per_item: bool = T
 
 def test_the_campaign_file_is_read_when_it_exists(cm, facts, folder):
     stack = cm.read_stack()
+    shipped = cm.campaign_path(folder)
+    if shipped.exists():
+        shipped.unlink()
     modelled = cm.campaign_fanout(folder, stack)
-    assert modelled.source.startswith("modelled") or modelled.source == cm.CAMPAIGN_FILE
-    (folder / cm.CAMPAIGN_FILE).write_text(json.dumps(_campaign(50)))
+    assert modelled.source.startswith("modelled") and modelled.sends_per_message() == 1
+    shipped.parent.mkdir(exist_ok=True)
+    shipped.write_text(json.dumps(_campaign(50)))
     fan = cm.campaign_fanout(folder, stack)
-    assert (fan.source, fan.batch, fan.child_type, fan.parent_states) == (cm.CAMPAIGN_FILE, 50, "EXPRESS", 2)
+    assert (fan.batch, fan.child_type, fan.parent_states) == (50, "EXPRESS", 2)
+    assert fan.source.endswith(cm.CAMPAIGN_FILE) and not fan.child_waits
     assert (fan.child_states_per_batch, fan.child_states_per_item, fan.sends_per_message()) == (1, 1, 1)
     per = lambda f: sum(ln.usd for ln in cm.campaign_lines(f, stack, facts))  # noqa: E731
-    (folder / cm.CAMPAIGN_FILE).write_text(json.dumps(_campaign(500)))
+    shipped.write_text(json.dumps(_campaign(500)))
     assert per(cm.campaign_fanout(folder, stack)) < per(fan)  # fewer children per message
-    (folder / cm.CAMPAIGN_FILE).write_text(json.dumps(_campaign(50, "STANDARD")))
+    shipped.write_text(json.dumps(_campaign(50, "STANDARD")))
     standard = cm.campaign_fanout(folder, stack)
     assert per(standard) > per(fan)  # a Standard child pays every state per recipient
-    (folder / cm.CAMPAIGN_FILE).write_text(json.dumps(_campaign(50, per_item=False)))
+    shipped.write_text(json.dumps(_campaign(50, per_item=False)))
     batched = cm.campaign_fanout(folder, stack)
     assert (batched.send_per_batch, batched.send_per_item, batched.sends_per_message()) == (1, 0, 1 / 50)
 
 
+def test_the_shipped_campaign_is_the_one_priced(cm):
+    """docs/cost.md prices statemachines/campaigns/campaign.asl.json once it is there."""
+    fan = cm.campaign_fanout(cm.STATEMACHINES, cm.read_stack())
+    if not cm.campaign_path(cm.STATEMACHINES).exists():
+        pytest.skip("no campaign definition shipped yet")
+    assert fan.source == str(cm.campaign_path(cm.STATEMACHINES).relative_to(REPO))
+    assert fan.sends_per_message() > 0, "the campaign's children run no Send the model can see"
+
+
 def test_a_campaign_file_without_a_distributed_map_is_refused(cm, folder):
-    (folder / cm.CAMPAIGN_FILE).write_text(json.dumps({"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}))
+    cm.campaign_path(folder).parent.mkdir(exist_ok=True)
+    cm.campaign_path(folder).write_text(json.dumps({"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}))
     with pytest.raises(ValueError, match="DISTRIBUTED"):
         cm.campaign_fanout(folder, cm.read_stack())
