@@ -98,6 +98,7 @@ ASSUMED = {
     "event_retention_months": 3,
     "provisioned_target_utilisation": 0.7,
     "peak_to_average": 3,
+    "steady_peak_to_average": 1.5,
     "ses_dedicated_ips": 4,
 }
 
@@ -737,6 +738,7 @@ def render(template_path: Path = TEMPLATE, folder: Path = STATEMACHINES, facts: 
         w(f"| {what} | {value:.10g} |")
     w("")
     w("Assumed, not measured on AWS:")
+    a = ASSUMED
     w("")
     dur = ", ".join(f"{fn} {ms} ms" for fn, ms in ASSUMED["duration_ms"].items())
     w(f"- Lambda billed duration per invocation: {dur}; other functions {ASSUMED['duration_ms_other']} ms. "
@@ -744,6 +746,11 @@ def render(template_path: Path = TEMPLATE, folder: Path = STATEMACHINES, facts: 
     w(f"- Item sizes: profiles {ASSUMED['item_kb']['ProfilesTable']} KB, other items "
       f"{ASSUMED['item_kb_other']} KB; a write costs 1 WRU per KB and again per global secondary index of "
       "its table (template.yaml); a read 0.5 RRU (eventually consistent, up to 4 KB).")
+    w(f"- 10M customers: {a['events_per_customer_month']} events, {a['journey_entries_per_customer_month']} journey "
+      f"entry and {a['campaign_messages_per_customer_month']} campaign messages per customer a month; profiles "
+      f"{a['profile_kb']} KB, events {a['event_kb']} KB kept {a['event_retention_months']} months; provisioned "
+      f"capacity at {a['provisioned_target_utilisation']:.0%} target utilisation, peaks {a['peak_to_average']}x "
+      f"(steady tables {a['steady_peak_to_average']}x) the average; {a['ses_dedicated_ips']} dedicated IPs.")
     w(f"- One API request per tracked event ({ASSUMED['api_requests_per_event']:g}; the tracker batches, so fewer).")
     w("- Not included: CloudWatch Logs and metrics, X-Ray traces (`Tracing: Active`: sampled, about 5 % of "
       f"requests x {_usd(price('xray_trace') * 1e6)} per 1M traces), point-in-time recovery, data transfer, "
@@ -814,12 +821,18 @@ def scale_section(stack: Stack, js: list[JourneyCost], ev: list[Line], camp: lis
         cap = per_unit_s * a["peak_to_average"] / a["provisioned_target_utilisation"]
         w(f"| {kind} | {n / 1e6:,.0f}M | {per_s:,.0f} | {_usd(n * price(od))} | {_usd(cap * hours * price(hour))} |")
     breakeven = price("ddb_wcu_hour") / (3600 * price("ddb_wru"))
+    used = a["provisioned_target_utilisation"] / a["peak_to_average"]
+    steady = a["provisioned_target_utilisation"] / a["steady_peak_to_average"]
+    saving = 1 - breakeven / steady
     w("")
     w(f"A provisioned WCU costs as much as {price('ddb_wcu_hour') / price('ddb_wru'):,.0f} on-demand writes an hour, "
-      f"so provisioned is cheaper for a table kept busier than {breakeven:.0%} of its capacity on average. Steady "
-      "writers (the events and profiles tables) gain; the spiky ones (messages and journey state during a "
-      "campaign, the enrolment tables) are better left on-demand, or given a higher ceiling with scheduled "
-      "scaling before a campaign.")
+      f"so provisioned is cheaper only for a table whose capacity is used more than {breakeven:.0%} on average. "
+      f"Sized for peaks at {a['peak_to_average']}x the average, capacity is used {used:.0%}: "
+      + ("on-demand stays cheaper for the whole. " if used < breakeven else "provisioned is cheaper for the whole. ")
+      + f"A steady table (the events and profiles tables under a constant flow of tracking, peaks at "
+      f"{a['steady_peak_to_average']}x) uses {steady:.0%} and saves {saving:.0%} provisioned; the spiky ones (messages "
+      "and journey state during a campaign, enrolments) are better left on-demand, or given scheduled scaling "
+      "before a campaign.")
     w("")
     ips = a["ses_dedicated_ips"]
     sent = messages + entries * _mean_emails(js, stack)
