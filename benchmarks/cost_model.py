@@ -714,8 +714,8 @@ def render(template_path: Path = TEMPLATE, folder: Path = STATEMACHINES, facts: 
            else "runs Send once per recipient")
     w(f"The fan-out: {fan.source}. A Distributed Map reads the recipients from S3 (ItemReader), hands "
       f"{fan.batch} of them to each child execution (ItemBatcher), the child ({fan.child_type.title()}) "
-      f"{how}. Billed: one transition per child started, the child by its type, Lambda, DynamoDB and SES "
-      "per message. Each recipient goes through the journeys' send path (consent, suppression, caps, the "
+      f"{how}. Billed: one transition per child execution the Distributed Map starts (the Step Functions "
+      "guide, Transitions), the child by its type, Lambda, DynamoDB and SES per message. Each recipient goes through the journeys' send path (consent, suppression, caps, the "
       "message log's claim), so Send's calls per message are the ones counted for the journeys.")
     w("")
     o += _table(camp)
