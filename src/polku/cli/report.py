@@ -29,7 +29,8 @@ def run(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CliError(f"--out: {out} exists and is not a folder")
-    index = build_report(out, target.client("dynamodb"), settings, attribution_days=args.days)
+    index = build_report(out, target.client("dynamodb"), settings, attribution_days=args.days,
+                         sfn=target.client("stepfunctions"))
     fig = json.loads((out / "report.json").read_text(encoding="utf-8"))
     for line in summary_lines(fig):
         print(f"  {line}")

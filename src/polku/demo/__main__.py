@@ -298,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         from polku.reporting.figures import summary_lines
         from polku.settings import get_settings
 
-        report = build_report(out_dir / "report", twin.client("dynamodb"), get_settings())
+        report = build_report(out_dir / "report", twin.client("dynamodb"), get_settings(),
+                              sfn=twin.client("stepfunctions"))
         figures = compute_figures(twin.client("dynamodb"), get_settings())
         story("journeys (from the message log, events and journey state, as the report counts them):")
         for line in summary_lines(figures):

@@ -70,6 +70,12 @@ class JourneyCounts:
     states: dict[str, StateCounts] = field(default_factory=dict)
     unknown_states: dict[str, int] = field(default_factory=dict)  # states a run passed that the definition lacks
 
+    def headline(self) -> str:
+        """The picture's title: the journey, where the numbers come from, and its totals."""
+        ended = ", ".join(f"{reason} {n}" for reason, n in sorted(self.exits.items()))
+        return (f"{self.journey} ({self.source}): {self.entered} entered, {self.running} in the journey now"
+                + (f", {self.holdout} holdout" if self.holdout else "") + (f"; ended: {ended}" if ended else ""))
+
     def to_dict(self) -> dict:
         out = asdict(self)
         for name, s in self.states.items():
@@ -204,7 +210,7 @@ def from_simulation(d: Definition, journey: str, happenings: list[dict], timelin
 
 
 def execution_histories(sfn, state_machine_arn: str):
-    """(name, input, history events) of every execution of a state machine, through the API."""
+    """(name, arn, input, history events) of every execution of a state machine, through the API."""
     for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=state_machine_arn):
         for ex in page["executions"]:
             events, kwargs = [], {"executionArn": ex["executionArn"], "maxResults": 1000}
@@ -216,7 +222,7 @@ def execution_histories(sfn, state_machine_arn: str):
                 kwargs["nextToken"] = resp["nextToken"]
             started = next((e for e in events if e["type"] == "ExecutionStarted"), {})
             data = json.loads((started.get("executionStartedEventDetails") or {}).get("input") or "{}")
-            yield ex["name"], data, events
+            yield ex["name"], ex["executionArn"], data, events
 
 
 def live_happenings(sfn, state_machine_arn: str, journey: str) -> list[dict]:
@@ -230,7 +236,7 @@ def live_happenings(sfn, state_machine_arn: str, journey: str) -> list[dict]:
         rows.append((at, customer, len(rows), {"at": at, "customer_id": customer, "journey": journey,
                                                 "kind": kind, **detail}))
 
-    for name, data, events in execution_histories(sfn, state_machine_arn):
+    for name, _, data, events in execution_histories(sfn, state_machine_arn):
         _history(events, name, data, data.get("customer_id"), add, send_arn="")
     rows.sort(key=lambda r: (str(r[0]), str(r[1]), r[2]))
     return [r[3] for r in rows]

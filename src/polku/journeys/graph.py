@@ -249,11 +249,12 @@ def layout(d: Definition, counts=None) -> dict[str, _Box]:
     return boxes
 
 
-def svg(d: Definition, title: str | None = None, counts=None) -> str:
+def svg(d: Definition, title: str | None = None, counts=None, marker: str = "arrow") -> str:
     """A self-contained SVG: every label whole (wrapped inside its box), every edge inside the
     canvas (loops back go up a lane of their own right of the boxes). With ``counts``
     (:class:`polku.journeys.counts.JourneyCounts`) every box also says how many customers passed,
-    stand there now and left, and every Send its open and click rates."""
+    stand there now and left, and every Send its open and click rates. ``marker``: the arrow head's
+    id (unique per picture when several share one page)."""
     boxes = layout(d, counts)
     top = 24 if title else 0
     right = max((b.x + W for b in boxes.values()), default=MARGIN)
@@ -291,7 +292,7 @@ def svg(d: Definition, title: str | None = None, counts=None) -> str:
             path = f"M {x1} {y1} C {x1} {mid}, {x2} {mid}, {x2} {y2}"
             lx, ly = x2 + 4, y2 - 5  # beside the arrow head: labels of one choice do not overlap
         dash = ' stroke-dasharray="5,3"' if e.kind == "catch" else ""
-        paths.append(f'<path d="{path}" fill="none" stroke="#555"{dash} marker-end="url(#arrow)"/>')
+        paths.append(f'<path d="{path}" fill="none" stroke="#555"{dash} marker-end="url(#{marker})"/>')
         if e.label:
             labels.append(f'<text x="{lx:.0f}" y="{ly:.0f}" fill="#a33" font-size="10">{html.escape(e.label)}</text>')
             extent_x = max(extent_x, lx + len(e.label) * CHAR_W["edge"])
@@ -300,7 +301,7 @@ def svg(d: Definition, title: str | None = None, counts=None) -> str:
     height = int(max(max((b.y + b.h + top for b in boxes.values()), default=0), extent_y) + MARGIN + 1)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+           f'<defs><marker id="{marker}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>']
     if title:
         out.append(f'<text x="{MARGIN}" y="18" font-size="14" font-weight="bold">{html.escape(title)}</text>')

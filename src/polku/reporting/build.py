@@ -26,7 +26,16 @@ def compute_figures(dynamodb, settings: Settings, attribution_days: int = 7) -> 
     return figures.compute(messages, events, runs, enrollment_ids, attribution_days=attribution_days)
 
 
-def build_report(out_dir: Path | str, dynamodb, settings: Settings, attribution_days: int = 7) -> Path:
-    """Write index.html, plotly.min.js and report.json into ``out_dir``; returns the page's path."""
-    fig = compute_figures(dynamodb, settings, attribution_days)
-    return html_page.write(Path(out_dir), fig, clock.now_iso())
+def build_report(out_dir: Path | str, dynamodb, settings: Settings, attribution_days: int = 7, sfn=None) -> Path:
+    """Write index.html, plotly.min.js and report.json into ``out_dir``; returns the page's path.
+    With ``sfn`` (a Step Functions client) the page also draws every journey's graph with its
+    counts (who passed each state, stands there now, left; each Send's open and click rates)."""
+    messages, events, runs, enrollment_ids = collect(dynamodb, settings)
+    fig = figures.compute(messages, events, runs, enrollment_ids, attribution_days=attribution_days)
+    pictures = []
+    if sfn is not None:
+        from polku.reporting.journey_pictures import journey_pictures
+
+        # figures.compute attached each message's opens and clicks from the events
+        pictures = journey_pictures(sfn, settings.state_machine_prefix, messages, runs)
+    return html_page.write(Path(out_dir), fig, clock.now_iso(), pictures)

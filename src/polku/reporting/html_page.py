@@ -15,7 +15,7 @@ def _pct(value) -> str:
     return "–" if value is None else f"{value * 100:.1f} %"
 
 
-def render(fig: dict, generated_at: str) -> str:
+def render(fig: dict, generated_at: str, pictures: list | tuple = ()) -> str:
     env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["html", "j2"]))
     sections: dict[str, list] = {}
     for section, chart_id, figure in charts.all_charts(fig):
@@ -29,16 +29,19 @@ def render(fig: dict, generated_at: str) -> str:
         (f"revenue ≤{fig['attribution_days']} d after a click", f"{fig['revenue_after_click']['total']:,.2f}"),
     ]
     return env.get_template("report.html.j2").render(fig=fig, sections=list(sections.items()), tiles=tiles,
-                                                    pct=_pct, generated_at=generated_at)
+                                                    pct=_pct, generated_at=generated_at, pictures=pictures)
 
 
-def write(out_dir: Path, fig: dict, generated_at: str) -> Path:
+def write(out_dir: Path, fig: dict, generated_at: str, pictures: list | tuple = ()) -> Path:
+    """``pictures``: the journeys' graphs with counts (reporting.journey_pictures), also in report.json."""
     from plotly.offline import get_plotlyjs
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
-    (out_dir / "report.json").write_text(json.dumps({"generated_at": generated_at, **fig}, indent=2, sort_keys=True),
+    (out_dir / "report.json").write_text(json.dumps({"generated_at": generated_at, **fig,
+                                                     "journey_counts": {p["journey"]: p["counts"] for p in pictures}},
+                                                    indent=2, sort_keys=True),
                                          encoding="utf-8")
     index = out_dir / "index.html"
-    index.write_text(render(fig, generated_at), encoding="utf-8")
+    index.write_text(render(fig, generated_at, pictures), encoding="utf-8")
     return index
