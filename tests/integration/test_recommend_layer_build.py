@@ -9,35 +9,25 @@ layer's Makefile sets the flags; this test builds annoy exactly as that Makefile
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.integration.lambda_build import python313_env
+
 REPO = Path(__file__).resolve().parents[2]
 LAYER = REPO / "infra" / "layers" / "recommend"
 MAX_GLIBC = (2, 34)  # Lambda python3.13 runs on Amazon Linux 2023
-
-
-def _python313_env() -> dict:
-    env = dict(os.environ)
-    versions = env.get("PYENV_VERSION", "3.11.7")
-    if "3.13" not in versions:
-        env["PYENV_VERSION"] = versions + ":3.13.0"
-    if not shutil.which("python3.13", path=env.get("PATH")):
-        pytest.fail("python3.13 (the Lambda runtime) is not on PATH; the layer is built with it")
-    return env
 
 
 @pytest.fixture(scope="module")
 def annoy_so(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("annoy-wheel")
     subprocess.run(["make", "-s", "-C", str(LAYER), "annoy-wheel", f"WHEEL_DIR={out}"], check=True,
-                   env=_python313_env(), capture_output=True, text=True, timeout=600)
+                   env=python313_env(), capture_output=True, text=True, timeout=600)
     (wheel,) = out.glob("annoy-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(out / "unpacked")
