@@ -49,7 +49,8 @@ def test_graph_counts_of_a_simulation(tmp_path):
     if any(r["customer_id"] == "ann" for r in reminders):
         box = texts[texts.index("SendReminder"):]
         rate = f"{100 / len(reminders):.0f}%"
-        assert next(t for t in box if t.startswith("sent ")) == f"sent {len(reminders)} · open {rate} · click {rate}"
+        line = next(t for t in box if t.startswith("sent "))
+        assert line.startswith(f"sent {len(reminders)} · open {rate} · click {rate}"), line
     mermaid = polku("graph", "abandoned_cart", "--counts", str(out))
     assert mermaid.returncode == 0 and f"passed {entered} · here now 0" in mermaid.stdout
 

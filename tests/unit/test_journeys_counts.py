@@ -79,6 +79,7 @@ def test_each_state_counts_runs_that_passed_stand_there_now_and_left_by_reason()
     assert (done.passed, done.left) == (1, {"done": 1})
     assert c.states["WaitForSendAt"].passed == 1 and c.states["Deferred?"].sent is None
     assert hello.sent == 3 and (hello.opened, hello.clicked, hello.open_rate) == (0, 0, 0.0)
+    assert hello.not_sent == 1  # cid's skipped message; ann's deferral was sent later
 
 
 def test_timeline_opens_and_clicks_count_for_the_message_they_name_or_the_latest_before_them():
@@ -112,7 +113,7 @@ def test_a_simulation_file_is_read_and_bad_lines_are_named():
 def test_box_lines_say_passed_here_left_and_rates():
     c = counts()
     assert count_lines("Pause", c) == ["passed 4 · here now 1", "left: goal 1, exit 1"]
-    assert count_lines("Hello", c) == ["passed 5 · here now 0", "left: failed 1", "sent 3 · open 0% · click 0%"]
+    assert count_lines("Hello", c) == ["passed 5 · here now 0", "left: failed 1", "sent 3 · open 0% · click 0% · not sent 1"]
     assert count_lines("Hello", None) == []
 
 
@@ -120,7 +121,7 @@ def test_mermaid_and_svg_show_the_counts():
     c = counts()
     assert "passed 4 · here now 1" in render(ASL, "mermaid", "j", c)
     shown = [t.text for t in ET.fromstring(render(ASL, "svg", "j", c)).iter(f"{NS}text")]
-    assert "left: goal 1, exit 1" in shown and "sent 3 · open 0% · click 0%" in shown
+    assert "left: goal 1, exit 1" in shown and "sent 3 · open 0% · click 0% ·" in shown
 
 
 # ---------------------------------------------------------------- geometry
@@ -168,7 +169,8 @@ def big_counts(d: Definition) -> JourneyCounts:
         send = isinstance(s, dict) and s.get("Resource") == "${SendFunctionArn}"
         c.states[name] = StateCounts(passed=1234567, here=987654, left={"goal": 123456, "exit": 234567,
                                                                            "failed": 34567, "done": 456789},
-                                     sent=1234567 if send else None, opened=1234567, clicked=617283)
+                                     sent=1234567 if send else None, opened=1234567, clicked=617283,
+                                     not_sent=7654321)
     return c
 
 

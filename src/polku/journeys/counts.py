@@ -15,7 +15,7 @@ deferred Send that loops back counts once); ``here`` the runs not ended whose la
 (a Wait they sleep in, a task-token wait); ``left`` the ended runs whose latest state it was, by
 why they ended: ``goal`` (a goal event), ``exit`` (an exit event, an exit step's reason, a stop),
 ``failed`` (the run failed or timed out), ``done`` (it reached its end). A Send's rates count its
-sent messages: opened (an open or a click, as the report counts them) and clicked, over sent.
+sent messages (``not_sent``: those it skipped or failed to send): opened (an open or a click, as the report counts them) and clicked, over sent.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class StateCounts:
     sent: int | None = None  # Send states: messages sent from this state
     opened: int = 0
     clicked: int = 0
+    not_sent: int = 0  # Send states: messages skipped or failed (consent, caps, no channel...); deferrals are retried
 
     @property
     def open_rate(self) -> float | None:
@@ -118,7 +119,10 @@ def count(d: Definition, journey: str, happenings: Iterable[dict], messages: Ite
         messages = messages_from_happenings(happenings)
     for m in messages:
         s = c.states.get(m.step)
-        if m.journey != journey or s is None or not m.sent:
+        if m.journey != journey or s is None:
+            continue
+        if not m.sent:
+            s.not_sent += m.status not in ("deferred", "sending")
             continue
         s.sent = (s.sent or 0) + 1
         s.opened += m.opened

@@ -91,7 +91,7 @@ def count_lines(name: str, counts) -> list[str]:
         lines.append("left: " + ", ".join(f"{g} {c.left[g]}" for g in LEFT_GROUPS if c.left.get(g)))
     if c.sent is not None:
         rates = f" · open {_pct(c.open_rate)} · click {_pct(c.click_rate)}" if c.sent else ""
-        lines.append(f"sent {c.sent}{rates}")
+        lines.append(f"sent {c.sent}{rates}" + (f" · not sent {c.not_sent}" if c.not_sent else ""))
     return lines
 
 
