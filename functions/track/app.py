@@ -65,6 +65,18 @@ def preflight_identify():
     return _respond(http_api.preflight(app.current_request.headers))
 
 
+@app.route("/v1/content", methods=["POST"], content_types=["application/json", "text/plain"])
+def post_content():
+    """On-site content for the page's slots (docs/onsite.md)."""
+    req = app.current_request
+    return _respond(http_api.post_content(req.raw_body, req.headers, req.query_params))
+
+
+@app.route("/v1/content", methods=["OPTIONS"])
+def preflight_content():
+    return _respond(http_api.preflight(app.current_request.headers))
+
+
 @app.route("/v1/server/events", methods=["POST"], content_types=["application/json"])
 def post_server_events():
     req = app.current_request
@@ -80,6 +92,12 @@ def post_server_identify():
 @app.route("/v1/polku.js", methods=["GET"])
 def get_tracker():
     return _respond(http_api.get_tracker(app.current_request.headers))
+
+
+@app.route("/v1/polku-content.js", methods=["GET"])
+def get_content_script():
+    """tracker.js's content part, loaded on demand by a page with slots (docs/onsite.md)."""
+    return _respond(http_api.get_tracker(app.current_request.headers, http_api.CONTENT_SCRIPT))
 
 
 def _not_built(issue: int):

@@ -63,5 +63,9 @@ class MessageModel(PolkuModel):
     recommended_products = ListAttribute(of=UnicodeAttribute, null=True)  # product ids shown in the message
     recommend_strategy = UnicodeAttribute(null=True)
     feedback = MapAttribute(null=True)  # delivered_at, opened_at, clicked_at, bounced_at, complained_at, ...
+    # The web channel (docs/onsite.md): the rendered card {title, text, url (signed click link),
+    # image_url} waiting in the customer's web inbox until expires_at; delivered when first shown.
+    card = MapAttribute(null=True)
+    expires_at = UnicodeAttribute(null=True)
     by_customer = MessagesByCustomer()
     by_journey = MessagesByJourney()

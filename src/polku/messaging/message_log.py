@@ -190,10 +190,11 @@ def release(item: MessageModel, reason: str) -> None:
 
 
 def recent_sends(customer_id: str, since: dt.datetime) -> list[dt.datetime]:
-    """When the customer's messages (any journey) were sent since ``since``."""
+    """When the customer's messages (any journey) were sent since ``since`` (web cards wait in
+    the web inbox and count for no frequency cap)."""
     out = []
     for m in MessageModel.by_customer.query(customer_id, MessageModel.created_at >= clock.to_iso(since)):
-        if m.status in SENT_STATES and m.message_type != "transactional":
+        if m.status in SENT_STATES and m.message_type != "transactional" and m.channel != "web":
             out.append(clock.parse_iso(m.sent_at or m.created_at))
     return out
 

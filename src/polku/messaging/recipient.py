@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-CHANNELS = ("email", "sms", "push", "webhook")
+CHANNELS = ("email", "sms", "push", "webhook", "web")
 HOURS_OF_WEEK = 168
 
 
@@ -68,6 +68,7 @@ class Recipient:
     phone: str | None = None
     push_endpoint: str | None = None  # SNS platform endpoint ARN
     webhook: bool = False  # the webhook channel needs no address of its own
+    browser: bool = False  # a browser is linked to the customer (profile anonymous_ids): the web inbox
     first_name: str | None = None
     locale: str | None = None
     time_zone: str | None = None
@@ -82,13 +83,17 @@ class Recipient:
 
     def address(self, channel: str) -> str | None:
         return {"email": self.email, "sms": self.phone, "push": self.push_endpoint}.get(channel) or (
-            self.customer_id if channel == "webhook" and self.webhook else None
+            self.customer_id if (channel == "webhook" and self.webhook) or (channel == "web" and self.browser) else None
         )
 
     def has_consent(self, channel: str, *, transactional: bool = False) -> bool:
         """Marketing needs a granted consent; a transactional message (an order
-        confirmation) needs only that consent was not withdrawn."""
+        confirmation) needs only that consent was not withdrawn. A web card is on-site content,
+        shown only on the shop's own pages to the customer's own browser (whose tracking consent
+        tracker.js keeps): it needs only that ``web`` was not withdrawn (docs/onsite.md)."""
         granted = self.consents.get(channel)
+        if channel == "web":
+            return granted is not False
         return granted is not False if transactional else granted is True
 
     @property
@@ -124,6 +129,7 @@ class Recipient:
             phone=pick("phone"),
             push_endpoint=pick("push_endpoint", "push_endpoint_arn"),
             webhook=bool(pick("webhook")),
+            browser=bool(p.get("anonymous_ids")),
             first_name=pick("first_name"),
             locale=pick("locale"),
             time_zone=pick("time_zone", "timezone"),

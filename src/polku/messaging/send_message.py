@@ -12,15 +12,16 @@ recorded outcome instead of sending again.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from polku import clock
-from polku.messaging import message_log, suppression_list
-from polku.messaging.channel_choice import choose_channel
-from polku.messaging.delivery import DeliveryError, TransientDeliveryError
+from polku.messaging import message_log, suppression_list, web_inbox
+from polku.messaging.channel_choice import WEB, choose_channel, web_card_alongside
+from polku.messaging.delivery import Delivered, DeliveryError, TransientDeliveryError
 from polku.messaging.email_mime import build_email
 from polku.messaging.journey_data import INCLUDES, enrich
 from polku.messaging.links import LinkError, LinkSigner, safe_destination
@@ -34,7 +35,7 @@ from polku.observability import logger
 MESSAGE_TYPES = ("transactional", "offer", "journey", "reminder", "newsletter")
 MAX_OBJECT_BYTES = 64 * 1024  # context, offer, editable, brand: each at most this much JSON
 MAX_RECOMMENDATIONS = 50
-CHANNELS = ("email", "sms", "push", "webhook")
+CHANNELS = ("email", "sms", "push", "webhook", "web")
 
 
 class SendInputError(ValueError):
@@ -186,10 +187,10 @@ def send_message(inp: SendInput, deps: SendDeps) -> dict:
     )
     if not claim.won:
         logger.info("send step replayed: returning the recorded outcome", extra={"message_id": message_id})
-        return {**_outcome(claim.item), "replayed": True}
+        return _with_web_card(inp, deps, {**_outcome(claim.item), "replayed": True})
     item = claim.item
     try:
-        return _send_claimed(inp, deps, item)
+        return _with_web_card(inp, deps, _send_claimed(inp, deps, item))
     except TransientDeliveryError:
         raise
     except Exception as exc:  # anything unexpected
@@ -199,6 +200,32 @@ def send_message(inp: SendInput, deps: SendDeps) -> dict:
         elif item.status == "sending":  # handed over: never resent, the outcome is unknown
             message_log.record_outcome(item, "unknown", reason=reason)
         raise
+
+
+WEB_CARD_STEP = "{step}/web"  # the web card sent alongside a message is its own message (channel policy)
+
+
+def _with_web_card(inp: SendInput, deps: SendDeps, outcome: dict) -> dict:
+    """The web card that goes alongside this message, if the channel policy says so for its type
+    (channel_choice.web_card_alongside): a message of its own (step ``<step>/web``), sent once.
+    Best effort: a card that cannot be placed never fails the message it goes with."""
+    if inp.channel == WEB or outcome.get("channel") == WEB:
+        return outcome
+    try:
+        profile = deps.load_profile(inp.customer_id)
+        recipient = Recipient.from_profile(profile, inp.customer_id)
+        template = variant_content(inp.journey, inp.variant).template or inp.template
+        supported = deps.templates.channels(template, inp.locale or recipient.locale)
+        decision = web_card_alongside(recipient, inp.message_type, supported, outcome.get("channel"))
+        if not decision.ok:
+            return outcome
+        card = send_message(dataclasses.replace(inp, channel=WEB, step=WEB_CARD_STEP.format(step=inp.step)), deps)
+    except TransientDeliveryError:
+        raise
+    except Exception:  # noqa: BLE001 - logged; the message it goes with stands
+        logger.exception("web card not placed", extra={"customer_id": inp.customer_id, "step": inp.step})
+        return outcome
+    return {**outcome, "web": {k: card.get(k) for k in ("message_id", "status", "reason")}}
 
 
 def _anonymous_ids(profile: Mapping | None) -> list[str]:
@@ -244,7 +271,7 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
     channel = decision.channel
     address = recipient.address(channel)
     key = suppression_list.address_key(channel, address)
-    suppressed = suppression_list.is_suppressed(key) if channel != "webhook" else False
+    suppressed = suppression_list.is_suppressed(key) if channel not in ("webhook", WEB) else False
     recent = message_log.recent_sends(inp.customer_id, now - dt.timedelta(days=7))
     paused = deps.paused() if deps.paused is not None and channel == "email" and inp.message_type != TRANSACTIONAL else None
     policy = check_send(
@@ -292,6 +319,7 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
         editable_overrides=inp.editable,
     )
     render_channel = "email" if channel in ("email", "webhook") else channel
+    web_card = None
     try:
         rendered = deps.templates.render(template, context, channel=render_channel, locale=locale)
     except TemplateRenderError as exc:
@@ -321,6 +349,9 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
             endpoint_arn=address, title=rendered.parts["push_title"], body=rendered.parts["push_body"],
             url=None, message_id=mid,
         )
+    elif channel == WEB:  # the inbox is the message log itself: the card is stored with the outcome
+        web_card = web_inbox.card(rendered.parts, track, products, data)
+        provider, deliver = "web", lambda: Delivered("web", mid)
     else:
         provider, deliver = "webhook", lambda: deps.webhook.send(
             message={"message_id": mid, "customer_id": cid, "journey": inp.journey, "step": inp.step,
@@ -343,6 +374,8 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
 
     fields = {"channel": channel, "provider": delivered.provider, "provider_id": delivered.provider_id,
               "sent_at": clock.now_iso()}
+    if web_card is not None:
+        fields.update(card=web_card, expires_at=web_inbox.expires_at(now))
     try:
         fields.update(
             locale=rendered.locale,

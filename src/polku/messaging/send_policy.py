@@ -57,6 +57,8 @@ def check_send(
         return PolicyDecision("skip", f"{channel} address is on the suppression list")
     if transactional:
         return PolicyDecision("send", "transactional")
+    if channel == "web":  # a card waiting in the web inbox interrupts nobody: no caps, no quiet hours
+        return PolicyDecision("send", "web inbox")
     if channel in recipient.unconfirmed:  # double opt-in (#16.3): given on the web, link not used yet
         return PolicyDecision("skip", f"{channel} consent awaits confirmation (double opt-in)")
     sends = [t for t in recent_sends if t <= now]

@@ -49,18 +49,20 @@ from polku.messaging.template_sandbox import SEP, PolkuSandbox
 EMAIL_PARTS = ("subject", "preheader", "html", "text")
 SMS_PARTS = ("sms",)
 PUSH_PARTS = ("push_title", "push_body")
-CHANNEL_PARTS = {"email": EMAIL_PARTS, "sms": SMS_PARTS, "push": PUSH_PARTS}
+WEB_PARTS = ("web_title", "web_body", "web_url")  # a web card (docs/onsite.md)
+CHANNEL_PARTS = {"email": EMAIL_PARTS, "sms": SMS_PARTS, "push": PUSH_PARTS, "web": WEB_PARTS}
 # The block that must be present (non-empty) for a template to support a channel.
-CHANNEL_MARKER = {"email": "html", "sms": "sms", "push": "push_body"}
+CHANNEL_MARKER = {"email": "html", "sms": "sms", "push": "push_body", "web": "web_body"}
 # Render passes per channel: (value of `part`, environment, the sections it yields).
 PASSES = {
     "email": (("email_text", "text", ("subject", "preheader", "text")), ("html", "html", ("html",))),
     "sms": (("sms", "text", ("sms",)),),
     "push": (("push", "text", ("push_title", "push_body")),),
+    "web": (("web", "text", WEB_PARTS),),
 }
 _BLANK_LINES = re.compile(r"\n[ \t]*(\n[ \t]*)+\n")
 _SPACES = re.compile(r"\s+")
-_ONE_LINE = frozenset({"subject", "preheader", "sms", "push_title", "push_body"})
+_ONE_LINE = frozenset({"subject", "preheader", "sms", "push_title", "push_body", "web_title", "web_body", "web_url"})
 
 
 def _tidy(name: str, text: str) -> str:

@@ -16,6 +16,9 @@ from polku.data.base import put_once
 from polku.data.events import EventModel
 
 TYPES = {"open": "email_open", "click": "email_click", "unsubscribe": "unsubscribe"}
+# On-site content (the web channel and the slots of docs/onsite.md): shown and clicked.
+WEB_TYPES = {"impression": "content_impression", "click": "content_click"}
+ANONYMOUS = "anon:"  # a visitor without a verified customer id: anon:<anonymous id> (its profile's key)
 
 
 def reaction_event_id(kind: str, message_id: str, at: str, url: str | None = None) -> str:
@@ -35,21 +38,33 @@ def record_reaction(
     url: str | None = None,
     journey: str | None = None,
     at: str | None = None,
+    slot: str | None = None,
 ) -> bool:
-    """Store one reaction event. True if new, False if it was stored before."""
+    """Store one reaction event. True if new, False if it was stored before. A reaction to on-site
+    content (``channel`` web, or a ``slot``) is a ``content_impression``/``content_click``; the
+    customer ``anon:<id>`` is an anonymous visitor (stored under that browser)."""
     at = at or clock.now_iso()
     event_id = reaction_event_id(kind, message_id, at, url)
+    if slot is None and message_id.startswith("slot:"):  # a product link of an on-site slot
+        slot = message_id[len("slot:"):]
+    web = channel == "web" or slot is not None
     properties = {"message_id": message_id, "channel": channel, "source": "polku.messages"}
+    if web:
+        properties["slot"] = slot or "inbox"
     if url:
         properties["url"] = url
     if journey:
         properties["journey"] = journey
+    anonymous = customer_id.startswith(ANONYMOUS)
+    who = {"anonymous_id": customer_id[len(ANONYMOUS):]} if anonymous else {"customer_id": customer_id}
+    if anonymous and not who["anonymous_id"]:
+        return False  # a visitor without any id (no consent yet): nobody to note it for
     item = EventModel(
         event_id,
-        subject=f"c#{customer_id}",
+        subject=f"a#{who['anonymous_id']}" if anonymous else f"c#{customer_id}",
         ts=f"{at}#{event_id}",
-        type=TYPES[kind],
-        customer_id=customer_id,
+        type=WEB_TYPES[kind] if web else TYPES[kind],
+        **who,
         client_ts=at,
         received_at=clock.now_iso(),
         properties=properties,

@@ -57,6 +57,13 @@ def openapi() -> dict:
                                                                  "backend (docs/privacy.md); required on POST /v1/identify "
                                                                  "unless the site opted in to unverified identify"}}}
     server = {"description": "X-Polku-Server-Key missing", "content": _json("#/components/schemas/Error")}
+    content = {"type": "object", "required": ["slots"], "additionalProperties": False,
+               "properties": {"site_key": {"type": "string"}, "anonymous_id": {"type": "string"},
+                              "customer_id": {"type": "string"}, "identity_token": {"type": "string"},
+                              "slots": {"type": "array", "minItems": 1, "maxItems": 8, "items": {
+                                  "type": "object", "required": ["name"], "additionalProperties": False,
+                                  "properties": {"name": {"type": "string"}, "product_id": {"type": "string"},
+                                                 "count": {"type": "integer", "minimum": 1, "maximum": 12}}}}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Polku tracking API", "version": "1",
@@ -115,6 +122,20 @@ def openapi() -> dict:
                     "responses": {"200": {"description": "Recorded"}, "400": err, "401": server, "403": err,
                                   "409": err, "503": err},
                 },
+            },
+            "/v1/content": {
+                "post": {
+                    "summary": "On-site content for the page's slots: products with signed links, the visitor's web "
+                               "cards (docs/onsite.md). A customer's content needs their identity_token.",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": content},
+                                                                  "text/plain": {"schema": content}}},
+                    "responses": {"200": {"description": "The slots' content", "content": {"application/json": {"schema": {
+                        "type": "object", "properties": {"slots": {"type": "object"}, "personal": {"type": "boolean"}}}}}},
+                        "400": err, "403": {"description": "Unknown site key or origin; identity_token missing, expired "
+                                                           "or invalid (error.field names it)",
+                                            "content": _json("#/components/schemas/Error")}, "413": err, "429": err},
+                },
+                "options": {"summary": "CORS preflight", "responses": {"204": {"description": "Allowed origin"}, "403": err}},
             },
             "/v1/polku.js": {"get": {"summary": "The browser tracker", "responses": {
                 "200": {"description": "JavaScript", "content": {"application/javascript": {"schema": {"type": "string"}}}},

@@ -105,6 +105,17 @@ EVENT_TYPES: dict[str, EventType] = {
             description="A link in a message was clicked.",
         ),
         EventType(
+            "content_impression",
+            (Prop("slot", "id"), Prop("message_id", "id", False), Prop("channel", "channel", False)),
+            description="On-site content was shown: a slot's products or a web card (docs/onsite.md).",
+        ),
+        EventType(
+            "content_click",
+            (Prop("slot", "id"), Prop("url", "url"), Prop("message_id", "id", False),
+             Prop("channel", "channel", False)),
+            description="A product or web card of an on-site slot was clicked (its signed link).",
+        ),
+        EventType(
             "unsubscribe",
             (Prop("channel", "channel"), Prop("message_id", "id", False)),
             description="The customer withdrew consent for a channel.",
@@ -124,6 +135,9 @@ IDENTIFY = "identify"
 # Consent changes the public API may not record: the message's signed unsubscribe link and the
 # server API (POST /v1/server/events) do (#16: nobody changes another customer's consents).
 SERVER_ONLY_TYPES = ("unsubscribe", "consent_confirmed")
+# Recorded by Polku itself (the content route, the signed links of on-site content): a browser may
+# not post them (they mark web cards delivered or clicked, and journeys may wait for them).
+POLKU_ONLY_TYPES = ("content_impression", "content_click")
 
 ENVELOPE_FIELDS = ("event_id", "type", "anonymous_id", "customer_id", "ts", "properties", "context")
 CONTEXT_FIELDS = {"locale": 35, "time_zone": 64, "url": MAX_STRING_LENGTH, "referrer": MAX_STRING_LENGTH,

@@ -228,6 +228,36 @@ def post_server_identify(raw: bytes | None, headers, source_ip: str | None = Non
     return _identify_answer(body, site_key, {}, trust=identify_use_case.SERVER, evidence=evidence)
 
 
+MAX_CONTENT_BYTES = 16 * 1024
+
+
+def post_content(raw: bytes | None, headers, query: dict | None = None, deps=None) -> HttpAnswer:
+    """On-site content for the slots of a page (polku.tracking.content, docs/onsite.md): origin and
+    site key as for events; a customer's content only with the identity token /v1/identify checks."""
+    from polku.tracking import content
+
+    accepted = _accept_request(raw, headers, MAX_CONTENT_BYTES, "must be a JSON object with a slots list", query)
+    if isinstance(accepted, HttpAnswer):
+        return accepted
+    site_key, body, cors = accepted
+    try:
+        req = content.parse(body)
+        if req.customer_id is not None:
+            keys = trust_secrets.ring(get_settings().identity_secret_arn)
+            identity_token.verify(req.identity_token, keys, site_key, req.customer_id, clock.now().timestamp())
+    except Invalid as err:
+        return _error(403 if err.field == identity_token.FIELD else 400, err, cors)
+    result = content.answer(req, deps or _content_deps())
+    return HttpAnswer(200, result, {**JSON, **cors, "Cache-Control": "private, no-store"})
+
+
+@lru_cache(maxsize=1)
+def _content_deps():
+    from polku.tracking import content
+
+    return content.real_deps()
+
+
 def preflight(headers) -> HttpAnswer:
     headers = _lower(headers)
     pol = policy()
@@ -237,15 +267,19 @@ def preflight(headers) -> HttpAnswer:
     return HttpAnswer(204, "", pol.cors_headers(origin, preflight=True))
 
 
-@lru_cache(maxsize=1)
-def tracker_script() -> tuple[bytes, str]:
-    data = resources.files("polku.tracking").joinpath("static/polku.js").read_bytes()
+TRACKER_SCRIPT = "polku.js"
+CONTENT_SCRIPT = "polku-content.js"  # the slots' part of the tracker, loaded on demand
+
+
+@lru_cache(maxsize=2)
+def tracker_script(name: str = TRACKER_SCRIPT) -> tuple[bytes, str]:
+    data = resources.files("polku.tracking").joinpath(f"static/{name}").read_bytes()
     return data, '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
 
 
-def get_tracker(headers) -> HttpAnswer:
+def get_tracker(headers, name: str = TRACKER_SCRIPT) -> HttpAnswer:
     headers = _lower(headers)
-    data, etag = tracker_script()
+    data, etag = tracker_script(name)
     cache = {
         "Cache-Control": "public, max-age=3600, stale-while-revalidate=86400",
         "ETag": etag,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from polku import clock
 from polku.tracking import event_store, identity
-from polku.tracking.event_schema import SERVER_ONLY_TYPES
+from polku.tracking.event_schema import POLKU_ONLY_TYPES, SERVER_ONLY_TYPES
 from polku.tracking.normalise import normalise
 from polku.tracking.validation import Invalid, is_id, validate
 
@@ -68,6 +68,9 @@ def prepare(events: list, received_at: dt.datetime, site_key: str | None = None,
             if browser and ev["type"] in SERVER_ONLY_TYPES:
                 raise Invalid("type", f"{ev['type']} is recorded by the message's signed link or the server API "
                                       "(POST /v1/server/events), not by the public API")
+            if browser and ev["type"] in POLKU_ONLY_TYPES:
+                raise Invalid("type", f"{ev['type']} is recorded by Polku (the content route and its signed "
+                                      "links), not by the public API")
         except Invalid as err:
             rejected.append(rejection(i, ev, err))
             continue

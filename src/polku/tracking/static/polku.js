@@ -12,7 +12,7 @@
   "use strict";
   var old = w.polku, queued = (old && old.q) || [];
   var LS = w.localStorage, K = "polku_", BATCH = 20, MAXQ = 500, TRIES = 6;
-  var cfg = null, buf = [], ids = [], timer = 0, busy = 0, tries = 0, consent = true, aid, cid;
+  var cfg = null, buf = [], ids = [], timer = 0, busy = 0, tries = 0, consent = true, aid, cid, sl;
 
   function get(k) { try { return LS.getItem(K + k); } catch (e) { return null; } }
   function set(k, v) { try { v == null ? LS.removeItem(K + k) : LS.setItem(K + k, v); } catch (e) {} }
@@ -54,6 +54,11 @@
       return r.json().catch(function () { return {}; });
     });
   }
+  function slots() {  // the page has slots: load the content part (docs/onsite.md)
+    if (!d.querySelector("[data-polku-slot]")) return;
+    var s = d.createElement("script"); s.async = 1; s.src = cfg.endpoint.replace(/\/$/, "") + "/polku-content.js";
+    d.head.appendChild(s);
+  }
   function retry() {
     busy = 0;
     if (++tries <= TRIES) later(Math.min(30000, 500 * Math.pow(2, tries)));
@@ -73,8 +78,9 @@
   function sendIds() {
     busy = 1;
     send("/identify", ids[0]).then(function (res) {
-      ids.shift(); set("ids", JSON.stringify(ids)); busy = 0; tries = 0;
-      if (res && res.customer_id) { cid = res.customer_id; set("cid", cid); }  // accepted: events carry the customer
+      var r = ids.shift(); set("ids", JSON.stringify(ids)); busy = 0; tries = 0;
+      // accepted: events carry the customer; the token also unlocks their on-site content (docs/onsite.md)
+      if (res && res.customer_id) { cid = res.customer_id; set("cid", cid); set("tok", r.identity_token); }
       else if (res && res.error && w.console) console.warn("polku identify refused: " + res.error.field + " " + res.error.reason);
       flush();
     }, retry);
@@ -94,6 +100,7 @@
       cfg = o || {};
       var stored = get("consent");
       consent = cfg.consent === undefined ? true : stored ? stored == "1" : !!cfg.consent;
+      if (!sl) { sl = 1; d.readyState == "loading" ? d.addEventListener("DOMContentLoaded", slots) : slots(); }
       if (!consent) return;
       cid = get("cid");
       try { buf = JSON.parse(get("q")) || []; ids = JSON.parse(get("ids")) || []; } catch (e) {}
@@ -116,9 +123,11 @@
     consent: function (granted) {
       consent = !!granted; set("consent", consent ? "1" : "0");
       if (consent) return api.init(cfg);
-      buf = []; ids = []; ["q", "ids", "cid", "aid"].forEach(function (k) { set(k); });
+      buf = []; ids = []; ["q", "ids", "cid", "aid", "tok"].forEach(function (k) { set(k); });
     },
-    reset: function () { cid = aid = null; set("cid"); set("aid"); d.cookie = K + "aid=;path=/;max-age=0"; },
+    reset: function () { cid = aid = null; set("cid"); set("aid"); set("tok"); d.cookie = K + "aid=;path=/;max-age=0"; },
+    // for polku-content.js: who may see what (ids only after consent) and where to ask
+    _: function () { return { cfg: cfg, url: url, aid: consent && anon(), cid: consent && cid, tok: consent && get("tok") }; },
     flush: flush
   };
   var polku = function (m) { if (api[m]) return api[m].apply(null, [].slice.call(arguments, 1)); };

@@ -1,0 +1,229 @@
+"""The website as a channel (issue #19), in real Chromium against the twin.
+
+A signed-in visitor views a product: the product page's slot shows what other buyers of it also
+bought (the real recommend function, trained on the twin). They put it in the cart and leave; on
+the twin's virtual clock the abandoned-cart journey sends its reminder, and its web card waits in
+the customer's web inbox. On the next visit the card is shown in the page's slot (delivered, an
+impression event); a click on it is tracked (content_click) and leads to the cart, and the
+purchase there ends the journey as a goal.
+
+The shop is served as https://shop.example.com (the brand's shop address, so the card's link
+leads back to it) and the API at its deployed address: the browser's requests to both are
+answered locally (drive_page.mjs, ``proxy``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = [pytest.mark.browser, pytest.mark.twin]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+SHOP = "https://shop.example.com"
+SITE = "demo-shop"
+RUN = uuid.uuid4().hex[:8]
+P = [f"{RUN}-tea{i}" for i in range(6)]  # P[0..2] are bought together, P[3..5] together
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def wait_for(fn, timeout=30.0):  # returns as soon as fn() holds; the time-out only matters on a loaded machine
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def drive(url, steps, **options):
+    plan = json.dumps({"url": url, "steps": steps, **options})
+    proc = subprocess.run(["node", str(HERE / "drive_page.mjs"), plan], capture_output=True, text=True,
+                          timeout=120, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _train(twin):
+    """Twelve shoppers bought P0-P2 together and twelve P3-P5: a model in the twin's S3."""
+    import sys
+
+    from polku.data.events import EventModel
+    from polku.recommend import catalog_store
+    from polku.recommend.catalog import demo_product
+
+    catalog_store.save_products([demo_product(p) for p in P])
+    base = dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone.utc)
+    with EventModel.batch_write() as batch:
+        for c in range(24):
+            group = P[:3] if c % 2 == 0 else P[3:]
+            for o in range(3):
+                ts = (base + dt.timedelta(days=o * 3, hours=c)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                eid, cust = f"{RUN}-c{c}-o{o}", f"{RUN}-c{c}"
+                batch.save(EventModel(eid, subject=f"c#{cust}", ts=f"{ts}#{eid}", type="purchase", customer_id=cust,
+                                      client_ts=ts, received_at=ts, properties={
+                                          "order_id": eid, "items": [{"product_id": p} for p in group]}))
+    lam = twin.client("lambda")
+    out = lam.invoke(FunctionName=twin.names["TrainFunction"], Payload=json.dumps({"force": True}).encode())
+    body = json.loads(out["Payload"].read())
+    assert not out.get("FunctionError") and body["published"], body
+    out = lam.invoke(FunctionName=twin.names["RecommendFunction"],
+                     Payload=json.dumps({"strategy": "also_bought", "product_id": P[0], "k": 2}).encode())
+    assert {i["product_id"] for i in json.loads(out["Payload"].read())["items"]} == {P[1], P[2]}
+    sys.modules["polku_fn.recommend.handler"].model_cache().check_seconds = 0  # this model from now on
+
+
+@pytest.fixture(scope="module")
+def shop(twin, tmp_path_factory):
+    if not Path("/usr/bin/chromium").exists():
+        pytest.fail("chromium is missing: bash infra/scripts/install-chromium.sh")
+    if not shutil.which("node") or not (REPO / "node_modules/playwright-core").exists():
+        pytest.fail("node and npm playwright-core are required: npm ci")
+    from polku.data.base import bind_models
+    from polku.messaging.wiring import link_base_url
+    from polku.settings import get_settings
+    from polku.tracking import content
+
+    previous = os.environ.get("ALLOWED_ORIGINS")
+    os.environ["ALLOWED_ORIGINS"] = f"{previous},{SHOP}" if previous else SHOP  # the shop is on the allow-list
+    get_settings.cache_clear()
+    bind_models(get_settings(), host=None)
+    api_base = link_base_url(get_settings())  # where the signed links point (the deployed API's address)
+    root = tmp_path_factory.mktemp("onsite")
+    (root / "p").mkdir()
+    for name, target in (("product.html", root / "p" / f"{P[0]}.html"), ("cart.html", root / "index.html")):
+        page = (HERE / "onsite" / name).read_text()
+        target.write_text(page.replace("__API__", api_base).replace("__PRODUCT__", P[0]).replace("__NAME__", "Green tea"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _train(twin)
+    content.RECOMMENDATIONS.clear()
+    yield {"proxy": {SHOP: f"http://127.0.0.1:{server.server_address[1]}", api_base: twin.api_url},
+           "profile": str(tmp_path_factory.mktemp("chromium-profile"))}
+    server.shutdown()
+    if previous is None:
+        os.environ.pop("ALLOWED_ORIGINS", None)
+    else:
+        os.environ["ALLOWED_ORIGINS"] = previous
+    get_settings.cache_clear()
+
+
+def _events(customer_id):
+    from polku.tracking import event_store
+
+    return list(event_store.of_subject(f"c#{customer_id}"))
+
+
+def _web_cards(customer_id):
+    from polku.messaging import message_log
+
+    return [m for m in message_log.for_customer(customer_id) if m.channel == "web"]
+
+
+def test_a_visitor_sees_also_bought_then_the_abandoned_carts_web_card_and_its_click_ends_the_journey(twin, shop):
+    from polku import clock
+    from polku.data.journey_state import JourneyStateModel
+    from polku.journeys import runs
+    from polku.journeys.registry import load
+    from polku.tracking import trust_secrets
+
+    journey = load().get("abandoned_cart")
+    cid = next(c for c in (f"web-{RUN}-{i}" for i in range(100)) if not runs.in_holdout(journey, c))  # gets messages
+    real = dt.datetime.now(dt.timezone.utc)
+    start = real.replace(hour=10, minute=0, second=0, microsecond=0)  # daytime, never ahead of the browser's clock
+    vc = clock.VirtualClock(start if start <= real else start - dt.timedelta(days=1))
+    previous = clock.set_clock(vc)
+    vc.enter()  # the test drives the clock: time moves only when it sleeps
+    try:
+        # the shop's backend: the customer's address and consent (so the journey may start for them)
+        r = requests.post(f"{twin.api_url}/v1/server/identify", timeout=30,
+                          headers={"X-Polku-Server-Key": trust_secrets.server_key_for(SITE)},
+                          json={"site_key": SITE, "customer_id": cid,
+                                "traits": {"email": f"{cid}@example.org", "first_name": "Tea",
+                                           "consents": {"email": True}}})
+        assert r.status_code == 200, r.text
+        token = trust_secrets.mint_for(SITE, cid, lifetime_seconds=23 * 3600)  # rendered into the page at sign-in
+        product = f"{SHOP}/p/{P[0]}.html"
+
+        # visit 1: sign in, see what others also bought, put the tea in the cart, leave
+        first = drive(product, [
+            {"waitFor": "window.polku && window.polku.loaded"},
+            {"eval": f"window.CUSTOMER = '{cid}'; window.TOKEN = '{token}'; 1"},
+            {"click": "#login"},
+            {"waitFor": "document.querySelectorAll('#also .polku-product').length > 0"},
+            {"eval": "[...document.querySelectorAll('#also a')].map(a => [a.dataset.polkuProduct, a.href,"
+                     " a.querySelector('.polku-name').textContent, a.querySelector('.polku-price').textContent])"},
+            {"eval": "document.querySelector('#offer').children.length"},
+            {"wait": 600},
+            {"click": "#add"},
+            {"wait": 1200},
+        ], profile=shop["profile"], proxy=shop["proxy"])
+        assert not [c for c in first["console"] if c.startswith("pageerror")], first["console"]
+        also = first["results"][1]
+        assert {p for p, *_ in also[:2]} == {P[1], P[2]}, also  # bought together with P[0]
+        assert all("/v1/c/" in href and name and price for _, href, name, price in also), also
+        assert first["results"][2] == 0  # no card yet
+        assert any(r["url"].endswith("/v1/polku-content.js") for r in first["requests"])
+        posted = [json.loads(r["body"]) for r in first["requests"] if "/v1/content" in r["url"] and r["method"] == "POST"]
+        assert posted and all(p["site_key"] == SITE and "anonymous_id" in p for p in posted)
+
+        # the abandoned-cart journey starts; an hour later (virtual) its reminder goes out with the web card
+        run = wait_for(lambda: [x for x in runs.running(cid) if x.journey == "abandoned_cart"])
+        assert run, _events(cid)
+        for _ in range(60):
+            if _web_cards(cid):
+                break
+            vc.sleep(1800)
+        [card] = _web_cards(cid)
+        assert card.status == "sent" and card.step == "SendReminder/web" and card.card["title"]
+
+        # visit 2: the card is in the page's slot; a click goes to the cart, where the customer buys
+        second = drive(product, [
+            {"waitFor": "window.polku && window.polku.loaded"},
+            {"waitFor": "document.querySelector('#offer .polku-card')"},
+            {"eval": "[document.querySelector('#offer .polku-card-title').textContent,"
+                     " document.querySelector('#offer .polku-card').dataset.polkuMessage]"},
+            {"click": "#offer .polku-card a"},
+            {"waitFor": "location.pathname == '/' && window.polku && window.polku.loaded"},
+            {"click": "#buy"},
+            {"wait": 1200},
+            {"goto": "about:blank"},
+            {"wait": 300},
+        ], profile=shop["profile"], proxy=shop["proxy"])
+        assert not [c for c in second["console"] if c.startswith("pageerror")], second["console"]
+        title, message_id = second["results"][0]
+        assert title == card.card["title"] and message_id == card.message_id
+        asked = [json.loads(r["body"]) for r in second["requests"] if "/v1/content" in r["url"] and r["method"] == "POST"]
+        assert asked[0]["customer_id"] == cid and asked[0]["identity_token"] == token  # the token from sign-in
+
+        card.refresh()
+        feedback = card.feedback.as_dict()
+        assert card.status == "delivered" and "delivery_at" in feedback and "click_at" in feedback
+        kinds = lambda: [(e["type"], e["properties"].get("slot")) for e in _events(cid)]  # noqa: E731
+        assert wait_for(lambda: {("content_impression", "cart-offer"), ("content_click", "inbox")} <= set(kinds())), kinds()
+        assert wait_for(lambda: any(t == "purchase" for t, _ in kinds())), kinds()
+
+        def ended():
+            item = JourneyStateModel.get(cid, "run#abandoned_cart", consistent_read=True)
+            return item.status == "exited" and item.exit_reason
+
+        assert wait_for(ended) == "goal"
+    finally:
+        vc.leave()
+        clock.set_clock(previous)
