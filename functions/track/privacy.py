@@ -4,14 +4,9 @@ Input: ``{"action": "export" | "erase", "customer_id": "..."}`` or
 ``{"action": "export" | "erase", "anonymous_id": "..."}`` (a browser that never identified).
 """
 
-from polku import aws_clients
 from polku.observability import logger, tracer
 from polku.tracking import privacy
 from polku.tracking.validation import Invalid, check_id
-
-
-def _sfn():
-    return aws_clients.client("stepfunctions")
 
 
 def run(event) -> dict:
@@ -26,11 +21,11 @@ def run(event) -> dict:
         check_id(event["anonymous_id"], "anonymous_id")
         if action == "export":
             return privacy.export_anonymous(event["anonymous_id"])
-        return privacy.erase_anonymous(event["anonymous_id"], sfn=_sfn())
+        return privacy.erase_anonymous(event["anonymous_id"])
     check_id(event["customer_id"], "customer_id")
     if action == "export":
         return privacy.export(event["customer_id"])
-    return privacy.erase(event["customer_id"], sfn=_sfn())
+    return privacy.erase(event["customer_id"])
 
 
 @logger.inject_lambda_context

@@ -34,6 +34,7 @@ class Settings:
     # to unverified identify, the sites whose web consents need confirming (double opt-in), SMS countries.
     identity_secret_arn: str = ""
     server_key_secret_arn: str = ""
+    suppression_salt_secret_arn: str = ""  # the salt of the suppression list's address hashes
     unverified_identify_sites: str = ""
     consent_confirmation_sites: str = "*"
     sms_calling_codes: str = "358"

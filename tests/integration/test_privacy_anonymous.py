@@ -81,7 +81,7 @@ def test_erase_removes_the_browsers_data_stops_its_journey_and_spares_other_brow
     other, other_arn = visitor(api, twin)
     status, doc, err = cli(capsys, api, "erase", anon, "--yes")  # detected as anonymous
     assert status == 0 and f"{anon} is an anonymous id" in err
-    assert doc["removed"] == {"events": 3, "profiles": 1, "messages": 0, "journey_state": 1}
+    assert {k: v for k, v in doc["removed"].items() if v} == {"events": 3, "profiles": 1, "journey_state": 1}
     assert doc["stopped_executions"] == 1
     sfn = twin.client("stepfunctions")
     assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"

@@ -58,7 +58,8 @@ def test_cli_erase_removes_everything_and_repeats_safely(api, capsys):
     assert main(["--endpoint", api, "customers", "erase", cust, "--yes"]) == 0
     result = cli_json(capsys.readouterr().out)
     removed = result["removed"]
-    assert removed == {"events": 3, "profiles": 2, "identity_links": 1, "messages": 1, "journey_state": 1}
+    assert {k: v for k, v in removed.items() if v} == {"events": 3, "profiles": 2, "identity_links": 1, "messages": 1,
+                                                       "journey_state": 1}
     assert result["stopped_executions"] == 0
     assert list(event_store.of_subject(f"c#{cust}")) == [] and list(event_store.of_subject(f"a#{anon}")) == []
     assert profile_store.load(cust) is None and profile_store.load(f"anon:{anon}") is None

@@ -17,11 +17,14 @@ def register(sub) -> None:
     _id_arguments(e)
     e.add_argument("--out", metavar="FILE", help="write the JSON to FILE instead of stdout")
     e.set_defaults(func=run_export)
-    r = csub.add_parser("erase", help="delete a customer's or anonymous visitor's events, profile, identity links, "
-                                      "messages, journey state (running journeys are stopped)")
+    r = csub.add_parser("erase", help="delete or anonymise everything about a customer or anonymous visitor in every "
+                                      "table, export and running journey (docs/privacy.md)")
     _id_arguments(r)
     r.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     r.set_defaults(func=run_erase)
+    h = csub.add_parser("hash-suppressions", help="rewrite suppression rows keyed by a plain address under the "
+                                                  "address's salted hash (once, after upgrading; docs/privacy.md)")
+    h.set_defaults(func=run_hash_suppressions)
 
 
 def _id_arguments(parser) -> None:
@@ -73,9 +76,10 @@ def run_export(args) -> int:
     from polku.tracking import privacy
 
     kind, some_id = _subject(args)
-    _target(args)
+    target = _target(args)
     kind = _resolve(kind, some_id)
-    data = privacy.export_anonymous(some_id) if kind == "anonymous" else privacy.export(some_id)
+    where = {"aws": target.client, "settings": target.settings()}
+    data = privacy.export_anonymous(some_id, **where) if kind == "anonymous" else privacy.export(some_id, **where)
     text = json.dumps(data, indent=2, sort_keys=True, default=str)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
@@ -100,13 +104,23 @@ def run_erase(args) -> int:
         answer = input(f"Erase everything about {who} {some_id}? Type the id to confirm: ")
         if answer.strip() != some_id:
             raise CliError("not confirmed; nothing erased")
-    sfn = target.client("stepfunctions")
+    where = {"aws": target.client, "settings": target.settings()}
     try:
         if kind == "anonymous":
-            result = privacy.erase_anonymous(some_id, sfn=sfn)
+            result = privacy.erase_anonymous(some_id, **where)
         else:
-            result = privacy.erase(some_id, sfn=sfn)
+            result = privacy.erase(some_id, **where)
     except privacy.LinkedBrowser as exc:
         raise CliError(str(exc)) from None
     print(json.dumps(result, indent=2, sort_keys=True))
+    return 0
+
+
+def run_hash_suppressions(args) -> int:
+    from polku.messaging import suppression_list
+
+    target = _target(args)
+    salt = suppression_list.load_salt(target.settings().suppression_salt_secret_arn, target.client)
+    n = suppression_list.hash_earlier_rows(salt=salt)
+    print(f"rewrote {n} suppression rows under the salted hash of their address", file=sys.stderr)
     return 0

@@ -28,6 +28,8 @@ _OUTPUT_TO_SETTING = {
     "ModelsBucketName": "models_bucket",
     "OffersBusName": "offers_bus_name",
     "StateMachinePrefix": "state_machine_prefix",
+    "AnalyticsBucketName": "analytics_bucket",
+    "SuppressionSaltSecretArn": "suppression_salt_secret_arn",
 }
 
 

@@ -49,7 +49,7 @@ def handle_ses_event(event: Mapping[str, Any]) -> dict:
                 addr = r.get("emailAddress") if isinstance(r, Mapping) else None
                 if addr:
                     key = suppression_list.address_key("email", addr)
-                    suppression_list.suppress(key, "bounce", customer_id=customer_id, message_id=message_id,
+                    suppression_list.suppress(key, "bounce", message_id=message_id,
                                               detail=f"{detail.get('bounceType')}/{detail.get('bounceSubType')}")
                     result["suppressed"].append(key)
     elif kind == "complaint":
@@ -57,7 +57,7 @@ def handle_ses_event(event: Mapping[str, Any]) -> dict:
             addr = r.get("emailAddress") if isinstance(r, Mapping) else None
             if addr:
                 key = suppression_list.address_key("email", addr)
-                suppression_list.suppress(key, "complaint", customer_id=customer_id, message_id=message_id,
+                suppression_list.suppress(key, "complaint", message_id=message_id,
                                           detail=str(detail.get("complaintFeedbackType") or ""))
                 result["suppressed"].append(key)
         if customer_id:

@@ -140,8 +140,7 @@ def unsubscribe(signer: LinkSigner, token: str) -> LinkResponse:
     if claims is None:
         return _not_found()
     if claims.address:
-        suppression_list.suppress(claims.address, "unsubscribe", customer_id=claims.customer_id,
-                                  message_id=claims.message_id)
+        suppression_list.suppress(claims.address, "unsubscribe", message_id=claims.message_id)
     else:  # no address on record: the unsubscribe event below still withdraws the channel's consent
         logger.warning("unsubscribe without an address on record", extra={"message_id": claims.message_id})
     tracking_events.record_reaction(

@@ -2,9 +2,15 @@
 ExportTableToPointInTime, DynamoDB JSON, gzip) for Glue/Athena (docs/reporting.md).
 
 Adapter + a tiny use case; the scheduled ``AnalyticsExportFunction`` calls :func:`export_all`.
+Erasing a person (polku.tracking.privacy) rewrites the exported files without them
+(:func:`rewrite_exports`).
 """
 
 from __future__ import annotations
+
+import gzip
+import json
+from typing import Callable
 
 from botocore.exceptions import ClientError
 
@@ -45,3 +51,64 @@ def export_all(dynamodb, settings: Settings) -> list[dict]:
             logger.warning("table not exported", extra={"table": table, "reason": code})
             results.append({"table": table, "skipped": code})
     return results
+
+
+# ------------------------------------------------------------------ erasing one person from the exports
+
+EXPORTS_PREFIX = "exports/"
+
+
+def _lines(body: bytes, gzipped: bool) -> list[str]:
+    text = (gzip.decompress(body) if gzipped else body).decode("utf-8")
+    return [line for line in text.split("\n") if line.strip()]
+
+
+def rewrite_exports(s3, bucket: str, decide: Callable[[dict], dict | None]) -> dict:
+    """Pass every exported item (the ``Item`` of each line of each data file under ``exports/``, as
+    DynamoDB JSON) through ``decide``: ``None`` drops the line, another dict replaces it, the same
+    dict keeps it. A file that changed is written again under the same key (same compression).
+    Manifests hold no items and are left alone. Returns the counts of files and lines changed."""
+    counts = {"files": 0, "lines_removed": 0, "lines_rewritten": 0}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=EXPORTS_PREFIX):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if "/data/" not in key:
+                continue
+            gzipped = key.endswith(".gz")
+            out, changed = [], False
+            for line in _lines(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), gzipped):
+                record = json.loads(line)
+                item = record.get("Item") if isinstance(record, dict) else None
+                if not isinstance(item, dict):
+                    out.append(line)
+                    continue
+                new = decide(item)
+                if new is None:
+                    counts["lines_removed"] += 1
+                    changed = True
+                elif new is not item:
+                    out.append(json.dumps({**record, "Item": new}, separators=(",", ":")))
+                    counts["lines_rewritten"] += 1
+                    changed = True
+                else:
+                    out.append(line)
+            if changed:
+                body = ("\n".join(out) + "\n" if out else "").encode("utf-8")
+                s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(body) if gzipped else body)
+                counts["files"] += 1
+    return counts
+
+
+def find_in_exports(s3, bucket: str, select: Callable[[dict], bool]) -> list[dict]:
+    """The exported items ``select`` picks (DynamoDB JSON), each with the file it is in."""
+    found = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=EXPORTS_PREFIX):
+        for obj in page.get("Contents", []):
+            if "/data/" not in obj["Key"]:
+                continue
+            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+            for line in _lines(body, obj["Key"].endswith(".gz")):
+                item = json.loads(line).get("Item")
+                if isinstance(item, dict) and select(item):
+                    found.append({"file": obj["Key"], "item": item})
+    return found
