@@ -82,3 +82,19 @@ def test_report_draws_every_journey_with_counts_matching_step_functions(run_jour
         assert next(t for t in first_box if t.startswith("passed ")).startswith(f"passed {executions} ·"), name
         assert report["journey_counts"][name]["states"][d.start]["passed"] == executions
     assert report["journey_counts"]["abandoned_cart"]["entered"] >= 2
+
+
+def test_graph_counts_live_from_the_twin(run_journey, journey_twin, tmp_path):
+    from polku.cli.main import main
+
+    run = run_journey("abandoned_cart")
+    run(_timeline(run.cid("ann"), run.cid("bob")))
+    out = tmp_path / "live.svg"
+    assert main(["--endpoint", journey_twin.api_url, "journeys", "graph", "abandoned_cart", "--format", "svg",
+                 "--counts", "-o", str(out)]) == 0
+    j = load().get("abandoned_cart")
+    executions = sum(len(p["executions"]) for p in journey_twin.client("stepfunctions").get_paginator(
+        "list_executions").paginate(stateMachineArn=j.state_machine_arn(journey_twin.outputs["StateMachinePrefix"])))
+    texts = [t.text for t in ET.fromstring(out.read_text()).iter(f"{NS}text")]
+    assert texts[0].startswith(f"abandoned_cart (the local twin): {executions} entered"), texts[0]
+    assert executions >= 2
