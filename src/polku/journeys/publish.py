@@ -135,7 +135,10 @@ def publish(sfn, journey: Journey, text: str, stack: JourneyStack, description: 
     current = live_version(sfn, journey, stack)
     if current is not None:
         live = sfn.describe_state_machine(stateMachineArn=current)
-        if live["definition"] == text and live["roleArn"] == stack.role_arn:
+        logging = live.get("loggingConfiguration") or {}
+        same_logging = all(logging.get(k, stack.logging.get(k)) == stack.logging.get(k)
+                           for k in ("level", "includeExecutionData"))
+        if live["definition"] == text and live["roleArn"] == stack.role_arn and same_logging:
             return Published(journey.name, base, current, journey.live_arn(stack.prefix), current, False)
     config = {"roleArn": stack.role_arn, "loggingConfiguration": stack.logging, "tracingConfiguration": TRACING,
               "publish": True}

@@ -50,7 +50,8 @@ def detail(execution, status: str | None = None) -> dict:
         status = getattr(execution.exec_status, "value", execution.exec_status)
     out = {
         "executionArn": execution.exec_arn,
-        "stateMachineArn": execution.state_machine.arn,
+        # a run of a published version (polku.twin.sfn_versions) names the state machine, as on AWS
+        "stateMachineArn": getattr(execution.state_machine, "source_arn", None) or execution.state_machine.arn,
         "name": execution.name,
         "status": status,
         "startDate": _millis(execution.start_date),

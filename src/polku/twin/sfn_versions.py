@@ -16,7 +16,8 @@ backend (so an execution started on it is found through the state machine, its e
 the version its routing configuration names (weights honoured); DescribeExecution reports the
 unqualified ``stateMachineArn`` and, as AWS does, ``stateMachineVersionArn`` and
 ``stateMachineAliasArn``. Test: tests/integration/test_journey_publish.py (versions, aliases,
-a run that waits on v1 while v2 is published).
+a run that waits on v1 while v2 is published). Not emulated: ListExecutions on a version or alias
+ARN lists all the state machine's executions (AWS filters them), and versions are never deleted.
 """
 
 from __future__ import annotations
