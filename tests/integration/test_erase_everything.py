@@ -224,6 +224,22 @@ def test_erase_leaves_nothing_about_the_customer_anywhere(twin, api, grants):
     assert set(again["removed"].values()) == {0} and again["stopped_executions"] == 0, again
 
 
+def test_an_anonymous_visitors_export_and_erase_are_allowed_by_the_functions_policy(twin, api, grants):
+    anon = f"a-{uuid.uuid4().hex[:12]}"
+    r = requests.post(f"{api}/v1/events", json={"site_key": SITE_KEY, "events": [{
+        "event_id": uuid.uuid4().hex, "type": "page_view", "anonymous_id": anon, "ts": "2026-01-05T08:00:00Z",
+        "properties": {"url": "https://shop.example.com/"}}]}, timeout=30)
+    assert r.status_code in (200, 202), r.text
+    _wait(lambda: profile_store.load(f"anon:{anon}"), "the anonymous profile")
+    with iam_agreement.recording() as rec:
+        assert _privacy(twin, {"action": "export", "anonymous_id": anon})["events"]
+        assert _privacy(twin, {"action": "erase", "anonymous_id": anon})["removed"]["events"] == 1
+    checked = iam_agreement.check(rec, grants)
+    assert "PrivacyFunction" in checked.called
+    assert not checked.missing.get("PrivacyFunction"), checked.missing.get("PrivacyFunction")
+    assert _tables(twin, [anon]) == {}
+
+
 def test_an_erased_customers_opt_out_still_blocks_their_address(twin, api, virtual_clock):
     """Customer A complains and is erased; B signs up later with the same address (in other case):
     Send refuses B on the suppression list, which holds no address."""
