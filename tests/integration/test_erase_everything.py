@@ -25,9 +25,10 @@ from polku.enrollment import store
 from polku.enrollment.twin_access import enroll_and_wait, principal_client
 from polku.journeys import registry, runs
 from polku.messaging import message_log, suppression_list
+from polku.messaging.recipient import Recipient
 from polku.settings import get_settings
 from polku.tracking import profile_store
-from polku.tracking.trust_secrets import mint_for
+from polku.tracking.trust_secrets import mint_for, server_key_for
 from polku.twin import iam_agreement
 
 from test_iam_agreement import _not_held_out
@@ -120,7 +121,15 @@ def _seed(twin, api) -> dict:
     r = requests.post(f"{api}/v1/events", json={"site_key": SITE_KEY, "events": [event("page_view", customer_id=cust)]},
                       timeout=30)
     assert r.status_code in (200, 202), r.text
-    _wait(lambda: (profile_store.load(cust) or {}).get("traits", {}).get("email") == email, "the profile")
+    # the shop's backend vouches for the e-mail consent (journeys start only for reachable customers)
+    r = requests.post(f"{api}/v1/server/identify", headers={"X-Polku-Server-Key": server_key_for(SITE_KEY)}, json={
+        "site_key": SITE_KEY, "customer_id": cust, "traits": {"email": email, "consents": {"email": True}}}, timeout=30)
+    assert r.status_code in (200, 202), r.text
+
+    def reachable():
+        recipient = Recipient.from_profile(profile_store.load(cust), cust)
+        return recipient.email == email and recipient.has_consent("email") and "email" not in recipient.unconfirmed
+    _wait(reachable, "the profile")
 
     # a running journey (browse_abandonment waits hours before its first step)
     sfn = twin.client("stepfunctions")
