@@ -20,6 +20,7 @@ sent messages (``not_sent``: those it skipped or failed to send): opened (an ope
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Iterable
@@ -160,19 +161,19 @@ def attach_timeline_engagement(messages: list[Message], events: Iterable[dict]) 
     message its ``message_id`` names, else for the customer's latest message sent at or before it
     (a timeline is written before the simulation gives the messages their ids)."""
     by_id = {m.message_id: m for m in messages}
-    sent = sorted((m for m in messages if m.sent), key=lambda m: m.created_at)
-    for e in sorted(events, key=lambda e: str(e.get("ts", ""))):
-        kind = e.get("type")
-        if kind not in OPEN_EVENTS and kind not in CLICK_EVENTS:
-            continue
-        ts = str(e.get("ts", ""))
+    sent: dict[str, list[tuple[str, Message]]] = {}  # customer -> (UTC time, message), in time order
+    for m in sorted((m for m in messages if m.sent), key=lambda m: _utc(m.created_at)):
+        sent.setdefault(m.customer_id, []).append((_utc(m.created_at), m))
+    engaged = [(_utc(str(e.get("ts", ""))), e) for e in events if e.get("type") in OPEN_EVENTS | CLICK_EVENTS]
+    for ts, e in sorted(engaged, key=lambda x: x[0]):
         m = by_id.get(str((e.get("properties") or {}).get("message_id")))
         if m is None:
-            mine = [x for x in sent if x.customer_id == e.get("customer_id") and _utc(x.created_at) <= _utc(ts)]
-            m = mine[-1] if mine else None
+            mine = sent.get(str(e.get("customer_id")), [])
+            i = bisect.bisect_right([t for t, _ in mine], ts)
+            m = mine[i - 1][1] if i else None
         if m is None:
             continue
-        if kind in OPEN_EVENTS:
+        if e["type"] in OPEN_EVENTS:
             m.opened_at = m.opened_at or ts
         else:
             m.clicked_at = m.clicked_at or ts
