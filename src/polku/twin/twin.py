@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from polku import clock as polku_clock
-from polku.twin import asl_validation, lambda_runtime, patches, sfn_events, streams, virtual_time
+from polku.twin import asl_validation, distributed_map, lambda_runtime, patches, sfn_events, streams, virtual_time
 from polku.twin.schedules import Schedule, scheduled_event
 from polku.twin.template import Resolver, Template, TemplateError, parameter_defaults
 
@@ -166,6 +166,7 @@ class Twin:
         patches.apply_all()  # speed patches: src/polku/twin/patches (POLKU_TWIN_PATCHES=off: none)
         asl_validation.apply()
         sfn_events.apply()
+        distributed_map.apply()  # Distributed Map states and RedriveExecution (campaigns)
         streams.apply()
         if self.stream_delivery not in ("sync", "async"):
             raise ValueError(f"stream_delivery: 'sync' or 'async', not {self.stream_delivery!r}")
