@@ -263,9 +263,12 @@ def _enrollment_items(person: Person) -> tuple[list[EnrollmentModel], list[Enrol
 
 
 def _scrub_model(item, person: Person) -> None:
-    for name in type(item).get_attributes():
+    """Rewrite the record with the person's ids and contacts as ``[erased]``. Its key stays (saving
+    under a changed key would leave the old item): audit and request records are keyed by day, time
+    and enrolment id, never by a person."""
+    for name, attribute in type(item).get_attributes().items():
         value = getattr(item, name)
-        if isinstance(value, (str, list)):
+        if isinstance(value, (str, list)) and not (attribute.is_hash_key or attribute.is_range_key):
             setattr(item, name, person.scrub(value))
     item.save()
 
