@@ -101,7 +101,8 @@ def shop(twin, tmp_path_factory):
     from polku.tracking import content
 
     previous = os.environ.get("ALLOWED_ORIGINS")
-    os.environ["ALLOWED_ORIGINS"] = f"{previous},{SHOP}" if previous else SHOP  # the shop is on the allow-list
+    shops = f"{SHOP},{twin.api_url}"  # the shop, and the demo shop page the twin serves itself (polku local allows it)
+    os.environ["ALLOWED_ORIGINS"] = f"{previous},{shops}" if previous else shops
     get_settings.cache_clear()
     bind_models(get_settings(), host=None)
     api_base = link_base_url(get_settings())  # where the signed links point (the deployed API's address)
@@ -227,3 +228,22 @@ def test_a_visitor_sees_also_bought_then_the_abandoned_carts_web_card_and_its_cl
     finally:
         vc.leave()
         clock.set_clock(previous)
+
+
+def test_the_demo_shop_page_served_by_the_twin_shows_the_slots(twin, shop):
+    """``GET /_polku/shop`` (polku local prints it): a product page whose slots polku.js fills from the
+    twin's own API; ``customer=`` signs in with a token the twin mints as a shop's backend would."""
+    cid = f"demo-{RUN}"
+    out = drive(f"{twin.api_url}/_polku/shop?product={P[3]}&customer={cid}", [
+        {"waitFor": "document.querySelectorAll('[data-polku-slot=product-page-also-bought] .polku-product').length > 1"},
+        {"waitFor": "document.querySelectorAll('[data-polku-slot=home-for-you] .polku-product').length > 0"},
+        {"eval": "[...document.querySelectorAll('[data-polku-slot=product-page-also-bought] a')]"
+                 ".map(a => a.dataset.polkuProduct)"},
+        {"eval": "document.querySelector('h1').textContent"},
+        {"wait": 1200},
+    ])
+    assert not [c for c in out["console"] if c.startswith("pageerror")], out["console"]
+    assert set(out["results"][0][:2]) == {P[4], P[5]}, out["results"]
+    assert out["results"][1].endswith(f"#{P[3]}")  # the catalogue's name of the product
+    identified = [json.loads(r["body"]) for r in out["requests"] if "/v1/identify" in r["url"]]
+    assert identified and identified[0]["customer_id"] == cid and identified[0]["identity_token"]

@@ -42,13 +42,21 @@ def run(args) -> int:
         except ValueError:
             raise CliError(f"--virtual-clock: {args.virtual_clock!r} is not an ISO-8601 time") from None
     template = Path(args.template) if args.template else default_template()
+    params = {}
+    if args.port:  # the demo shop page (GET /_polku/shop) posts to the API it is served from: its origin is allowed
+        from polku.twin.template import Template, parameter_defaults
+
+        allowed = parameter_defaults(Template.load(template)).get("AllowedOrigins", "")
+        own = f"http://127.0.0.1:{args.port},http://localhost:{args.port}"
+        params["AllowedOrigins"] = f"{allowed},{own}" if allowed else own
     try:
-        twin = Twin(template, aws_port=args.aws_port, api_port=args.port, clock=vclock).start()
+        twin = Twin(template, aws_port=args.aws_port, api_port=args.port, clock=vclock, parameters=params).start()
     except PortInUseError as exc:
         raise CliError(str(exc)) from None
     except TemplateError as exc:
         raise CliError(f"template problem: {exc}; fix template.yaml and start again") from None
     print(f"polku local: HTTP API  {twin.api_url}   (POST /v1/events, GET /_polku/twin)")
+    print(f"polku local: demo shop {twin.api_url}/_polku/shop   (on-site content: docs/onsite.md)")
     print(f"polku local: AWS       {twin.endpoint_url}   (region {twin.region}; any credentials)")
     print(f"polku local: {len(twin.names)} resources from {template}; clock: "
           f"{'virtual ' + clock.now_iso() if vclock else 'real'}")

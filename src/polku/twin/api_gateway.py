@@ -6,7 +6,8 @@ the function's real handler in-process. Routes with ``Authorizer: AWS_IAM``
 need a valid SigV4 signature by a principal registered with the twin
 (:meth:`LocalApi.add_principal`); anything else gets 403 as on AWS.
 Paths under ``/_polku/`` describe and drive the twin itself (``POST /_polku/principals``
-issues SigV4 keys for an IAM ARN, the local stand-in for IAM users).
+issues SigV4 keys for an IAM ARN, the local stand-in for IAM users; ``GET /_polku/shop`` is the
+demo's shop page, :mod:`polku.twin.demo_shop`).
 
 SigV4 is checked as API Gateway checks it: the credential scope must name the API's
 region and the service ``execute-api``, the date of ``X-Amz-Date``, and the signature
@@ -242,6 +243,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         clk = polku_clock.get_clock()
         if path == "/_polku/twin" and self.command == "GET":
             return self._json(200, api.twin.describe())
+        if path == "/_polku/shop" and self.command == "GET":  # the demo's shop page (docs/onsite.md)
+            from polku.twin import demo_shop
+
+            return self._send(200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"},
+                              demo_shop.page(api.url, urlsplit(self.path).query))
         if path == "/_polku/clock" and self.command == "GET":
             return self._json(200, {"now": polku_clock.now_iso(), "virtual": bool(getattr(clk, "virtual", False))})
         if path == "/_polku/clock/advance" and self.command == "POST":
