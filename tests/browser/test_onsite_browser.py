@@ -108,8 +108,10 @@ def shop(twin, tmp_path_factory):
     api_base = link_base_url(get_settings())  # where the signed links point (the deployed API's address)
     root = tmp_path_factory.mktemp("onsite")
     (root / "p").mkdir()
-    for name, target in (("product.html", root / "p" / f"{P[0]}.html"), ("cart.html", root / "index.html")):
-        page = (HERE / "onsite" / name).read_text()
+    for name, target, consent in (("product.html", root / "p" / f"{P[0]}.html", "undefined"),
+                                  ("product.html", root / "p" / f"{P[0]}-consent.html", "false"),  # the site requires consent
+                                  ("cart.html", root / "index.html", "undefined")):
+        page = (HERE / "onsite" / name).read_text().replace("__CONSENT__", consent)
         target.write_text(page.replace("__API__", api_base).replace("__PRODUCT__", P[0]).replace("__NAME__", "Green tea"))
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -247,3 +249,19 @@ def test_the_demo_shop_page_served_by_the_twin_shows_the_slots(twin, shop):
     assert out["results"][1].endswith(f"#{P[3]}")  # the catalogue's name of the product
     identified = [json.loads(r["body"]) for r in out["requests"] if "/v1/identify" in r["url"]]
     assert identified and identified[0]["customer_id"] == cid and identified[0]["identity_token"]
+
+
+def test_before_consent_a_page_gets_only_what_is_not_personal(twin, shop):
+    """A site that requires consent: before it is given no id goes with the content request (no cookie,
+    nothing stored), the product page's products still show, and the visitor's inbox is not asked as
+    theirs; after consent the browser's own id goes with it."""
+    out = drive(f"{SHOP}/p/{P[0]}-consent.html", [
+        {"waitFor": "document.querySelectorAll('#also .polku-product').length > 0"},
+        {"eval": "[document.cookie.indexOf('polku_aid') < 0, localStorage.length, document.querySelector('#offer').children.length]"},
+        {"eval": "polku.consent(true); polku.content().then(() => document.cookie.match(/polku_aid=([^;]+)/)[1])"},
+    ], profile=str(Path(shop["profile"]).parent / f"consent-{RUN}"), proxy=shop["proxy"])
+    assert not [c for c in out["console"] if c.startswith("pageerror")], out["console"]
+    assert out["results"][0] == [True, 0, 0]
+    asked = [json.loads(r["body"]) for r in out["requests"] if "/v1/content" in r["url"] and r["method"] == "POST"]
+    assert len(asked) == 2 and not {"anonymous_id", "customer_id", "identity_token"} & set(asked[0]), asked
+    assert asked[1]["anonymous_id"] == out["results"][1]  # after consent: the browser's own id
