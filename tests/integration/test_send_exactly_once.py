@@ -310,10 +310,10 @@ def test_a_send_killed_while_the_provider_answers_resumes_the_journey_unsent(twi
 
 
 def test_a_send_killed_before_the_provider_resumes_and_sends_once(twin, customer, virtual_clock, monkeypatch):
-    from polku.messaging import wiring
+    from polku.tracking import profile_store
 
     cid, addr = customer
-    original = wiring.read_profile
+    original = profile_store.load
     kills = []
 
     def killed_reading_profile(*args):
@@ -322,7 +322,7 @@ def test_a_send_killed_before_the_provider_resumes_and_sends_once(twin, customer
             raise LambdaKilled("Send timed out reading the profile")
         return original(*args)
 
-    monkeypatch.setattr(wiring, "read_profile", killed_reading_profile)
+    monkeypatch.setattr(profile_store, "load", killed_reading_profile)
     desc = _run_send(twin, virtual_clock, _without_ids(_payload(cid)))
     assert desc["status"] == "SUCCEEDED", desc
     assert json.loads(desc["output"])["send"]["status"] == "sent"

@@ -64,7 +64,7 @@ def send_deps(settings: Settings | None = None):
     return SendDeps(
         templates=template_store(settings.templates_dir),
         signer=lambda: link_signer(settings),
-        load_profile=profile_store.load,
+        load_profile=lambda cid: profile_store.load(cid),
         email=SesSender(client("sesv2"), settings.ses_configuration_set),
         sms_push=SnsSender(client("sns")),
         webhook=WebhookSender(client("events"), settings.messages_bus_name or "default"),
