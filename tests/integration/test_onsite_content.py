@@ -152,6 +152,23 @@ def test_a_click_on_the_card_is_tracked_and_the_card_is_not_shown_again(twin, ap
     assert status == 200 and body["slots"]["inbox"]["cards"] == []
 
 
+def test_a_journeys_card_is_withdrawn_when_its_run_has_ended(twin, api, placed):
+    from polku.data.journey_state import JourneyStateModel
+    from polku.tracking.trust_secrets import mint_for
+
+    cid = f"c-{uuid.uuid4().hex[:12]}"
+    _put_profile(twin, cid, email_addr=f"{cid}@example.org", anonymous_ids={"L": [{"S": "a-y"}]})
+    execution = f"arn:aws:states:eu-west-1:123456789012:execution:polku-local-abandoned_cart:{uuid.uuid4()}"
+    assert _send(twin, cid, execution_id=execution)["web"]["status"] == "sent"
+    ask = {"customer_id": cid, "identity_token": mint_for(SITE, cid), "slots": [{"name": "inbox"}]}
+    run = JourneyStateModel(cid, "run#abandoned_cart", journey="abandoned_cart", status="running",
+                            execution_name=execution.rsplit(":", 1)[1], execution_arn=execution)
+    run.save()
+    assert len(_content(api, ask)[1]["slots"]["inbox"]["cards"]) == 1  # still running: shown
+    run.update(actions=[JourneyStateModel.status.set("exited"), JourneyStateModel.exit_reason.set("goal")])
+    assert _content(api, ask)[1]["slots"]["inbox"]["cards"] == []  # the cart was bought: withdrawn
+
+
 def test_a_product_click_of_an_anonymous_visitor_is_its_own_event(twin, api):
     from polku.messaging.wiring import link_signer
 
@@ -191,7 +208,10 @@ def test_every_call_is_allowed_by_the_functions_policies(twin, template, placed)
         result = iam_agreement.check(rec, grants)
         assert not result.missing, result.missing
     track = {a for (fn, a, r) in _calls(placed["rec_content"]) if fn == "TrackApiFunction"}
-    assert {"dynamodb:Query", "lambda:InvokeFunction", "dynamodb:UpdateItem", "dynamodb:PutItem"} <= track, track
+    assert {"dynamodb:Query", "dynamodb:GetItem", "lambda:InvokeFunction", "dynamodb:UpdateItem",
+            "dynamodb:PutItem"} <= track, track
+    assert any(r.endswith("-journey-state") for (fn, a, r) in _calls(placed["rec_content"]) if a == "dynamodb:GetItem"), \
+        _calls(placed["rec_content"])
 
 
 def _calls(rec):

@@ -6,8 +6,9 @@ renders the template's web part (``web_title``, ``web_body``, ``web_url``), sign
 (:mod:`polku.tracking.content`) hands a customer's waiting cards to their pages, newest first;
 the first time a card is handed out it is ``delivered`` (feedback ``delivery_at``), and every
 page view that shows it is a ``content_impression`` event. A click comes back through the
-signed link (``content_click``, feedback ``click_at``); a clicked card is not shown again.
-docs/onsite.md.
+signed link (``content_click``, feedback ``click_at``); a clicked card is not shown again, nor
+is a journey's card once that run has ended early (a goal reached, an exit event, stopped): the
+reminder of a cart that was bought is withdrawn. docs/onsite.md.
 """
 
 from __future__ import annotations
@@ -54,11 +55,25 @@ def waiting(customer_id: str, now: dt.datetime | None = None, limit: int = MAX_C
     for m in query:
         feedback = m.feedback.as_dict() if m.feedback is not None else {}
         if m.status in SHOWABLE and m.card is not None and (m.expires_at or "") > now_iso \
-                and "click_at" not in feedback:
+                and "click_at" not in feedback and not run_ended(m):
             out.append(m)
             if len(out) >= limit:
                 break
     return out
+
+
+def run_ended(item: MessageModel) -> bool:
+    """Whether the journey run that placed the card has ended early (exited: goal, exit event, stop)."""
+    from polku.data.journey_state import JourneyStateModel
+
+    if not item.journey or not item.execution_id:
+        return False
+    try:
+        run = JourneyStateModel.get(item.customer_id, f"run#{item.journey}")
+    except JourneyStateModel.DoesNotExist:
+        return False  # not a journey's (a campaign's card), or its run is gone
+    same = (run.execution_name or "") == item.execution_id.rsplit(":", 1)[-1]
+    return same and run.status == "exited"
 
 
 def card_of(item: MessageModel) -> dict:

@@ -121,7 +121,7 @@ def test_recommendations_are_cached_per_strategy_product_and_visitor():
 def test_a_customer_id_needs_a_valid_identity_token(monkeypatch):
     calls = []
     monkeypatch.setattr(http_api.trust_secrets, "ring", lambda arn: None)
-    answer = http_api.post_content(b'{"site_key": "s", "customer_id": "c-1", "identity_token": "9999999999.' + b"0" * 64
+    answer = http_api.post_content(b'{"site_key": "demo-shop", "customer_id": "c-1", "identity_token": "9999999999.' + b"0" * 64
                                    + b'", "slots": [{"name": "inbox"}]}', {}, deps=calls)
     assert answer.status == 403 and answer.body["error"]["field"] == "identity_token" and calls == []
 
