@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 
 from polku import clock
 from polku.messaging import message_log, suppression_list, web_inbox
-from polku.messaging.channel_choice import WEB, choose_channel, web_card_alongside
+from polku.messaging.channel_choice import WEB, WEB_CARD_TYPES, choose_channel, web_card_alongside
 from polku.messaging.delivery import Delivered, DeliveryError, TransientDeliveryError
 from polku.messaging.email_mime import build_email
 from polku.messaging.journey_data import INCLUDES, enrich
@@ -209,8 +209,8 @@ def _with_web_card(inp: SendInput, deps: SendDeps, outcome: dict) -> dict:
     """The web card that goes alongside this message, if the channel policy says so for its type
     (channel_choice.web_card_alongside): a message of its own (step ``<step>/web``), sent once.
     Best effort: a card that cannot be placed never fails the message it goes with."""
-    if inp.channel == WEB or outcome.get("channel") == WEB:
-        return outcome
+    if inp.channel == WEB or outcome.get("channel") == WEB or inp.message_type not in WEB_CARD_TYPES:
+        return outcome  # (the type first: most messages cost no second profile read)
     try:
         profile = deps.load_profile(inp.customer_id)
         recipient = Recipient.from_profile(profile, inp.customer_id)
