@@ -29,6 +29,17 @@ def default_template() -> Path:
     return Path(__file__).resolve().parents[3] / "template.yaml"
 
 
+def _own_origin_allowed(template: Path, port: int) -> dict:
+    """The demo shop page (GET /_polku/shop) posts to the API it is served from: its origin is allowed."""
+    from polku.twin.template import Template, parameter_defaults
+
+    if not port:
+        return {}
+    allowed = parameter_defaults(Template.load(template)).get("AllowedOrigins", "")
+    own = f"http://127.0.0.1:{port},http://localhost:{port}"
+    return {"AllowedOrigins": f"{allowed},{own}" if allowed else own}
+
+
 def run(args) -> int:
     from polku import clock
     from polku.cli.errors import CliError
@@ -42,15 +53,9 @@ def run(args) -> int:
         except ValueError:
             raise CliError(f"--virtual-clock: {args.virtual_clock!r} is not an ISO-8601 time") from None
     template = Path(args.template) if args.template else default_template()
-    params = {}
-    if args.port:  # the demo shop page (GET /_polku/shop) posts to the API it is served from: its origin is allowed
-        from polku.twin.template import Template, parameter_defaults
-
-        allowed = parameter_defaults(Template.load(template)).get("AllowedOrigins", "")
-        own = f"http://127.0.0.1:{args.port},http://localhost:{args.port}"
-        params["AllowedOrigins"] = f"{allowed},{own}" if allowed else own
     try:
-        twin = Twin(template, aws_port=args.aws_port, api_port=args.port, clock=vclock, parameters=params).start()
+        twin = Twin(template, aws_port=args.aws_port, api_port=args.port, clock=vclock,
+                    parameters=_own_origin_allowed(template, args.port)).start()
     except PortInUseError as exc:
         raise CliError(str(exc)) from None
     except TemplateError as exc:
