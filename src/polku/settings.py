@@ -41,6 +41,7 @@ class Settings:
     rate_limits_table: str = "polku-local-rate-limits"
     enrollment_queue_url: str = ""
     state_machine_prefix: str = ""
+    journey_registry_bucket: str = ""  # the published journey registry (registry.yaml; polku.journeys.publish)
     offers_bus_name: str = ""
     sales_bus_name: str = ""  # the nurture hand-over to sales (LeadHandedToSales) for a CRM
     offers_webhook_url: str = ""

@@ -68,7 +68,7 @@ def test_doctor_passes_on_a_fresh_twin_and_names_what_does_not_apply_locally(loc
     checks = {c["name"]: c for c in json.loads(run.stdout)}
     assert {n for n, c in checks.items() if c["status"] == NOT_LOCAL} == AWS_ONLY
     assert all("does not apply locally" in checks[n]["detail"] for n in AWS_ONLY)
-    for name in ("outputs", "api", "tables", "buckets", "queues", "ses-identity", "dkim", "ses-events"):
+    for name in ("outputs", "api", "tables", "buckets", "queues", "journeys", "ses-identity", "dkim", "ses-events"):
         assert checks[name]["status"] == OK, checks[name]
     assert "8 tables ACTIVE" in checks["tables"]["detail"]
 
@@ -104,6 +104,25 @@ def test_doctor_fails_when_the_sender_identity_is_not_verified(local_twin):
     finally:
         ses.verify_domain_identity(Domain=domain)
         ses.verify_domain_dkim(Domain=domain)
+
+
+def test_doctor_fails_while_a_registry_entry_is_not_published(local_twin):
+    from polku.cli.target import Target
+    from polku.journeys import publish
+
+    target = Target.from_twin(local_twin.url)
+    s3, bucket = target.client("s3"), target.outputs["JourneysBucketName"]
+    published = s3.get_object(Bucket=bucket, Key=publish.REGISTRY_KEY)["Body"].read().decode()
+    s3.put_object(Bucket=bucket, Key=publish.REGISTRY_KEY, Body=published + (
+        "\n  unpublished_one:\n    description: not yet published\n    trigger: {event: custom}\n"))
+    try:
+        run = _doctor(local_twin.url)
+        assert run.returncode == 1
+        assert "[FAIL] journeys: in the registry but not published: unpublished_one" in run.stdout
+        assert "polku journeys publish" in run.stdout
+    finally:
+        s3.put_object(Bucket=bucket, Key=publish.REGISTRY_KEY, Body=published)
+    assert _doctor(local_twin.url).returncode == 0
 
 
 # ------------------------------------------------------------------ the AWS-only checks, with fake clients

@@ -155,7 +155,7 @@ def test_an_enrolment_gives_what_the_journey_needs(twin, api):
     assert prog["counts"]["started"] == 1, prog
     sfn = twin.client("stepfunctions")
     runs = [sfn.describe_execution(executionArn=e["executionArn"]) for e in sfn.list_executions(
-        stateMachineArn=twin.names["EventInvitationJourney"])["executions"]]
+        stateMachineArn=twin.outputs["StateMachinePrefix"] + "event-invitation")["executions"]]
     run = next(r for r in runs if json.loads(r["input"])["customer_id"] == ids[0])
     given = json.loads(run["input"])["trigger"]
     assert given["type"] == "enrollment" and given["properties"] == EVENT

@@ -48,7 +48,9 @@ def translate(template) -> dict:
 def test_template_translates_with_every_state_machine_and_function(template):
     out = translate(template)
     types = [r["Type"] for r in out["Resources"].values()]
+    # journeys are published into the stack's role (polku journeys publish), not declared in it
     assert types.count("AWS::StepFunctions::StateMachine") == len(template.of_type("AWS::Serverless::StateMachine"))
+    assert out["Resources"]["JourneyExecutionRole"]["Type"] == "AWS::IAM::Role"
     assert types.count("AWS::Lambda::Function") == len(template.of_type("AWS::Serverless::Function"))
     # The REST API's OpenAPI body has exactly the template's routes; IAM routes need SigV4.
     body = out["Resources"]["PolkuApi"]["Properties"]["Body"]

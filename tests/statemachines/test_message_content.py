@@ -120,14 +120,15 @@ def test_welcome_variants_differ_as_the_registry_declares(run_journey):
     assert resend_b["subject"] == journey.variant("B").subject["resend"]
 
 
-def test_simulating_a_journey_the_twin_lacks_is_a_clear_error(journey_twin):
+def test_simulating_a_journey_without_its_definition_is_a_clear_error(journey_twin):
+    """simulate publishes the journey from its registry's folder; without its ASL file it says so."""
     from polku.journeys import registry
     from polku.journeys.simulate import Simulation, SimulationError, parse_timeline
 
     reg = registry.load()
-    ghost = registry.parse_journey("ghost", {"description": "not deployed", "trigger": {"event": "page_view"}})
+    ghost = registry.parse_journey("ghost", {"description": "no definition", "trigger": {"event": "page_view"}})
     sim = Simulation("ghost", twin=journey_twin, registry=registry.Registry({**reg.journeys, "ghost": ghost}, reg.path))
-    with pytest.raises(SimulationError, match=r"journey ghost: the twin has no state machine polku-\w+-ghost .*template.yaml"):
+    with pytest.raises(SimulationError, match=r"journey ghost: cannot read .*statemachines/ghost\.asl\.json .*polku journeys lint"):
         sim.run(parse_timeline(['{"type": "page_view", "customer_id": "g", "ts": "2026-01-05T10:00:00Z", '
                                 '"properties": {"url": "https://x.example/"}}']))
 

@@ -134,14 +134,67 @@ def test_every_function_handler_exists(template):
         assert attr in names, f"{lid}: {attr} is not defined in {path}"
 
 
+def _journey_substitutions(template) -> dict:
+    rv = Resolver(parameters=parameter_defaults(template))
+    for lid in template.resources:
+        rv.attrs[(lid, "Arn")] = f"<{lid}>"
+    return json.loads(rv.resolve(template.outputs["JourneySubstitutions"]["Value"]))
+
+
 def test_state_machine_substitutions_are_declared(template):
-    for lid, res in template.of_type("AWS::Serverless::StateMachine").items():
+    for lid, res in template.of_type("AWS::Serverless::StateMachine").items():  # the stack's own state machines
         p = res["Properties"]
         text = (template.root / p["DefinitionUri"]).read_text()
         json.loads(text)
         used = set(re.findall(r"\$\{(\w+)\}", text))
         declared = set(p.get("DefinitionSubstitutions", {}))
         assert used <= declared, f"{lid}: undeclared substitutions {sorted(used - declared)}"
+
+
+def test_journey_substitutions_are_provided_and_journeys_are_not_declared(template):
+    """Every ${Name} of every journey is one the stack provides (JourneySubstitutions); no journey
+    is a template resource (it is published: polku journeys publish)."""
+    declared = set(_journey_substitutions(template))
+    files = sorted((template.root / "statemachines").glob("*.asl.json"))
+    in_template = {str(r["Properties"]["DefinitionUri"]) for r in template.of_type("AWS::Serverless::StateMachine").values()}
+    assert files and not in_template & {f"statemachines/{p.name}" for p in files}
+    for path in files:
+        text = path.read_text()
+        json.loads(text)
+        used = set(re.findall(r"\$\{(\w+)\}", text))
+        assert used <= declared, f"{path.name}: undeclared substitutions {sorted(used - declared)}"
+
+
+def test_the_journeys_role_invokes_exactly_the_functions_they_name(template):
+    """Least privilege: the one journey role may invoke the substituted functions and nothing else."""
+    subs = _journey_substitutions(template)
+    role = template.resources["JourneyExecutionRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "states.amazonaws.com"}
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    invoke = [s for s in statements if "lambda:InvokeFunction" in str(s["Action"])]
+    assert len(invoke) == 1
+    granted = {r["Fn::GetAtt"][0] for r in invoke[0]["Resource"]}
+    assert {f"<{lid}>" for lid in granted} == set(subs.values())
+    for s in statements:
+        if s["Resource"] == "*":
+            assert all(a.startswith(("logs:", "xray:")) for a in s["Action"]), s
+
+
+def test_the_publisher_policy_passes_only_the_journeys_role(template):
+    doc = template.resources["JourneyPublisherPolicy"]["Properties"]["PolicyDocument"]
+    by_sid = {s["Sid"]: s for s in doc["Statement"]}
+    assert by_sid["PassTheJourneyRoleOnly"]["Resource"] == {"Fn::GetAtt": ["JourneyExecutionRole", "Arn"]}
+    assert by_sid["PassTheJourneyRoleOnly"]["Condition"]["StringEquals"]["iam:PassedToService"] == "states.amazonaws.com"
+    assert set(by_sid["JourneyStateMachines"]["Action"]) == {
+        "states:CreateStateMachine", "states:UpdateStateMachine", "states:DescribeStateMachine",
+        "states:PublishStateMachineVersion"}
+    assert set(by_sid["LiveAlias"]["Action"]) == {
+        "states:CreateStateMachineAlias", "states:UpdateStateMachineAlias", "states:DescribeStateMachineAlias"}
+    assert by_sid["LiveAlias"]["Resource"][0]["Fn::Sub"].endswith(":stateMachine:polku-${Stage}-*:live")
+    assert by_sid["Registry"]["Resource"] == {"Fn::Sub": "${JourneysBucket.Arn}/registry.yaml"}
+    for s in doc["Statement"]:
+        if s["Resource"] == "*":
+            assert all(a.startswith("logs:") for a in s["Action"]), s
 
 
 @pytest.mark.parametrize("lid", ["RecommendFunction", "TrainFunction"])

@@ -211,12 +211,23 @@ def test_send_reserved_concurrency_comes_from_a_parameter(template):
 def test_every_state_machine_logs_errors_without_execution_data_by_default(template):
     rv = Resolver(parameters=parameter_defaults(template), conditions=template.conditions)
     rv.attrs[("JourneysLogGroup", "Arn")] = "log-group-arn"
-    machines = template.of_type("AWS::Serverless::StateMachine")
-    assert machines
-    for lid, r in machines.items():
+    for lid, r in template.of_type("AWS::Serverless::StateMachine").items():  # the stack's own; journeys below
         logging = rv.resolve(r["Properties"]["Logging"])
         assert logging["Level"] == "ERROR" and logging["IncludeExecutionData"] is False, lid
         assert logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"] == "log-group-arn"
+
+
+def test_every_journey_logs_errors_without_execution_data_by_default(template):
+    """Every journey is published with the JourneyLogging output (polku.journeys.publish)."""
+    import json
+
+    for data, included in (("false", False), ("true", True)):
+        rv = Resolver(parameters=parameter_defaults(template, {"StepFunctionsLogExecutionData": data}),
+                      conditions=template.conditions)
+        rv.attrs[("JourneysLogGroup", "Arn")] = "log-group-arn"
+        logging = json.loads(rv.resolve(template.outputs["JourneyLogging"]["Value"]))
+        assert logging["level"] == "ERROR" and logging["includeExecutionData"] is included
+        assert logging["destinations"] == [{"cloudWatchLogsLogGroup": {"logGroupArn": "log-group-arn"}}]
 
 
 def test_resolver_conditions_and_if():

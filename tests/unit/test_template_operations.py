@@ -46,8 +46,18 @@ def test_every_dead_letter_and_failures_queue_alarms_when_anything_waits(templat
 
 
 def test_every_journey_alarms_on_failed_executions(template):
-    machines = set(template.of_type("AWS::Serverless::StateMachine"))
+    """Journeys are published, not declared: the failure rule matches every state machine of the
+    stage by its name prefix and feeds the failures queue, whose alarm notifies."""
+    machines = set(template.of_type("AWS::Serverless::StateMachine"))  # the stack's own (not journeys)
     assert machines - _watched(template, "AWS/States", "ExecutionsFailed", "StateMachineArn") == set()
+    rule = template.resources["JourneyFailureRule"]["Properties"]
+    detail = rule["EventPattern"]["detail"]
+    assert set(detail["status"]) == {"FAILED", "TIMED_OUT"}
+    (prefix,) = detail["stateMachineArn"]
+    assert prefix["prefix"]["Fn::Sub"].endswith(":stateMachine:polku-${Stage}-")
+    assert prefix["prefix"] == template.outputs["StateMachinePrefix"]["Value"]  # the names publish gives
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["JourneyFailuresQueue", "Arn"]}
+    assert "JourneyFailuresQueue" in _watched(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName")
 
 
 def test_api_5xx_and_ses_reputation_alarms_warn_before_aws_reviews(template):
@@ -98,6 +108,8 @@ def test_one_dashboard_shows_every_function_queue_and_journey(template):
     shown = json.dumps(widgets)
     for lid in list(template.of_type("AWS::Serverless::Function")) + list(template.of_type("AWS::Serverless::StateMachine")):
         assert f"<{lid}>" in shown, lid
+    # every published journey: a metric search over the stage's state machines
+    assert "SEARCH('{AWS/States,StateMachineArn} MetricName=\\\"ExecutionsFailed\\\" polku-dev-'" in shown
     for q in template.of_type("AWS::SQS::Queue"):
         if q != "EnrollmentQueue":
             assert f"<{q}.QueueName>" in shown, q

@@ -50,6 +50,7 @@ class Doctor:
     def run(self) -> list[Check]:
         checks: list[Check] = []
         for fn in (self.check_outputs, self.check_api, self.check_tables, self.check_buckets, self.check_queues,
+                   self.check_journeys,
                    self.check_ses_identity, self.check_dkim, self.check_ses_events, self.check_production_access,
                    self.check_sms_sandbox, self.check_topic_key, self.check_alarm_subscription):
             try:
@@ -114,6 +115,27 @@ class Doctor:
             return [Check("queues", WARN, "messages wait in " + ", ".join(f"{k} ({n})" for k, n in waiting.items()),
                           "docs/operations.md: inspect and redrive a DLQ")]
         return [Check("queues", OK, f"{len(queues)} failure queues, all empty")]
+
+    def check_journeys(self) -> list[Check]:
+        """The published registry is readable and every journey in it has its alias live."""
+        import yaml
+        from botocore.exceptions import ClientError
+
+        from polku.journeys import publish, registry
+
+        fix = "polku journeys publish (with --stack NAME for a stack; docs/deploy.md, Publishing journeys)"
+        stack = publish.JourneyStack.from_outputs(self.outputs)
+        try:
+            body = self.client("s3").get_object(Bucket=stack.bucket, Key=publish.REGISTRY_KEY)["Body"].read()
+        except ClientError as exc:
+            return [Check("journeys", FAIL, f"no published registry in s3://{stack.bucket}/{publish.REGISTRY_KEY} "
+                          f"({exc.response['Error']['Code']}): no journey starts", fix)]
+        reg = registry.parse(yaml.safe_load(body))
+        sfn = self.client("stepfunctions")
+        missing = [j.name for j in reg.journeys.values() if publish.live_version(sfn, j, stack) is None]
+        if missing:
+            return [Check("journeys", FAIL, f"in the registry but not published: {', '.join(missing)}", fix)]
+        return [Check("journeys", OK, f"{len(reg.journeys)} journeys published behind their alias live")]
 
     # ------------------------------------------------------------ SES
     def check_ses_identity(self) -> list[Check]:

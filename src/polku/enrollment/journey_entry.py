@@ -24,6 +24,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from polku import aws_clients, clock
 from polku.data.journey_state import JourneyStateModel
+from polku.journeys.registry import live_arn
 from polku.journeys.variants import assign
 from polku.settings import get_settings
 
@@ -82,7 +83,7 @@ def enter(*, journey: str, state_machine: str, split: dict, customer_id: str, na
         "overrides": overrides,
     }
     try:
-        out = _sfn().start_execution(stateMachineArn=sm_arn, name=name, input=json.dumps(payload, sort_keys=True))
+        out = _sfn().start_execution(stateMachineArn=live_arn(get_settings().state_machine_prefix, state_machine), name=name, input=json.dumps(payload, sort_keys=True))
         return "started", out["executionArn"]
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":

@@ -9,8 +9,9 @@ Two layers:
    limit, or a SecondsPath read from a step that bounds it, and every task-token
    wait has a TimeoutSeconds); every Send's result is checked for ``deferred`` (quiet hours) and
    waits until its ``send_at`` to send again; every Task retries; every ``${Substitution}`` is
-   one that template.yaml provides; every step action and message template
-   exists; the registry and the files agree.
+   one that the stack provides (template.yaml's JourneySubstitutions output); every step action
+   and message template exists; the registry and the files agree (nothing else: a journey is
+   its file and its entry, published by ``polku journeys publish``).
 """
 
 from __future__ import annotations
@@ -75,39 +76,22 @@ def default_context(root: Path | None = None) -> Context:
 
 
 def template_substitutions(root: Path) -> set[str]:
-    """Every DefinitionSubstitutions key any state machine in template.yaml provides."""
+    """Every ``${Name}`` a journey may use: the keys of template.yaml's JourneySubstitutions output
+    (what ``polku journeys publish`` fills in)."""
     from polku.twin.template import Template
 
-    t = Template.load(root / "template.yaml")
-    keys: set[str] = set()
-    for r in t.resources.values():
-        if r.get("Type") == "AWS::Serverless::StateMachine":
-            keys |= set((r.get("Properties") or {}).get("DefinitionSubstitutions") or {})
-    return keys
+    value = (Template.load(root / "template.yaml").outputs.get("JourneySubstitutions") or {}).get("Value") or {}
+    text = value.get("Fn::Sub", "") if isinstance(value, dict) else str(value)
+    try:
+        return set(json.loads(text))
+    except ValueError:
+        return set()
 
 
-def state_machines_in_template(root: Path) -> dict[str, dict]:
-    """DefinitionUri file name -> {logical_id, name_suffix, substitutions} from template.yaml."""
-    from polku.twin.template import Template
-
-    t = Template.load(root / "template.yaml")
-    out = {}
-    for lid, r in t.resources.items():
-        if r.get("Type") != "AWS::Serverless::StateMachine":
-            continue
-        p = r.get("Properties") or {}
-        name = p.get("Name")
-        sub = name.get("Fn::Sub") if isinstance(name, dict) else name
-        suffix = str(sub).split("polku-${Stage}-", 1)[-1] if sub else None
-        out[Path(str(p.get("DefinitionUri", ""))).name] = {
-            "logical_id": lid, "name_suffix": suffix, "substitutions": set(p.get("DefinitionSubstitutions") or {}),
-        }
-    return out
-
-
-def known_templates(root: Path) -> set[str] | None:
-    """Names of the message templates Send can render (the messaging template store), or None."""
-    folder = root / "templates"
+def known_templates(root: Path, folder: Path | None = None) -> set[str] | None:
+    """Names of the message templates Send can render (the messaging template store), or None.
+    ``folder``: another templates folder than root/templates (a journey being made in a copy)."""
+    folder = Path(folder) if folder else root / "templates"
     if not (folder / "_layouts").is_dir():
         return None
     try:
@@ -341,24 +325,18 @@ def registry_findings(folder: Path, root: Path) -> list[Finding]:
         return [Finding(rel, None, str(exc), "correct the registry entry")]
     f = []
     files = {p.name for p in folder.glob("*.asl.json")}
-    sms = state_machines_in_template(root) if (root / "template.yaml").is_file() else {}
+    machines: dict[str, str] = {}
     for j in reg.journeys.values():
         if j.file not in files:
             f.append(Finding(rel, None, f"journey {j.name}: file {j.file} does not exist", f"create statemachines/{j.file} or fix `file`"))
-        sm = sms.get(j.file)
-        if sms and sm is None:
-            f.append(Finding(rel, None, f"journey {j.name}: template.yaml has no state machine with DefinitionUri statemachines/{j.file}",
-                             "add an AWS::Serverless::StateMachine for it to template.yaml"))
-        elif sm and sm["name_suffix"] != j.state_machine:
-            f.append(Finding(rel, None, f"journey {j.name}: template.yaml names its state machine polku-${{Stage}}-{sm['name_suffix']}, registry says {j.state_machine}",
-                             "make registry `state_machine` and the template's Name agree"))
+        if j.state_machine in machines:
+            f.append(Finding(rel, None, f"journey {j.name}: state machine polku-<stage>-{j.state_machine} is also "
+                             f"{machines[j.state_machine]}'s", "give it its own `state_machine` name"))
+        machines.setdefault(j.state_machine, j.name)
     listed = {j.file for j in reg.journeys.values()}
     for name in sorted(files - listed):
         f.append(Finding(_rel(folder / name, root), None, "definition is not in registry.yaml",
                          "add an entry (trigger, goal, re-entry) to statemachines/registry.yaml"))
-    for file in sorted(set(sms) - listed):
-        f.append(Finding(rel, None, f"template.yaml deploys statemachines/{file} ({sms[file]['logical_id']}) but the registry does not list it",
-                         "add a registry entry or remove the state machine"))
     return f
 
 
@@ -371,6 +349,8 @@ def _rel(path: Path, root: Path) -> str:
 
 def lint(paths: list[Path] | None = None, root: Path | None = None, schema: bool = True,
          ctx: Context | None = None) -> list[Finding]:
+    from polku.journeys import lint_rules  # production breakers (issue #17, 4)
+
     root = root or repo_root()
     ctx = ctx or default_context(root)
     if not paths:
@@ -394,7 +374,10 @@ def lint(paths: list[Path] | None = None, root: Path | None = None, schema: bool
         if schema:
             for s in schema_findings(file, root):
                 findings.append(Finding(rel, s.state, s.message, s.fix, s.severity))
-        findings.extend(definition_findings(rel, file.read_text(encoding="utf-8"), ctx))
+        text = file.read_text(encoding="utf-8")
+        findings.extend(definition_findings(rel, text, ctx))
+        findings.extend(lint_rules.findings_for_file(rel, file, text, _rel(file.parent / "registry.yaml", root),
+                                                     root / "templates"))
     for folder in sorted(folders):
         findings.extend(registry_findings(folder, root))
     return findings

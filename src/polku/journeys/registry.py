@@ -93,7 +93,20 @@ class Journey:
         return self.variants.get(name) or Variant()
 
     def state_machine_arn(self, prefix: str) -> str:
+        """The state machine (unqualified): its executions, whichever version they run."""
         return prefix + self.state_machine
+
+    def live_arn(self, prefix: str) -> str:
+        """The alias new runs start on (polku.journeys.publish points it at the published version)."""
+        return live_arn(prefix, self.state_machine)
+
+
+LIVE_ALIAS = "live"
+
+
+def live_arn(prefix: str, state_machine: str) -> str:
+    """``<prefix><state_machine>:live``: the alias every new run of a journey starts on."""
+    return f"{prefix}{state_machine}:{LIVE_ALIAS}"
 
 
 @dataclass(frozen=True)
@@ -339,22 +352,83 @@ def load(path: Path | str | None = None) -> Registry:
 
 
 # -- the registry this process uses ---------------------------------------------
+# The published registry (polku.journeys.publish) is read from JOURNEY_REGISTRY_BUCKET when the
+# function has one, at most once per PUBLISHED_MAX_AGE seconds (monotonic: a virtual clock's jumps
+# do not refetch it); otherwise the file beside the definitions. ``use()`` overrides both.
+PUBLISHED_MAX_AGE = 60.0
+PUBLISHED_KEY = "registry.yaml"
 _lock = threading.Lock()
-_current: Registry | None = None
+_installed: Registry | None = None
+_file: Registry | None = None
+_published: dict = {}  # cache scope -> (fetched at, ETag, registry)
+_scope = lambda: None  # noqa: E731 - one cache per process, as in a Lambda container
+_max_age = PUBLISHED_MAX_AGE
+
+
+def set_cache_scope(scope, max_age: float | None = None) -> None:
+    """``scope()`` names whose cache a read uses. The twin runs every function in one process and
+    gives each its own cache (``lambda_runtime.current_function``), as each has its container on AWS,
+    and may keep it shorter (``max_age`` seconds: a journey published to ``polku local`` starts at once)."""
+    global _scope, _max_age
+    _scope = scope or (lambda: None)
+    _max_age = PUBLISHED_MAX_AGE if max_age is None else max_age
 
 
 def current() -> Registry:
-    """The registry in force (loaded once per process, like a warm Lambda)."""
-    global _current
+    """The registry in force: installed by ``use()``, else the published one, else the file."""
+    global _file
     with _lock:
-        if _current is None:
-            _current = load()
-        return _current
+        if _installed is not None:
+            return _installed
+    from polku.settings import get_settings
+
+    bucket = get_settings().journey_registry_bucket
+    if bucket:
+        return _read_published(bucket)
+    with _lock:
+        if _file is None:
+            _file = load()
+        return _file
+
+
+def _read_published(bucket: str) -> Registry:
+    import logging
+    import time
+
+    key = _scope()
+    with _lock:
+        cached = _published.get(key)
+    if cached is not None and time.monotonic() - cached[0] < _max_age:
+        return cached[2]
+    from polku import aws_clients
+
+    try:
+        obj = aws_clients.client("s3").get_object(Bucket=bucket, Key=PUBLISHED_KEY)
+        etag = obj.get("ETag", "")
+        if cached is not None and etag and etag == cached[1]:
+            reg = cached[2]
+        else:
+            text = obj["Body"].read().decode("utf-8")
+            reg = parse(yaml.safe_load(text), Path(f"s3://{bucket}/{PUBLISHED_KEY}"))
+    except Exception as exc:  # noqa: BLE001 - keep the last good registry rather than stop every journey
+        if cached is None:
+            raise RegistryError(f"cannot read the published journey registry s3://{bucket}/{PUBLISHED_KEY}: {exc}") from exc
+        logging.getLogger(__name__).warning("journey registry: keeping the last one read (%s)", exc)
+        etag, reg = cached[1], cached[2]
+    with _lock:
+        _published[key] = (time.monotonic(), etag, reg)
+    return reg
+
+
+def forget_published() -> None:
+    """Read the published registry again on next use (this process has just published one)."""
+    with _lock:
+        _published.clear()
 
 
 def use(registry: Registry | None) -> Registry | None:
     """Install ``registry`` process-wide (the simulator activates one journey); returns the previous one."""
-    global _current
+    global _installed
     with _lock:
-        previous, _current = _current, registry
+        previous, _installed = _installed, registry
         return previous

@@ -114,7 +114,7 @@ def enter(journey: Journey, customer_id: str, trigger: dict, sfn, prefix: str) -
         "overrides": {},  # distributed-marketing block overrides (enrolments carry them)
     }
     try:
-        sfn.start_execution(stateMachineArn=sm_arn, name=item.execution_name,
+        sfn.start_execution(stateMachineArn=journey.live_arn(prefix), name=item.execution_name,
                             input=json.dumps(execution_input, sort_keys=True))
         outcome = "started" if item is not previous else "redelivered"
     except sfn.exceptions.ExecutionAlreadyExists:

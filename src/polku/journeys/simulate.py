@@ -167,7 +167,7 @@ class Simulation:
                 self.twin = Twin(REPO / "template.yaml").start()
             virtual_time.apply()
             with gc_tuning.tuned(), InProcess(self.twin, enabled=self.in_process):
-                self._check_deployed(journeys)
+                self._check_deployed(journeys, reg)
                 customers = self._drive(events, journeys, reg, vclock, start, until)
                 vclock.wait_idle(timeout=3600)
                 out = []
@@ -184,18 +184,20 @@ class Simulation:
                 self.twin = None
             clock.set_clock(previous_clock)
 
-    def _check_deployed(self, journeys) -> None:
-        """Every journey to simulate has its state machine in the twin (template.yaml), or a clear error."""
+    def _check_deployed(self, journeys, reg) -> None:
+        """Every journey to simulate runs its definition from the registry's folder: the twin published
+        statemachines/ at start; a journey of another folder (a copy, a new journey) is published here
+        the same way (polku.journeys.publish: unchanged definitions make no new version)."""
+        from polku.journeys import publish
+
+        folder = Path(reg.path).resolve().parent if reg.path else REPO / "statemachines"
         sfn = _client(self.twin, "stepfunctions")
-        prefix = self.twin.outputs["StateMachinePrefix"]
-        deployed = {m["stateMachineArn"] for page in sfn.get_paginator("list_state_machines").paginate()
-                    for m in page["stateMachines"]}
-        for j in journeys:
-            if j.state_machine_arn(prefix) not in deployed:
-                raise SimulationError(
-                    f"journey {j.name}: the twin has no state machine {prefix.rsplit(':', 1)[-1]}{j.state_machine} "
-                    f"(template.yaml deploys none with DefinitionUri statemachines/{j.file}); add it to template.yaml "
-                    "and run `polku journeys lint`")
+        try:
+            stack = publish.JourneyStack.from_outputs(self.twin.outputs)
+            for j in journeys:
+                publish.publish(sfn, j, publish.definition(j, folder, stack), stack)
+        except publish.PublishError as exc:
+            raise SimulationError(f"{exc}; run `polku journeys lint {folder}`") from None
 
     def _drive(self, events, journeys, reg, vclock, start, until) -> set[str]:
         from polku.journeys.triggers import run_schedule, scan_profiles
@@ -528,19 +530,9 @@ def _executions(twin, sm_arn: str):
             data = json.loads(data) if isinstance(data, str) else (data or {})
             yield ex.name, ex.exec_arn, data, list(ex.to_history_output()["events"])
         return
-    sfn = _client(twin, "stepfunctions")
-    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=sm_arn):
-        for ex in page["executions"]:
-            events, kwargs = [], {"executionArn": ex["executionArn"], "maxResults": 1000}
-            while True:
-                resp = sfn.get_execution_history(**kwargs)
-                events.extend(resp["events"])
-                if not resp.get("nextToken"):
-                    break
-                kwargs["nextToken"] = resp["nextToken"]
-            started = next((e for e in events if e["type"] == "ExecutionStarted"), {})
-            data = json.loads((started.get("executionStartedEventDetails") or {}).get("input") or "{}")
-            yield ex["name"], ex["executionArn"], data, events
+    from polku.journeys.counts import execution_histories
+
+    yield from execution_histories(_client(twin, "stepfunctions"), sm_arn)
 
 
 ACCOUNT = "123456789012"

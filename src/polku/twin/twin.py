@@ -3,7 +3,9 @@
 ``Twin`` starts moto 5.2.5 in server mode on 127.0.0.1 (Step Functions
 execution on, Lambda code run in-process by :mod:`polku.twin.lambda_runtime`,
 waits on Polku's shared clock by :mod:`polku.twin.virtual_time`), then creates
-every resource that template.yaml declares — there is no second list. The
+every resource that template.yaml declares — there is no second list — and
+publishes every journey of the registry (statemachines/) through
+:mod:`polku.journeys.publish`, as ``polku journeys publish`` does on AWS. The
 Chalice app is served by :mod:`polku.twin.api_gateway` from the template's
 ``Api`` events.
 """
@@ -23,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from polku import clock as polku_clock
-from polku.twin import asl_validation, distributed_map, lambda_runtime, patches, sfn_events, streams, virtual_time
+from polku.twin import (asl_validation, distributed_map, lambda_runtime, patches, sfn_events, sfn_versions, streams,
+                        virtual_time)
 from polku.twin.schedules import Schedule, scheduled_event
 from polku.twin.template import Resolver, Template, TemplateError, parameter_defaults
 
@@ -45,6 +48,7 @@ NOT_EMULATED = {
     "AWS::SNS::Subscription": "subscriptions to e-mail addresses are not delivered by the twin",
     "AWS::WAFv2::WebACL": "no WAF resource: the twin's API Gateway enforces its rate-based rules (twin/waf_rate_rules.py)",
     "AWS::WAFv2::WebACLAssociation": "the twin's API Gateway applies the web ACL's rate rules itself",
+    "AWS::IAM::ManagedPolicy": "IAM policies are not enforced by the twin (tests/integration/test_iam_agreement.py checks them)",
 }
 
 
@@ -92,9 +96,14 @@ class Twin:
     skipped: dict[str, str] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
     schedules: list = field(default_factory=list)  # (Schedule, rule ARN, function name)
+    # The journeys published at start: the registry.yaml and ASL files in this folder
+    # (default: statemachines/ beside the template).
+    statemachines: Path | None = None
+    published: list = field(default_factory=list)  # polku.journeys.publish.Published per journey
 
     def __post_init__(self) -> None:
         self.template_path = Path(self.template_path).resolve()
+        self.statemachines = Path(self.statemachines or self.template_path.parent / "statemachines")
         self.template = Template.load(self.template_path)
         self.parameters = parameter_defaults(self.template, {"Stage": "local", **self.parameters})
         self._server = None
@@ -166,7 +175,12 @@ class Twin:
         patches.apply_all()  # speed patches: src/polku/twin/patches (POLKU_TWIN_PATCHES=off: none)
         asl_validation.apply()
         sfn_events.apply()
+        sfn_versions.apply()
         distributed_map.apply()  # Distributed Map states and RedriveExecution (campaigns)
+        from polku.journeys import registry
+
+        # each function its own cached registry, read again after a second (an unchanged one is not re-parsed)
+        registry.set_cache_scope(lambda_runtime.current_function, max_age=1.0)
         streams.apply()
         if self.stream_delivery not in ("sync", "async"):
             raise ValueError(f"stream_delivery: 'sync' or 'async', not {self.stream_delivery!r}")
@@ -288,6 +302,7 @@ class Twin:
             "AWS::SES::ConfigurationSetEventDestination",
             "AWS::SES::EmailIdentity",
             "AWS::Serverless::Function",
+            "AWS::IAM::Role",
             "AWS::Serverless::Api",
             "AWS::Serverless::StateMachine",
             "AWS::Events::Rule",
@@ -306,6 +321,18 @@ class Twin:
         for key, out in self.template.outputs.items():
             if "Condition" not in out or resolver.condition(out["Condition"]):
                 self.outputs[key] = str(resolver.resolve(out["Value"]))
+        self.publish_journeys()
+
+    def publish_journeys(self, folder: Path | None = None, names: list[str] | None = None) -> list:
+        """Publish the journeys of ``folder`` (default: the twin's statemachines/) and their registry,
+        exactly as ``polku journeys publish`` does; returns what was published."""
+        from polku.journeys import publish
+
+        stack = publish.JourneyStack.from_outputs(self.outputs)
+        done = publish.publish_all(self.client("stepfunctions"), self.client("s3"),
+                                   Path(folder or self.statemachines), stack, names)
+        self.published.extend(done)
+        return done
 
     def _name_resource(self, lid: str, r: dict, rv: Resolver) -> None:
         t, p = r["Type"], r.get("Properties", {})
@@ -350,11 +377,19 @@ class Twin:
             name = resolve_name("FunctionName", f"polku-{stage}-{lid}")
             rv.refs[lid] = name
             rv.attrs[(lid, "Arn")] = arn.format(svc="lambda", rest=f"function:{name}")
-        elif t == "AWS::Serverless::StateMachine":
+        elif t == "AWS::Serverless::StateMachine":  # stack state machines (the campaigns'); journeys are published
             name = resolve_name("Name", f"polku-{stage}-{lid}")
             rv.refs[lid] = arn.format(svc="states", rest=f"stateMachine:{name}")
             rv.attrs[(lid, "Name")] = name
             rv.attrs[(lid, "Arn")] = rv.refs[lid]
+        elif t == "AWS::IAM::Role":
+            name = resolve_name("RoleName", f"polku-{stage}-{lid}")
+            rv.refs[lid] = name
+            rv.attrs[(lid, "Arn")] = f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
+        elif t == "AWS::Logs::LogGroup":
+            name = resolve_name("LogGroupName", f"/polku/{stage}/{lid}")
+            rv.refs[lid] = name
+            rv.attrs[(lid, "Arn")] = arn.format(svc="logs", rest=f"log-group:{name}:*")
         elif t == "AWS::Serverless::LayerVersion":
             rv.refs[lid] = arn.format(svc="lambda", rest=f"layer:{lid}:1")
         elif t == "AWS::Serverless::Api":
@@ -567,6 +602,12 @@ class Twin:
         for key, value in subs.items():
             text = text.replace("${" + key + "}", str(value))
         return text
+
+    def _create_role(self, lid: str, r: dict, rv: Resolver) -> None:
+        """The role exists (journeys are published with it); its policies are checked, not enforced."""
+        p = rv.resolve(r["Properties"])
+        self.client("iam").create_role(RoleName=rv.refs[lid],
+                                       AssumeRolePolicyDocument=json.dumps(p.get("AssumeRolePolicyDocument", {})))
 
     def _apply_function_environment(self) -> None:
         merged: dict[str, str] = {}

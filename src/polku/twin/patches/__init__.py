@@ -19,8 +19,8 @@ test; docs/benchmarks.md, "Twin patches", has the measured gain of each).
 
 Not here: the twin's emulation of AWS itself, which the twin cannot run without (real handlers in
 moto's Lambda: lambda_runtime.py; the virtual clock: virtual_time.py; Step Functions status events:
-sfn_events.py; stream delivery: streams.py; ASL checks: asl_validation.py; Distributed Map and
-redrive: distributed_map.py). Those patch moto too;
+sfn_events.py; stream delivery: streams.py; ASL checks: asl_validation.py; Step Functions versions
+and aliases: sfn_versions.py; Distributed Map and redrive: distributed_map.py). Those patch moto too;
 they are listed in :data:`EMULATION` and covered by the same version tripwire.
 """
 
@@ -61,6 +61,7 @@ EMULATION = (
     Patch("sfn_events", "moto"),
     Patch("streams", "moto"),
     Patch("asl_validation", "moto"),
+    Patch("sfn_versions", "moto"),
     Patch("distributed_map", "moto"),
 )
 
