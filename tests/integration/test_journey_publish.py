@@ -195,3 +195,38 @@ def test_the_twin_published_every_journey_of_the_registry_behind_live(twin):
         assert described["definition"] == expected and "${" not in expected
     body = twin.client("s3").get_object(Bucket=stack.bucket, Key=publish.REGISTRY_KEY)["Body"].read().decode()
     assert set(registry.parse(__import__("yaml").safe_load(body)).journeys) >= set(reg.journeys)
+
+
+def test_publishing_needs_no_right_beyond_the_publisher_policy(twin, template, tmp_path, restore_registry):
+    """The deploy path: every AWS call that publish (create, new version, alias, registry) and rollback
+    make, recorded on the twin with the rights AWS implies (PublishStateMachineVersion, PassRole), is
+    allowed by JourneyPublisherPolicy, the managed policy ops attach to whoever publishes."""
+    from polku.twin import iam_agreement
+
+    folder = _clone_statemachines(tmp_path)
+    name = f"iam_{_uid()}"
+    _add_journey(folder, name, "welcome", f"m-{_uid()}")
+    sfn, s3, stack = twin.client("stepfunctions"), twin.client("s3"), _stack(twin)
+    with iam_agreement.recording() as rec, iam_agreement.acting_as("JourneyPublisherPolicy"):
+        publish.publish_all(sfn, s3, folder, stack, [name])  # creates it behind live, then the registry
+        asl = folder / f"{name}.asl.json"
+        changed = json.loads(asl.read_text())
+        changed["Comment"] = "v2 " + changed.get("Comment", "")
+        asl.write_text(json.dumps(changed))
+        publish.publish_all(sfn, s3, folder, stack, [name])  # version 2
+        publish.rollback(sfn, registry.load(folder / "registry.yaml").get(name), stack)
+    grants = {"JourneyPublisherPolicy": iam_agreement.policy_grants(
+        template.resources["JourneyPublisherPolicy"]["Properties"]["PolicyDocument"], twin.resolver)}
+    result = iam_agreement.check(rec, grants)
+    actions = {c.action for c in rec.calls}
+    assert {"states:CreateStateMachine", "states:UpdateStateMachine", "states:PublishStateMachineVersion",
+            "states:CreateStateMachineAlias", "states:UpdateStateMachineAlias", "states:DescribeStateMachineAlias",
+            "iam:PassRole", "s3:PutObject"} <= actions, actions
+    assert not rec.unmapped, rec.unmapped
+    assert not result.missing, result.report()
+    passed = {c.resource for c in rec.calls if c.action == "iam:PassRole"}
+    assert passed == {twin.resolver.attrs[("JourneyExecutionRole", "Arn")]}
+    # the check bites: without its PassRole statement the policy could not publish
+    without = [g for g in grants["JourneyPublisherPolicy"] if "iam:PassRole" not in g.actions]
+    missing = iam_agreement.check(rec, {"JourneyPublisherPolicy": without}).missing["JourneyPublisherPolicy"]
+    assert {a for a, _ in missing} == {"iam:PassRole"}

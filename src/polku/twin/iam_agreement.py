@@ -93,9 +93,14 @@ def resources_of(prefix: str, operation: str, params: dict, region: str, account
             return [str(p["TableArn"])]
         return None
     if prefix == "states":
-        for key in ("stateMachineArn", "executionArn", "activityArn"):
+        for key in ("stateMachineArn", "stateMachineAliasArn", "executionArn", "activityArn"):
             if key in p:
                 return [str(p[key])]
+        if operation == "CreateStateMachine" and p.get("name"):
+            return [_arn("states", region, account, f"stateMachine:{p['name']}")]
+        if operation == "CreateStateMachineAlias" and p.get("routingConfiguration"):
+            version = str(p["routingConfiguration"][0]["stateMachineVersionArn"])
+            return [f"{version.rsplit(':', 1)[0]}:{p.get('name')}"]
         if operation in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat", "ListStateMachines"):
             return ["*"]
         return None
@@ -137,6 +142,29 @@ def resources_of(prefix: str, operation: str, params: dict, region: str, account
     return None
 
 
+def implied(prefix: str, operation: str, params: dict, resources: list[str] | None) -> list[tuple[str, list[str] | None]]:
+    """Further rights a call needs on AWS: publishing a version with Create/UpdateStateMachine
+    (``publish``) needs states:PublishStateMachineVersion, and a ``roleArn`` given needs iam:PassRole on it."""
+    p = params or {}
+    out = []
+    if prefix == "states" and operation in ("CreateStateMachine", "UpdateStateMachine"):
+        if p.get("publish"):
+            out.append(("states:PublishStateMachineVersion", resources))
+        if p.get("roleArn"):
+            out.append(("iam:PassRole", [str(p["roleArn"])]))
+    return out
+
+
+@contextlib.contextmanager
+def acting_as(principal: str) -> Iterator[None]:
+    """Record the calls made inside the block as ``principal``'s (not a function: e.g. the role that
+    runs ``polku journeys publish``, checked against its managed policy with :func:`policy_grants`)."""
+    from polku.twin import lambda_runtime
+
+    with lambda_runtime.running_as(principal):
+        yield
+
+
 def _note(client, operation_name: str, api_params: dict) -> None:
     recording = _active
     if recording is None:
@@ -151,7 +179,10 @@ def _note(client, operation_name: str, api_params: dict) -> None:
     action = f"{prefix}:{_ACTION_NAMES.get((prefix, operation_name), operation_name)}"
     from polku.twin.twin import ACCOUNT_ID
 
-    recording.add(function, action, resources_of(prefix, operation_name, api_params, client.meta.region_name, ACCOUNT_ID))
+    resources = resources_of(prefix, operation_name, api_params, client.meta.region_name, ACCOUNT_ID)
+    recording.add(function, action, resources)
+    for other, on in implied(prefix, operation_name, api_params, resources):
+        recording.add(function, other, on)
 
 
 def _install() -> None:
@@ -226,6 +257,28 @@ class Grant:
         return any(fnmatch.fnmatchcase(resource, r) for r in self.resources)
 
 
+def _statement_grants(statements, resolver) -> list[Grant]:
+    grants = []
+    for st in statements or []:
+        if st.get("Effect") != "Allow":
+            continue
+        actions = st.get("Action")
+        actions = [actions] if isinstance(actions, str) else list(actions or [])
+        raw = st.get("Resource")
+        raw = raw if isinstance(raw, list) else [raw]
+        resolved = []
+        for r in raw:
+            value = resolver.resolve(r)
+            resolved.extend(value if isinstance(value, list) else [value])
+        grants.append(Grant(tuple(actions), tuple(str(r) for r in resolved)))
+    return grants
+
+
+def policy_grants(document: dict, resolver) -> list[Grant]:
+    """The Allow statements of one policy document (e.g. an AWS::IAM::ManagedPolicy's), resolved."""
+    return _statement_grants(document.get("Statement"), resolver)
+
+
 def function_grants(translated: dict, resolver) -> dict[str, list[Grant]]:
     """Each function's Allow statements from its role in the SAM-translated template, with the
     intrinsics resolved to the twin's names and ARNs (``resolver`` is the twin's)."""
@@ -240,18 +293,7 @@ def function_grants(translated: dict, resolver) -> dict[str, list[Grant]]:
             continue
         grants = []
         for policy in resources[role_id].get("Properties", {}).get("Policies") or []:
-            for st in policy["PolicyDocument"].get("Statement") or []:
-                if st.get("Effect") != "Allow":
-                    continue
-                actions = st.get("Action")
-                actions = [actions] if isinstance(actions, str) else list(actions or [])
-                raw = st.get("Resource")
-                raw = raw if isinstance(raw, list) else [raw]
-                resolved = []
-                for r in raw:
-                    value = resolver.resolve(r)
-                    resolved.extend(value if isinstance(value, list) else [value])
-                grants.append(Grant(tuple(actions), tuple(str(r) for r in resolved)))
+            grants.extend(_statement_grants(policy["PolicyDocument"].get("Statement"), resolver))
         out[lid] = grants
     return out
 

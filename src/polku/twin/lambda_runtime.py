@@ -17,6 +17,7 @@ not collide, and each module is imported once per process (a warm container).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import importlib.util
 import json
@@ -40,6 +41,16 @@ def current_function() -> str | None:
     """The logical id (template.yaml) of the function whose handler runs in this thread, if any
     (the innermost one when a handler's call runs another function in-process)."""
     return _running.get()
+
+
+@contextlib.contextmanager
+def running_as(logical_id: str):
+    """Code in the block counts as ``logical_id``'s (iam_agreement.acting_as: a principal that is not a function)."""
+    token = _running.set(logical_id)
+    try:
+        yield
+    finally:
+        _running.reset(token)
 
 
 @dataclass

@@ -272,6 +272,7 @@ class Twin:
                 "AWS::Partition": "aws",
                 "AWS::URLSuffix": "amazonaws.com",
                 "AWS::StackName": f"polku-{self.parameters['Stage']}",
+                "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/polku-{self.parameters['Stage']}/twin",
                 "AWS::NoValue": "",
             }
         )
