@@ -22,7 +22,6 @@ class Settings:
     identities_table: str = "polku-local-identities"
     messages_table: str = "polku-local-messages"
     journey_state_table: str = "polku-local-journey-state"
-    idempotency_table: str = "polku-local-idempotency"
     catalog_table: str = "polku-local-catalog"
     suppressions_table: str = "polku-local-suppressions"
     enrollments_table: str = "polku-local-enrollments"
