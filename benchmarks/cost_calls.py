@@ -6,6 +6,8 @@ counted:
 
 * ``tracked_event``: one ``page_view`` of a known customer through the HTTP API (TrackApi), the
   events stream (ProfileUpdater, JourneyTrigger; the twin delivers one record per invocation);
+* ``campaign_batch``: the Send function with one batch of a campaign's recipients, as the
+  campaign's Distributed Map hands it;
 * ``journey_entries``: per journey of :data:`ENTRIES`, the event that enters it, and the run to its
   end with no reaction (welcome: the mail, three days without a click, the open check, the resend,
   the exit; abandoned_cart: the send time, the reminder with recommendations, the discount granted,
@@ -131,6 +133,8 @@ def _as_rows(twin, calls: Counter) -> list[list]:
     for (fn, action, resource), n in calls.items():
         if action.startswith("secretsmanager:"):
             continue  # cached by a warm container (polku.secret_cache)
+        if action == "s3:GetObject" and resource.endswith("/registry.yaml"):
+            continue  # the published journey registry, cached by a warm container for a while (registry.current)
         if action.startswith("ses:") and ":configuration-set/" in resource:
             continue  # the same call, noted once more for its configuration set (IAM checks both)
         rows[(fn, action, _resource_name(twin, resource))] += n
@@ -186,10 +190,52 @@ def measure(twin=None) -> dict:
                           "invocations": dict(sorted((entry[1] - event[1]).items())),
                           "calls": _as_rows(twin, entry[0] - event[0])}
                 for journey, (event, entry) in kept.items()},
+            "campaign_batch": _campaign_batch(twin),
         }
     finally:
         if own:
             twin.stop()
+
+
+CAMPAIGN_BATCH = 10  # recipients in the measured batch
+
+
+def _campaign_batch(twin) -> dict | None:
+    """A campaign's child task: the Send function with one batch of recipients (Helsinki, 10:00
+    local), as the Distributed Map hands it; the calls per batch (None while campaigns are not there)."""
+    try:
+        from polku.campaigns import definition, segments
+    except ImportError:
+        return None
+    from polku import clock
+    from polku.data.profiles import ProfileModel
+    from polku.twin import iam_agreement, lambda_runtime
+
+    tag = "cc" + uuid.uuid4().hex[:8]
+    ids = [f"{tag}-{i:03d}" for i in range(CAMPAIGN_BATCH)]
+    for i, cid in enumerate(ids):
+        ProfileModel(cid, traits={"email": f"{cid}@example.com", "batch": tag, "first_name": f"N{i}"},
+                     consents={"email": {"granted": True}}, time_zone="Europe/Helsinki", locale="en").save()
+    seg = segments.parse({"name": f"seg_{tag}", "all": [{"trait": {"name": "batch", "eq": tag}}]})
+    at = "2026-04-14T07:00:00Z"
+    camp = definition.parse({"name": f"c_{tag}", "segment": seg.name, "template": "spring_newsletter",
+                             "channel": "email", "send": {"at": at}})
+    event = {"action": "campaign_batch", "Items": [{"customer_id": cid, "variant": "A"} for cid in ids],
+             "BatchInput": {"campaign": camp.to_dict(), "run_id": "cost", "send_at": at}}
+    previous = clock.set_clock(clock.VirtualClock(clock.parse_iso(at)))
+    try:
+        with _counting_invocations() as invocations, iam_agreement.recording() as rec:
+            result, error = lambda_runtime.invoke(twin.names["SendFunction"], event)
+    finally:
+        clock.set_clock(previous)
+    if error or result.get("sent") != CAMPAIGN_BATCH:
+        raise RuntimeError(f"the campaign batch did not send {CAMPAIGN_BATCH} messages: {result}")
+    calls: Counter = Counter()
+    for call, n in rec.calls.items():
+        calls[(call.function, call.action, call.resource)] += n
+    return {"what": f"the Send function with one campaign batch of {CAMPAIGN_BATCH} recipients",
+            "recipients": CAMPAIGN_BATCH, "invocations": dict(sorted(invocations.items())),
+            "calls": _as_rows(twin, calls)}
 
 
 def load() -> dict:

@@ -549,7 +549,12 @@ def campaign_lines(fan: Fanout, stack: Stack, facts: dict) -> list[Line]:
     else:
         lines.append(Line(f"Standard child: {child_states:g} state transitions per message",
                           child_states * price("sfn_transition")))
-    usd, wru, rru = calls_usd(calls.get("SendFunction", []), stack)
+    batch = facts.get("campaign_batch")
+    if batch:  # measured: Send with a campaign batch, per recipient
+        rows = [r for r in batch["calls"] if r[0] == "SendFunction"]
+        usd, wru, rru = calls_usd(rows, stack, per=batch["recipients"])
+    else:  # the journeys' Send per message
+        usd, wru, rru = calls_usd(calls.get("SendFunction", []), stack)
     inv = fan.sends_per_message()
     gb_s = stack.memory["SendFunction"] / 1024 * send_s
     lines.append(Line(f"Send ({stack.memory['SendFunction']} MB, {inv:g} invocation(s) per message): Lambda + "
@@ -715,8 +720,11 @@ def render(template_path: Path = TEMPLATE, folder: Path = STATEMACHINES, facts: 
     w(f"The fan-out: {fan.source}. A Distributed Map reads the recipients from S3 (ItemReader), hands "
       f"{fan.batch} of them to each child execution (ItemBatcher), the child ({fan.child_type.title()}) "
       f"{how}. Billed: one transition per child execution the Distributed Map starts (the Step Functions "
-      "guide, Transitions), the child by its type, Lambda, DynamoDB and SES per message. Each recipient goes through the journeys' send path (consent, suppression, caps, the "
-      "message log's claim), so Send's calls per message are the ones counted for the journeys.")
+      "guide, Transitions), the child by its type, Lambda, DynamoDB and SES per message. Each recipient goes "
+      "through the journeys' send path (consent, suppression, caps, the message log's claim); "
+      + ("Send's calls per recipient are counted on the twin with one campaign batch "
+         f"of {facts['campaign_batch']['recipients']}." if facts.get("campaign_batch")
+         else "Send's calls per message are the ones counted for the journeys."))
     w("")
     o += _table(camp)
     w("")
