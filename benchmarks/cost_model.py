@@ -732,7 +732,8 @@ def render(template_path: Path = TEMPLATE, folder: Path = STATEMACHINES, facts: 
     scan_rru = math.ceil(profiles_kb / 4) * ASSUMED["rru_per_read"]
     w("Per campaign, not per message: the audience is a parallel scan of the profiles table, which reads "
       f"every profile whatever the segment: at {ASSUMED['customers'] / 1e6:g}M profiles of "
-      f"{ASSUMED['profile_kb']} KB that is {scan_rru / 1e6:,.2f}M RRU, {_usd(scan_rru * price('ddb_rru'))} a campaign.")
+      f"{ASSUMED['profile_kb']} KB that is {scan_rru / 1e6:,.2f}M RRU, {_usd(scan_rru * price('ddb_rru'))} a campaign. "
+      "How fast the twin sends a campaign, against the raw Send: docs/benchmarks.md, Campaign throughput.")
     w("")
     o += scale_section(stack, js, ev, camp, fan)
     w("")
