@@ -50,6 +50,8 @@ lint: $(PYSTAMP) $(NODESTAMP)
 	$(VENV)/bin/ruff check src functions tests benchmarks
 	$(VENV)/bin/polku journeys lint
 	$(VENV)/bin/polku templates lint
+	$(VENV)/bin/polku segments lint
+	$(VENV)/bin/polku campaigns lint
 
 bench: $(PYSTAMP) $(NODESTAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
