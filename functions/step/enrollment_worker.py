@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from polku.enrollment.service import process_chunk
-from polku.observability import logger, metrics, tracer
+from polku.observability import JOURNEY_STARTS_REFUSED, count_per, logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -17,6 +17,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def record_handler(record: SQSRecord) -> dict:
     counts = process_chunk(record.json_body)
     metrics.add_metric(name="EnrollmentsStarted", unit=MetricUnit.Count, value=counts["started"])
+    count_per(JOURNEY_STARTS_REFUSED, "journey", {record.json_body["journey"]: counts["unreachable_now"]})
     logger.info("enrolment chunk done", extra={"counts": counts})
     return counts
 

@@ -15,7 +15,7 @@ import json
 from polku import aws_clients, clock
 from polku.journeys import registry
 from polku.journeys.triggers import due_journeys, run_schedule, scan_profiles
-from polku.observability import logger, tracer
+from polku.observability import JOURNEY_STARTS_REFUSED, count_per, logger, tracer
 from polku.settings import get_settings
 
 
@@ -46,16 +46,22 @@ def lambda_handler(event, context):
     event = event if isinstance(event, dict) else {}
     if "segment" in event or "total_segments" in event:  # one part of a fanned-out tick
         segment, total, when = _segment(event)
-        started = run_schedule(journeys, scan_profiles(segment, total), sfn, settings.state_machine_prefix, when=when)
-        logger.info("scheduled journeys", extra={"started": started, "segment": segment, "total_segments": total})
-        return {"started": started, "segment": segment, "total_segments": total}
+        refused: dict[str, int] = {}
+        started = run_schedule(journeys, scan_profiles(segment, total), sfn, settings.state_machine_prefix, when=when,
+                               refused=refused)
+        count_per(JOURNEY_STARTS_REFUSED, "journey", refused)
+        logger.info("scheduled journeys", extra={"started": started, "unreachable": refused, "segment": segment,
+                                                 "total_segments": total})
+        return {"started": started, "unreachable": refused, "segment": segment, "total_segments": total}
     when = clock.now()
     due = due_journeys(journeys, when)
     total = settings.scheduler_segment_count
     if not due or total == 1:
-        started = run_schedule(journeys, scan_profiles(), sfn, settings.state_machine_prefix, when=when)
-        logger.info("scheduled journeys", extra={"started": started})
-        return {"started": started}
+        refused = {}
+        started = run_schedule(journeys, scan_profiles(), sfn, settings.state_machine_prefix, when=when, refused=refused)
+        count_per(JOURNEY_STARTS_REFUSED, "journey", refused)
+        logger.info("scheduled journeys", extra={"started": started, "unreachable": refused})
+        return {"started": started, "unreachable": refused}
     lam = aws_clients.client("lambda")
     tick = clock.to_iso(when)
     for segment in range(total):

@@ -44,12 +44,15 @@ def api(twin):
     return as_principal
 
 
-def _customers(n: int, with_profile: bool = True) -> list[str]:
+REACHABLE = {"consents": {"email": {"granted": True}}}  # journeys start only for reachable customers
+
+
+def _customers(n: int, with_profile: bool = True, consent: bool = True) -> list[str]:
     ids = [f"cust-{_uid()}" for _ in range(n)]
     if with_profile:
         with ProfileModel.batch_write() as batch:
             for cid in ids:
-                batch.save(ProfileModel(cid, traits={"email": f"{cid}@example.com"}))
+                batch.save(ProfileModel(cid, traits={"email": f"{cid}@example.com"}, **(REACHABLE if consent else {})))
     return ids
 
 
@@ -101,7 +104,8 @@ def test_sales_enrols_with_intro_and_journeys_start(twin, api):
     progress = sales.progress(enrollment)
     assert progress.status == 200, progress.body
     assert progress.body["status"] == "completed"
-    assert progress.body["counts"] == {"started": 3, "already_in_journey": 0, "unknown_customer": 0, "failed": 0}
+    assert progress.body["counts"] == {"started": 3, "already_in_journey": 0, "unknown_customer": 0, "unreachable": 0,
+                                       "failed": 0}
 
     names = {execution_name(enrollment, cid) for cid in ids}
     runs = _executions(twin, "nurture", names)
@@ -195,7 +199,7 @@ def test_retried_bulk_enrolment_enrols_each_customer_once(twin, api):
     known = ids[::10]
     with ProfileModel.batch_write() as batch:
         for cid in known:
-            batch.save(ProfileModel(cid))
+            batch.save(ProfileModel(cid, traits={"email": f"{cid}@example.com"}, **REACHABLE))
     first = marketing.enroll("cross-sell", ids, idempotency_key="campaign-42")
     assert first.status == 202, first.body
     assert first.body["chunks"] == 2
@@ -219,7 +223,8 @@ def test_retried_bulk_enrolment_enrols_each_customer_once(twin, api):
     assert len(items) == 600 and len({i.customer_id for i in items}) == 600
     body = marketing.progress(enrollment).body
     assert body["status"] == "completed" and body["processed"] == 600
-    assert body["counts"] == {"started": 60, "already_in_journey": 0, "unknown_customer": 540, "failed": 0}
+    assert body["counts"] == {"started": 60, "already_in_journey": 0, "unknown_customer": 540, "unreachable": 0,
+                              "failed": 0}
     # Same key, different request: refused, nothing enrolled.
     conflict = marketing.enroll("cross-sell", ids[:5], idempotency_key="campaign-42")
     assert conflict.status == 409 and conflict.body["error"]["field"] == "Idempotency-Key"
@@ -233,6 +238,34 @@ def test_customer_already_in_a_run_is_not_entered_twice(twin, api):
     assert first.status == 202 and second.status == 202
     counts = service.progress(second.body["enrollment_id"]).body["counts"]
     # The invitation waits for the customer's answer, so the first runs are still going.
-    assert counts == {"started": 0, "already_in_journey": 2, "unknown_customer": 0, "failed": 0}
+    assert counts == {"started": 0, "already_in_journey": 2, "unknown_customer": 0, "unreachable": 0, "failed": 0}
     problems = service.progress(second.body["enrollment_id"]).body["problems"]
     assert {p["customer_id"] for p in problems} == set(ids)
+
+
+def test_an_unreachable_customer_is_refused_by_name_and_nothing_starts(twin, api, capsys):
+    """Journeys start only for customers a consented channel reaches (issue #21, 9): an enrolment
+    names each refused customer and why; the reachable one starts."""
+    sales = api(["sales"])
+    reachable, no_consent = _customers(1)[0], _customers(1, consent=False)[0]
+    withdrawn = _customers(1, consent=False)[0]
+    ProfileModel(withdrawn, traits={"phone": "+358401234567"}, consents={"email": {"granted": True},
+                                                                       "sms": {"granted": False}}).save()
+    capsys.readouterr()
+    resp = sales.enroll("nurture", [reachable, no_consent, withdrawn], role="sales")
+    assert resp.status == 202, resp.body
+    body = sales.progress(resp.body["enrollment_id"]).body
+    from tests.integration.test_journey_reachability import refused_metric
+
+    assert refused_metric(capsys.readouterr().out, "nurture") == 2  # the worker's JourneyStartsRefused
+    assert body["status"] == "completed", body
+    assert body["counts"] == {"started": 1, "already_in_journey": 0, "unknown_customer": 0, "unreachable": 2,
+                              "failed": 0}
+    problems = {p["customer_id"]: p for p in body["problems"]}
+    assert set(problems) == {no_consent, withdrawn}
+    assert problems[no_consent]["status"] == "unreachable"
+    assert "no consented channel reaches them" in problems[no_consent]["reason"]
+    assert "email: no consent" in problems[no_consent]["reason"]
+    assert "email: no address" in problems[withdrawn]["reason"] and "sms: consent withdrawn" in problems[withdrawn]["reason"]
+    names = {execution_name(resp.body["enrollment_id"], cid) for cid in (reachable, no_consent, withdrawn)}
+    assert [r["name"] for r in _executions(twin, "nurture", names)] == [execution_name(resp.body["enrollment_id"], reachable)]

@@ -28,12 +28,12 @@ def test_25000_customers_processed_in_chunks(twin):
     client = EnrollmentClient(twin.api_url, Credentials(f"AKBULK{run}", "bulk-secret"), twin.region)
 
     ids = [f"bulk-{run}-{i:05d}" for i in range(25_000)]
-    # Every 500th customer has a profile (one journey run per chunk); the rest are unknown
-    # to Polku and are recorded as such without starting anything.
+    # Every 500th customer has a profile (one journey run per chunk) and is reachable by e-mail;
+    # the rest are unknown to Polku and are recorded as such without starting anything.
     known = ids[::500]
     with ProfileModel.batch_write() as batch:
         for cid in known:
-            batch.save(ProfileModel(cid))
+            batch.save(ProfileModel(cid, traits={"email": f"{cid}@example.com"}, consents={"email": {"granted": True}}))
 
     resp = client.enroll("win-back", ids)
     assert resp.status == 202, resp.body
@@ -45,7 +45,7 @@ def test_25000_customers_processed_in_chunks(twin):
     assert progress["status"] == "completed", progress
     assert progress["chunks_done"] == 50
     assert progress["counts"] == {"started": len(known), "already_in_journey": 0,
-                                  "unknown_customer": 25_000 - len(known), "failed": 0}
+                                  "unknown_customer": 25_000 - len(known), "unreachable": 0, "failed": 0}
 
     chunks = store.chunk_results(enrollment)
     assert len(chunks) == 50

@@ -22,7 +22,7 @@ def test_cli_enrols_with_per_recipient_notes(twin, tmp_path, capsys):
     endpoint = ["--endpoint", twin.api_url]
     assert main(endpoint + ["enroll-grant", arn, "--role", "sales"]) == 0
     for cid in ids:
-        ProfileModel(cid).save()
+        ProfileModel(cid, traits={"email": f"{cid}@example.com"}, consents={"email": {"granted": True}}).save()
     csv_file = tmp_path / "customers.csv"
     csv_file.write_text("customer_id,intro\n" + "\n".join(f"{c},Thanks {c}!" for c in ids) + "\n")
     capsys.readouterr()

@@ -96,6 +96,11 @@ def test_state_machine_runs_the_real_step_handler(local_twin):
 def test_a_journey_starts_from_an_event_posted_to_the_api(local_twin):
     api, aws, _ = local_twin
     cid = f"cust-{uuid.uuid4().hex[:8]}"
+    # a customer a consented channel reaches (journeys start for no one else)
+    boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{aws}", region_name="eu-west-1", aws_access_key_id="x",
+                 aws_secret_access_key="x").put_item(TableName="polku-local-profiles", Item={
+        "customer_id": {"S": cid}, "version": {"N": "1"}, "traits": {"M": {"email": {"S": f"{cid}@example.com"}}},
+        "consents": {"M": {"email": {"M": {"granted": {"BOOL": True}}}}}})
     body = {"site_key": "demo-shop", "events": [{"event_id": f"e-{uuid.uuid4()}", "type": "add_to_cart",
             "ts": "2026-01-05T08:00:00Z", "customer_id": cid,
             "properties": {"product_id": "p1", "quantity": 1, "price": 2.5}}]}

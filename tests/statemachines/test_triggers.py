@@ -49,6 +49,9 @@ def test_redelivered_trigger_event_starts_no_second_execution_and_goal_stops_the
     cid = f"redeliver-{uuid.uuid4().hex[:8]}"
     item.update(customer_id=cid, subject=f"c#{cid}", event_id=f"ev-{cid}")
     item["ts"] = f"{item['client_ts']}#{item['event_id']}"
+    from polku.data.profiles import ProfileModel
+
+    ProfileModel(cid, traits={"email": f"{cid}@example.com"}, consents={"email": {"granted": True}}, version=1).save()
     with virtual_clock.actor():
         invoke(twin, "JourneyTriggerFunction", stream_event(item))
         virtual_clock.yield_now()
@@ -77,7 +80,8 @@ def test_scheduler_tick_twice_starts_each_birthday_once(journey_twin, virtual_cl
 
     today = clock.now().strftime("%m-%d")
     cid = f"bday-{uuid.uuid4().hex[:8]}"
-    ProfileModel(cid, traits={"birthday": f"1990-{today}", "email": f"{cid}@example.com"}, version=1).save()
+    ProfileModel(cid, traits={"birthday": f"1990-{today}", "email": f"{cid}@example.com"},
+                 consents={"email": {"granted": True}}, version=1).save()
     # The scheduler runs hourly; birthday is due at 08:00 UTC (the virtual clock starts at 08:00).
     with virtual_clock.actor():
         first = invoke(twin, "JourneySchedulerFunction", {})
@@ -102,7 +106,8 @@ def test_scheduler_segments_enter_each_customer_once_and_a_retried_segment_start
     today = clock.now().strftime("%m-%d")
     ids = [f"seg-{uuid.uuid4().hex[:8]}" for _ in range(12)]
     for cid in ids:
-        ProfileModel(cid, traits={"birthday": f"1991-{today}", "email": f"{cid}@example.com"}, version=1).save()
+        ProfileModel(cid, traits={"birthday": f"1991-{today}", "email": f"{cid}@example.com"},
+                     consents={"email": {"granted": True}}, version=1).save()
     from polku.journeys.triggers import scan_profiles
 
     seen = [cid for i in range(3) for cid in (p["customer_id"] for p in scan_profiles(i, 3)) if cid in ids]

@@ -159,7 +159,8 @@ def run_enroll(args) -> int:
             break
         time.sleep(1)
     c = prog.body["counts"]
-    print(f"{prog.body['status']}: {c['started']} started, {c['unknown_customer']} unknown, {c['failed']} failed")
+    print(f"{prog.body['status']}: {c['started']} started, {c['unknown_customer']} unknown, "
+          f"{c.get('unreachable', 0)} unreachable, {c['failed']} failed")
     for p in prog.body.get("problems", [])[:10]:
         print(f"  {p['customer_id']}: {p['status']} ({p.get('reason')})")
     return 0 if not c["failed"] else 1

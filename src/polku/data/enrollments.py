@@ -9,7 +9,7 @@ Item shapes (``pk`` / ``sk``):
 * ``enr#<id>`` / ``chunk#<nnnnn>`` — the outcome of one processed chunk (counts by
   status); overwritten when a chunk is retried, so progress never double counts.
 * ``enr#<id>`` / ``cust#<customer_id>`` — whom: one customer of the request, its
-  ``status`` (started | already_in_journey | unknown_customer | failed), deterministic ``execution_name``
+  ``status`` (started | already_in_journey | unknown_customer | unreachable | failed), deterministic ``execution_name``
   and the ``overrides`` (JSON) that customer's journey received.
 * ``audit#<yyyy-mm-dd>`` / ``<iso time>#<id>`` — one audit record per request,
   accepted or refused: who, role, journey, how many and which customers
@@ -59,6 +59,7 @@ class EnrollmentModel(PolkuModel):
     started = NumberAttribute(null=True)
     already_in_journey = NumberAttribute(null=True)
     unknown_customer = NumberAttribute(null=True)
+    unreachable = NumberAttribute(null=True)  # no consented channel reaches them (journey requires_reachable)
     failed = NumberAttribute(null=True)
     # customer
     customer_id = UnicodeAttribute(null=True)

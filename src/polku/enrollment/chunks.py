@@ -41,6 +41,7 @@ def chunk_message(enrollment: dict, number: int, customers: list[dict]) -> dict:
         "journey": enrollment["journey"],
         "state_machine": enrollment["state_machine"],
         "split": enrollment["split"],
+        "requires_reachable": enrollment.get("requires_reachable", True),
         "role": enrollment["role"],
         "by": enrollment["caller_arn"],
         "overrides": enrollment["overrides"],

@@ -29,6 +29,7 @@ class EnrollableJourney:
     state_machine: str  # name after polku-<stage>-
     split: dict
     requires: tuple[str, ...] = ()  # properties an enrolment must give (registry enroll_requires)
+    requires_reachable: bool = True  # enrol only customers a consented channel reaches (registry)
 
 
 @lru_cache(maxsize=64)
@@ -67,7 +68,8 @@ def journey_for(url_name: str) -> EnrollableJourney:
         raise Forbidden("journey", f"{journey.state_machine} is not active (it starts no new runs)")
     roles = set(journey.enrollable_by) | {"marketing"}
     policy = JourneyPolicy(journey.name, frozenset(roles), frozenset(editable_blocks(journey.name)))
-    return EnrollableJourney(policy, journey.name, journey.state_machine, dict(journey.split), journey.enroll_requires)
+    return EnrollableJourney(policy, journey.name, journey.state_machine, dict(journey.split), journey.enroll_requires,
+                             journey.starts_only_reachable)
 
 
 def policy_for(url_name: str) -> JourneyPolicy:

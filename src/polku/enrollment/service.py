@@ -17,6 +17,7 @@ from polku.enrollment.errors import Conflict, EnrollmentError, Forbidden, NotFou
 from polku.enrollment.journey_policies import journey_for
 from polku.enrollment.request import overrides_for, parse_request
 from polku.enrollment.roles import check_customers, check_journey, choose_role
+from polku.messaging import reachability
 from polku.observability import logger
 
 PROBLEMS_SHOWN = 100
@@ -84,7 +85,8 @@ def submit(caller_arn: str | None, journey: str, body, idempotency_key: str | No
                 outcome="accepted" if created else "retried", enrollment_id=enrollment)
     # A retry re-sends the chunks not finished yet; the worker enrols each customer once anyway.
     done = {int(c.chunk) for c in store.chunk_results(enrollment) if not c.failed}
-    meta = {**asdict(stored), "state_machine": target.state_machine, "split": target.split}
+    meta = {**asdict(stored), "state_machine": target.state_machine, "split": target.split,
+            "requires_reachable": target.requires_reachable}
     messages = [chunk_message(meta, n, chunk) for n, chunk in enumerate(chunks, start=1) if n not in done]
     chunk_queue.send_chunks(messages)
     logger.info("enrolment queued", extra={"enrollment_id": enrollment, "journey": journey, "role": role,
@@ -101,8 +103,8 @@ def submit(caller_arn: str | None, journey: str, body, idempotency_key: str | No
     }
 
 
-OUTCOMES = ("started", "already_in_journey", "unknown_customer", "failed")
-FINAL = {"started", "already_in_journey", "unknown_customer"}  # a retried chunk leaves these alone
+OUTCOMES = ("started", "already_in_journey", "unknown_customer", "unreachable", "failed")
+FINAL = {"started", "already_in_journey", "unknown_customer", "unreachable"}  # a retried chunk leaves these alone
 
 
 class ChunkIncomplete(Exception):
@@ -110,7 +112,8 @@ class ChunkIncomplete(Exception):
 
 
 def process_chunk(message: dict) -> dict:
-    """Enrol one chunk: each customer once (run lock + deterministic execution names; outcomes stored)."""
+    """Enrol one chunk: each customer once (run lock + deterministic execution names; outcomes stored).
+    Returns the chunk's counts per outcome and ``unreachable_now``: those refused by this call."""
     enrollment = message["enrollment_id"]
     journey = message["journey"]
     customers = message["customers"]
@@ -118,7 +121,9 @@ def process_chunk(message: dict) -> dict:
     existing = store.existing_customers(enrollment, ids)
     done_before = {cid: item.status for cid, item in existing.items() if item.status in FINAL}
     pending = [c for c in customers if c["customer_id"] not in done_before]
-    known = store.known_customers([c["customer_id"] for c in pending])
+    profiles = store.customer_profiles([c["customer_id"] for c in pending], reachability.PROFILE_ATTRIBUTES)
+    # A chunk queued before the flag existed is checked too (the journey's default).
+    only_reachable = message.get("requires_reachable", True) is not False
     counts = dict.fromkeys(OUTCOMES, 0)
     for status in done_before.values():
         counts[status] += 1
@@ -128,9 +133,15 @@ def process_chunk(message: dict) -> dict:
         ov = overrides_for(message.get("overrides") or {}, c)
         name = execution_name(enrollment, cid)
         outcome = {"customer_id": cid, "execution_name": name, "overrides": ov}
-        if cid not in known:
+        if cid not in profiles:
             outcome.update(status="unknown_customer", reason="no profile", execution_name=None)
             return outcome
+        if only_reachable:
+            reach = reachability.decide(profiles[cid], cid)
+            if not reach.ok:
+                outcome.update(status="unreachable", execution_name=None,
+                               reason=f"no consented channel reaches them: {reach.reason}"[:300])
+                return outcome
         try:
             status, arn = journey_entry.enter(
                 journey=journey, state_machine=message["state_machine"], split=message.get("split") or {},
@@ -155,7 +166,8 @@ def process_chunk(message: dict) -> dict:
     store.save_chunk_result(enrollment, int(message["chunk"]), len(customers), counts)
     if errors:
         raise ChunkIncomplete(f"enrolment {enrollment} chunk {message['chunk']}: {len(errors)} customers not started")
-    return counts
+    # (refused by this delivery of the chunk, not by an earlier one: what the worker's metric counts)
+    return counts | {"unreachable_now": sum(1 for o in outcomes if o["status"] == "unreachable")}
 
 
 def progress(caller_arn: str | None, enrollment_id: str) -> dict:

@@ -151,10 +151,14 @@ def existing_customers(enrollment_id: str, customer_ids: list[str]) -> dict[str,
     return {item.customer_id: item for item in EnrollmentModel.batch_get(keys, consistent_read=True)}
 
 
-def known_customers(customer_ids: list[str]) -> set[str]:
+def customer_profiles(customer_ids: list[str], attributes: tuple[str, ...]) -> dict[str, dict]:
+    """The profiles of those customers that have one (only ``attributes``), as the profile reader
+    gives them (:func:`polku.tracking.profile_store.from_model`)."""
     if not customer_ids:
-        return set()
-    return {p.customer_id for p in ProfileModel.batch_get(customer_ids, attributes_to_get=["customer_id"])}
+        return {}
+    from polku.tracking.profile_store import from_model
+
+    return {p.customer_id: from_model(p) for p in ProfileModel.batch_get(customer_ids, attributes_to_get=list(attributes))}
 
 
 def save_customer_outcomes(enrollment_id: str, outcomes: list[dict]) -> None:
@@ -187,6 +191,7 @@ def save_chunk_result(enrollment_id: str, number: int, size: int, counts: dict[s
         started=counts.get("started", 0),
         already_in_journey=counts.get("already_in_journey", 0),
         unknown_customer=counts.get("unknown_customer", 0),
+        unreachable=counts.get("unreachable", 0),
         failed=counts.get("failed", 0),
         updated_at=clock.now_iso(),
     ).save()

@@ -10,7 +10,9 @@
   without the default locale, a Send that asks for a channel its template has no block for;
 * a trigger (or goal, exit) that no tracking event can satisfy: an unknown type, a property the
   type does not have, ``exists: false`` on a required property. The event types and their
-  properties are :data:`polku.tracking.event_schema.EVENT_TYPES`, the table docs/events.md shows.
+  properties are :data:`polku.tracking.event_schema.EVENT_TYPES`, the table docs/events.md shows;
+* who may start a run: a journey that cannot send before it waits for an event (or sends nothing)
+  must say ``requires_reachable`` in the registry; ``true`` on a journey without a Send is refused.
 
 A Send that does not handle a ``deferred`` result is refused by ``lint._deferred_findings``.
 Every finding names the file, the state (when there is one) and the fix. Pure apart from reading
@@ -53,6 +55,7 @@ def findings_for_file(rel: str, path: Path, text: str, registry_rel: str, templa
         return out
     out += reentry_wait_findings(rel, d, journey, registry_rel)
     out += trigger_findings(registry_rel, journey)
+    out += reachability_findings(rel, d, journey, registry_rel)
     if templates_root is not None and (templates_root / "_layouts").is_dir():
         out += template_findings(rel, d, journey, templates_root)
     return out
@@ -272,3 +275,52 @@ def trigger_findings(registry_rel: str, journey: Journey) -> list:
             if event not in EVENT_TYPES:
                 out.append(unknown(event, role))
     return out
+
+
+# ---------------------------------------------------------------- who may start a run
+def _is_send(s) -> bool:
+    p = s.get("Parameters") if isinstance(s, dict) else None
+    return s.get("Type") == "Task" and s.get("Resource") == SEND_RESOURCE and isinstance(p, dict) \
+        and not p.get("action") and isinstance(p.get("template"), str)
+
+
+def _is_event_wait(s) -> bool:
+    return isinstance(s, dict) and str(s.get("Resource", "")).endswith(".waitForTaskToken")
+
+
+def first_send(d: Definition) -> str | None:
+    """The first Send a run can reach without waiting for an event (a task-token wait), or None.
+    Time waits do not count: a journey that writes an hour after entry still writes to whoever entered."""
+    seen, queue = set(), [d.start]
+    while queue:
+        name = queue.pop(0)
+        if name in seen or name not in d.states:
+            continue
+        seen.add(name)
+        s = d.states[name]
+        if _is_send(s):
+            return name
+        if not _is_event_wait(s):
+            queue.extend(d.successors(name))
+        else:  # only its time-out path leaves without the event
+            queue.extend(e.target for e in d.edges if e.source == name and e.kind == "catch"
+                         and e.label == "timed out")
+    return None
+
+
+def reachability_findings(file: str, d: Definition, journey: Journey, registry_rel: str) -> list:
+    """``requires_reachable`` against the definition (docs/journeys.md, "Who may start a journey"):
+    unsaid, it means yes, which is only obvious for a journey that can send before an event wait."""
+    sends = [n for n, s in d.states.items() if _is_send(s)]
+    if journey.requires_reachable is True and not sends:
+        return [_finding(registry_rel, None, f"journey {journey.name}: requires_reachable: true, but {file} has no "
+                         "Send step, so whether a channel reaches the customer says nothing about this journey",
+                         f"remove requires_reachable from {journey.name} or set it to false")]
+    if journey.requires_reachable is not None or first_send(d) is not None:
+        return []
+    what = ("has no Send step" if not sends else
+            f"sends only after waiting for an event ({', '.join(sorted(sends))} follow an event wait)")
+    return [_finding(registry_rel, None, f"journey {journey.name}: {file} {what}; whether it starts for a customer no "
+                     "consented channel reaches (the default: it does not) must be said",
+                     f"in {registry_rel} give {journey.name} requires_reachable: false (start for everyone) or true "
+                     "(start only for reachable customers)")]

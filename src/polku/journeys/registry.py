@@ -87,6 +87,14 @@ class Journey:
     enrollable_by: tuple[str, ...] = ()
     enroll_requires: tuple[str, ...] = ()  # properties a hand enrolment must give (the trigger's properties)
     variants: dict = field(default_factory=dict)  # variant -> Variant (how the split's messages differ)
+    # Start only for customers some channel reaches (polku.messaging.reachability)? None: not said,
+    # which is yes; ``polku journeys lint`` asks for an explicit value when the ASL cannot send
+    # before an event wait (docs/journeys.md, "Who may start a journey").
+    requires_reachable: bool | None = None
+
+    @property
+    def starts_only_reachable(self) -> bool:
+        return self.requires_reachable is not False
 
     def variant(self, name: str | None) -> Variant:
         """The declared difference of variant ``name`` (an empty Variant: the step's own content)."""
@@ -183,7 +191,7 @@ def _filter(name: str, fld: str, value: Any) -> dict:
 
 _KNOWN_KEYS = {
     "file", "state_machine", "description", "trigger", "goal", "exit", "reentry",
-    "split", "holdout", "active", "enrollable_by", "variants", "enroll_requires",
+    "split", "holdout", "active", "enrollable_by", "variants", "enroll_requires", "requires_reachable",
 }
 _VARIANT_KEYS = ("template", "subject")
 _TEMPLATE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -305,6 +313,9 @@ def parse_journey(name: str, raw: Any) -> Journey:
     requires = raw.get("enroll_requires", [])
     if not isinstance(requires, list) or any(not isinstance(r, str) or not PROPERTY.fullmatch(r) for r in requires):
         raise _fail(name, "enroll_requires", "a list of property names (a-z, 0-9, _) an enrolment must give")
+    reach = raw.get("requires_reachable")
+    if reach is not None and not isinstance(reach, bool):
+        raise _fail(name, "requires_reachable", "true (start only for customers a consented channel reaches) or false")
     goal = _events(name, "goal", raw.get("goal"))
     exit_ = _events(name, "exit", raw.get("exit"))
     if trigger.event and trigger.event in goal:
@@ -327,6 +338,7 @@ def parse_journey(name: str, raw: Any) -> Journey:
         enrollable_by=tuple(roles),
         enroll_requires=tuple(requires),
         variants=_variants(name, raw.get("variants"), split),
+        requires_reachable=reach,
     )
 
 

@@ -3,6 +3,11 @@
 The ``run#<journey>`` item is the lock: it is written conditionally before the
 execution starts, so two deliveries of one trigger event start one execution,
 and a customer is in a journey at most once at a time.
+
+A journey that starts only for reachable customers (``requires_reachable``, the default) refuses
+a customer no consented channel reaches (:mod:`polku.messaging.reachability`): outcome
+``unreachable``, nothing written, no execution, not in the holdout either (a control group of
+customers the journey could not have reached would flatter it).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from polku import clock
 from polku.data.journey_state import JourneyStateModel
 from polku.journeys.registry import Journey
 from polku.journeys.variants import assign, bucket
+from polku.messaging import reachability
 
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -46,9 +52,10 @@ def _json_ready(value):
 
 @dataclass
 class EntryResult:
-    outcome: str  # started | redelivered | holdout | running | once | cooldown
+    outcome: str  # started | redelivered | holdout | running | once | cooldown | unreachable
     execution_name: str | None = None
     execution_arn: str | None = None
+    reason: str | None = None  # why unreachable (the channel choice's words)
 
 
 def _run_key(journey: str) -> str:
@@ -59,6 +66,8 @@ def enter(journey: Journey, customer_id: str, trigger: dict, sfn, prefix: str) -
     """Start ``journey`` for the customer unless the re-entry policy or holdout says no.
 
     ``trigger`` is ``{"type", "event_id", "ts", "properties"}`` (a tracking event or a schedule tick).
+    Raises :class:`polku.messaging.reachability.ProfileBehind` when the customer looks unreachable
+    on a profile that has not applied the triggering event yet (the stream delivers it again).
     """
     name = execution_name(journey.name, customer_id, trigger["event_id"])
     sm_arn = journey.state_machine_arn(prefix)
@@ -71,6 +80,7 @@ def enter(journey: Journey, customer_id: str, trigger: dict, sfn, prefix: str) -
         status="holdout" if holdout else "running", execution_name=name, execution_arn=arn,
         trigger_event_id=trigger["event_id"], variant=variant,
     )
+    reach = None
     for _ in range(3):
         try:
             previous = JourneyStateModel.get(customer_id, _run_key(journey.name), consistent_read=True)
@@ -94,6 +104,10 @@ def enter(journey: Journey, customer_id: str, trigger: dict, sfn, prefix: str) -
         else:
             item.runs = 1
             condition = JourneyStateModel.sk.does_not_exist()
+        if journey.starts_only_reachable and reach is None:
+            reach = reachability.check(customer_id, event_id=trigger["event_id"] if trigger.get("type") != "schedule" else None)
+            if not reach.ok:
+                return EntryResult("unreachable", reason=reach.reason)
         try:
             item.save(condition=condition)
             break

@@ -8,7 +8,8 @@ For each stored tracking event (in stream order):
    revoked first, so nothing stays switched on in the ERP;
 3. active journeys whose trigger matches (event type + property filter) are
    entered, honouring re-entry policy and holdout, under a deterministic
-   execution name.
+   execution name — only for a customer some consented channel reaches when the
+   journey says so (``requires_reachable``; outcome ``unreachable``, see runs.enter).
 
 The scheduler does step 3 for scheduled journeys (profile condition).
 """
@@ -30,6 +31,7 @@ class Outcome:
     resumed: int = 0
     stopped: list[str] = field(default_factory=list)
     entries: dict[str, str] = field(default_factory=dict)  # journey -> EntryResult.outcome
+    refused: dict[str, str] = field(default_factory=dict)  # journey -> why the customer is unreachable
 
 
 def event_from_item(item: dict) -> dict:
@@ -84,6 +86,8 @@ def handle_event(event: dict, registry: Registry, sfn, prefix: str, publish) -> 
             continue
         result = runs.enter(journey, customer_id, event, sfn, prefix)
         out.entries[journey.name] = result.outcome
+        if result.outcome == "unreachable":
+            out.refused[journey.name] = result.reason or ""
     return out
 
 
@@ -103,11 +107,13 @@ def due_journeys(registry: Registry, when: _dt.datetime) -> list:
     return [j for j in registry.active() if j.trigger.scheduled and j.trigger.due(when)]
 
 
-def run_schedule(registry: Registry, profiles, sfn, prefix: str, when: _dt.datetime | None = None) -> dict[str, int]:
+def run_schedule(registry: Registry, profiles, sfn, prefix: str, when: _dt.datetime | None = None,
+                 refused: dict[str, int] | None = None) -> dict[str, int]:
     """Enter scheduled journeys that are due this hour for every profile that matches.
 
     ``profiles`` yields profile views (dicts with traits, counts, last_seen...).
     The trigger id is the journey and the day, so a repeated tick starts nothing twice.
+    ``refused`` (if given) counts, per journey, the matching customers no channel reaches.
     """
     when = when or clock.now()
     due = due_journeys(registry, when)
@@ -122,8 +128,11 @@ def run_schedule(registry: Registry, profiles, sfn, prefix: str, when: _dt.datet
             tick = when.strftime("%Y-%m-%dT%H" if journey.trigger.schedule == "hourly" else "%Y-%m-%d")
             trigger = {"type": "schedule", "event_id": f"{journey.name}:{tick}", "ts": clock.to_iso(when),
                        "properties": {}}
-            if runs.enter(journey, view["customer_id"], trigger, sfn, prefix).outcome == "started":
+            outcome = runs.enter(journey, view["customer_id"], trigger, sfn, prefix).outcome
+            if outcome == "started":
                 started[journey.name] += 1
+            elif outcome == "unreachable" and refused is not None:
+                refused[journey.name] = refused.get(journey.name, 0) + 1
     return started
 
 
