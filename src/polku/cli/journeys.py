@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from polku.cli import journey_counts
 from polku.cli.errors import CliError
 
 
@@ -22,6 +23,7 @@ def register(sub) -> None:
     graph.add_argument("name", metavar="NAME", help="journey name from the registry (or a .asl.json path)")
     graph.add_argument("--format", choices=["mermaid", "svg"], default="mermaid")
     graph.add_argument("--output", "-o", metavar="FILE", help="write here instead of standard output")
+    journey_counts.add_arguments(graph)
     graph.set_defaults(func=run_graph)
 
     sim = jsub.add_parser("simulate", help="run a journey over a timeline of events on a virtual clock")
@@ -138,7 +140,9 @@ def run_graph(args) -> int:
 
     path, title = _definition_path(args.name)
     try:
-        text = render(path.read_text(encoding="utf-8"), args.format, title)
+        source = path.read_text(encoding="utf-8")
+        counts, title = journey_counts.counts_for(args, source, title)  # --counts: who passed, stands, left
+        text = render(source, args.format, title, counts)
     except (OSError, ValueError, json.JSONDecodeError) as exc:
         raise CliError(f"{path}: cannot draw it ({exc}); run `polku journeys lint {path}`") from None
     _write(text, args.output)
