@@ -80,6 +80,18 @@ def test_local_time_waves_policy_variants_holdout_and_rights(twin, april_clock, 
     assert answer["replayed"] == 3 and answer["recipients"] == 3 and answer["retry_at"] is None, answer
     assert Counter(m.customer_id for m in h.messages(camp)) == by_customer
 
+    # The report: the campaign's sends are one-off volume of April, with its holdout beside them.
+    from polku.reporting.build import compute_figures
+    from polku.settings import get_settings
+
+    fig = compute_figures(twin.client("dynamodb"), get_settings())
+    [row] = [c for c in fig["campaigns"] if c["campaign"] == camp.name]
+    assert (row["sent"], row["customers"], row["holdout_customers"]) == (len(sent), len(sent), held)
+    assert set(row["variants"]) == {"A", "B"} and row["lift"] is None  # nobody bought: no lift to tell
+    april = next(r for r in fig["volume_by_month"] if r["month"] == "2026-04")
+    assert april["campaign"] >= len(sent) and april["one_off"] >= april["campaign"]
+    assert camp.journey not in fig["journeys"]
+
     result = iam_agreement.check(rec, grants)
     mine = {fn: rows for fn, rows in result.missing.items() if fn in ("CampaignFunction", "SendFunction")}
     assert not mine, result.report()

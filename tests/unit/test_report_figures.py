@@ -61,8 +61,8 @@ def test_hand_checked_figures():
     assert fig["holdout_lift"] == [{"journey": "w", "treated_customers": 2, "treated_conversion_rate": 0.5,
                                     "holdout_customers": 1, "holdout_conversion_rate": 1.0, "lift": -0.5}]
     assert fig["revenue_after_click"]["by_journey"] == {"w": 30.0} and fig["revenue_after_click"]["orders"] == 1
-    assert fig["volume_by_day"] == [{"day": "2024-01-01", "journey": 2, "one_off": 0},
-                                    {"day": "2024-01-02", "journey": 1, "one_off": 1}]
+    assert fig["volume_by_day"] == [{"day": "2024-01-01", "journey": 2, "one_off": 0, "campaign": 0},
+                                    {"day": "2024-01-02", "journey": 1, "one_off": 1, "campaign": 0}]
     assert fig["send_hours"]["email"][9] == 1 and fig["send_hours"]["email"][18] == 1
     assert fig["send_hours"]["email"][10] == 1 and fig["send_hours"]["sms"][9] == 1
     assert fig["recommendations"]["by_strategy"] == {"similar": {"messages": 1, "items_shown": 2, "clicked": 1,

@@ -9,7 +9,12 @@ Definitions (also in docs/reporting.md):
   first message of that journey (holdout: after entering the journey);
 * holdout lift — conversion rate of messaged customers over that of the holdout, minus 1;
 * revenue after click — each purchase is attributed to the customer's latest click
-  in the ``attribution_days`` before it (once, never to two clicks).
+  in the ``attribution_days`` before it (once, never to two clicks);
+* one-off volume — messages of no journey (newsletters, transactional, campaigns), per day and month
+  beside journey volume; ``campaign`` counts the campaigns' share of it;
+* campaigns — per campaign and variant: sent, opened, clicked, customers who bought within
+  ``attribution_days`` after their message; the holdout's conversion after the run's planned send
+  time and the lift, as for journeys.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import bisect
 import datetime as dt
 from collections import Counter, defaultdict
 
-from polku.reporting.records import CLICK_EVENTS, OPEN_EVENTS, PURCHASE_EVENTS, Event, Message, Run
+from polku.reporting.records import CAMPAIGN_PREFIX, CLICK_EVENTS, OPEN_EVENTS, PURCHASE_EVENTS, Event, Message, Run
 
 ONE_OFF = "one-off"
 
@@ -90,6 +95,8 @@ def compute(messages: list[Message], events: list[Event], runs: list[Run], enrol
     enrollment_ids = enrollment_ids or set()
     attach_engagement(messages, events)
     purchases = _purchases(events)
+    campaign_holdout = [r for r in runs if r.journey.startswith(CAMPAIGN_PREFIX)]
+    runs = [r for r in runs if not r.journey.startswith(CAMPAIGN_PREFIX)]
     journey_msgs = [m for m in messages if m.journey]
     journeys = sorted({m.journey for m in journey_msgs} | {r.journey for r in runs})
     run_variant = {(r.customer_id, r.journey): r.variant for r in runs}
@@ -195,6 +202,7 @@ def compute(messages: list[Message], events: list[Event], runs: list[Run], enrol
 
     # -- one-off vs journey volume over time; send hours ----------------------------------------
     per_day: dict[str, Counter] = defaultdict(Counter)
+    per_month: dict[str, Counter] = defaultdict(Counter)
     hours: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
     for m in messages:
         if not m.sent:
@@ -203,9 +211,17 @@ def compute(messages: list[Message], events: list[Event], runs: list[Run], enrol
         if when is None:
             continue
         when = when.astimezone(dt.timezone.utc)
-        per_day[when.date().isoformat()]["journey" if m.journey else ONE_OFF] += 1
+        for bucket in (per_day[when.date().isoformat()], per_month[when.strftime("%Y-%m")]):
+            bucket["journey" if m.journey else ONE_OFF] += 1
+            if m.campaign:
+                bucket["campaign"] += 1
         hours[m.channel][when.hour] += 1
-    volume = [{"day": d, "journey": c["journey"], "one_off": c[ONE_OFF]} for d, c in sorted(per_day.items())]
+    # One-off volume includes the campaigns' sends ("campaign" says how many of it they were).
+    volume = [{"day": d, "journey": c["journey"], "one_off": c[ONE_OFF], "campaign": c["campaign"]}
+              for d, c in sorted(per_day.items())]
+    volume_month = [{"month": d, "journey": c["journey"], "one_off": c[ONE_OFF], "campaign": c["campaign"]}
+                    for d, c in sorted(per_month.items())]
+    campaigns = campaign_figures(messages, campaign_holdout, purchases, attribution_days)
 
     # -- recommendation click-through -----------------------------------------------------------
     with_recs = [m for m in messages if m.sent and m.recommendations]
@@ -234,6 +250,7 @@ def compute(messages: list[Message], events: list[Event], runs: list[Run], enrol
             "clicked": sum(1 for m in messages if m.sent and m.clicked),
             "journey_messages": sum(1 for m in messages if m.journey),
             "one_off_messages": sum(1 for m in messages if not m.journey),
+            "campaign_messages": sum(1 for m in messages if m.campaign),
             "events": len(events),
             "purchases": sum(len(v) for v in purchases.values()),
             "runs": len(runs),
@@ -248,9 +265,47 @@ def compute(messages: list[Message], events: list[Event], runs: list[Run], enrol
         "holdout_lift": lift,
         "revenue_after_click": revenue,
         "volume_by_day": volume,
+        "volume_by_month": volume_month,
+        "campaigns": campaigns,
         "send_hours": dict(sorted(hours.items())),
         "recommendations": recommendations,
     }
+
+
+def campaign_figures(messages: list[Message], holdout: list[Run], purchases: dict, attribution_days: int) -> list[dict]:
+    """Per campaign (all its runs): messages sent, opened, clicked, customers who bought within
+    ``attribution_days`` after their message, per variant and in all; the holdout's conversion after
+    the run's planned send time, and the lift (messaged conversion rate over the holdout's, minus 1)."""
+    out = []
+    names = sorted({m.campaign for m in messages if m.campaign} | {r.journey[len(CAMPAIGN_PREFIX):] for r in holdout})
+    for name in names:
+        sent = sorted((m for m in messages if m.campaign == name and m.sent), key=lambda m: m.sent_at or "")
+        first: dict[str, Message] = {}
+        for m in sent:
+            first.setdefault(m.customer_id, m)
+
+        def rates(ms: list[Message], customers: set[str]) -> dict:
+            opened = sum(1 for m in ms if m.opened)
+            clicked = sum(1 for m in ms if m.clicked)
+            converted = sum(1 for c in customers if _bought_within(purchases.get(c, []), _t(first[c].sent_at),
+                                                                   attribution_days))
+            return {"customers": len(customers), "sent": len(ms), "opened": opened, "clicked": clicked,
+                    "converted": converted, "open_rate": _rate(opened, len(ms)), "click_rate": _rate(clicked, len(ms)),
+                    "conversion_rate": _rate(converted, len(customers))}
+
+        row = {"campaign": name, **rates(sent, set(first))}
+        row["variants"] = {v: rates([m for m in sent if (m.variant or "A") == v],
+                                    {c for c, m in first.items() if (m.variant or "A") == v})
+                           for v in sorted({m.variant or "A" for m in sent})}
+        held = [r for r in holdout if r.journey == CAMPAIGN_PREFIX + name and r.status == "holdout"]
+        hconv = sum(1 for r in held if _bought_within(purchases.get(r.customer_id, []), _t(r.entered_at), attribution_days))
+        row["holdout_customers"] = len(held)
+        row["holdout_converted"] = hconv
+        row["holdout_conversion_rate"] = _rate(hconv, len(held))
+        t_rate, h_rate = row["conversion_rate"], row["holdout_conversion_rate"]
+        row["lift"] = round(t_rate / h_rate - 1, 4) if t_rate is not None and h_rate else None
+        out.append(row)
+    return out
 
 
 def summary_lines(fig: dict) -> list[str]:

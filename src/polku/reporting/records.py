@@ -2,7 +2,8 @@
 
 Field names follow the data models and docs/messages.md: a message's opens and
 clicks are ``feedback.open_at`` / ``feedback.click_at``; one-off messages are those
-whose ``message_type`` is transactional/newsletter (or whose journey is "one-off");
+whose ``message_type`` is transactional/newsletter (or whose journey is "one-off"), and every campaign's
+(journey ``campaign:<name>``);
 recommendation click-through needs ``recommended_products`` (product ids) and
 ``recommend_strategy`` on the message. Unknown statuses are kept as they are.
 """
@@ -14,6 +15,10 @@ from decimal import Decimal
 
 ONE_OFF_JOURNEYS = {"", "one-off", "one_off", "oneoff", "none", "broadcast", "newsletter", "transactional"}
 ONE_OFF_TYPES = {"transactional", "newsletter", "one-off", "one_off"}
+# A campaign's messages (polku.campaigns) are one-off volume; their journey is "campaign:<name>" and their
+# holdout is kept in the journey state table as "campaign#<name>#<run>" items (status holdout).
+CAMPAIGN_PREFIX = "campaign:"
+CAMPAIGN_ITEM = "campaign#"
 # The message log's statuses (docs/messages.md) that mean "handed to a provider".
 SENT = {"sent", "delivered", "bounced", "complained"}
 OPEN_EVENTS = {"email_open", "message_open", "open"}
@@ -55,6 +60,7 @@ class Message:
     clicked_at: str | None = None
     recommendations: list = field(default_factory=list)
     recommendation_strategy: str | None = None
+    campaign: str | None = None  # the campaign of a campaign message (one-off: journey is None)
 
     @property
     def sent(self) -> bool:
@@ -93,7 +99,8 @@ def message_from_item(item: dict) -> Message:
     item = plain(item)
     journey = _first(item, "journey")
     kind = _first(item, "message_type", "kind")
-    if kind in ONE_OFF_TYPES or str(journey or "").lower() in ONE_OFF_JOURNEYS:
+    campaign = str(journey)[len(CAMPAIGN_PREFIX):] if str(journey or "").startswith(CAMPAIGN_PREFIX) else None
+    if campaign or kind in ONE_OFF_TYPES or str(journey or "").lower() in ONE_OFF_JOURNEYS:
         journey = None
     feedback = item.get("feedback") if isinstance(item.get("feedback"), dict) else {}
     status = str(_first(item, "status", default="unknown")).lower()
@@ -113,6 +120,7 @@ def message_from_item(item: dict) -> Message:
         clicked_at=_first(feedback, "click_at", "clicked_at") or _first(item, "clicked_at"),
         recommendations=[str(r) for r in recs if r is not None],
         recommendation_strategy=_first(item, "recommend_strategy", "recommendation_strategy"),
+        campaign=campaign,
     )
 
 
@@ -128,9 +136,15 @@ def event_from_item(item: dict) -> Event:
 
 
 def run_from_item(item: dict) -> Run | None:
-    """Only ``run#`` items are runs (``wait#``, ``log#``, ``offer#``, ``stop#`` are not)."""
+    """Only ``run#`` items are runs (``wait#``, ``log#``, ``offer#``, ``stop#`` are not); a campaign's
+    holdout member (``campaign#<name>#<run>``) is a run of journey ``campaign:<name>`` in status holdout."""
     item = plain(item)
-    if not str(item.get("sk", "")).startswith("run#"):
+    sk = str(item.get("sk", ""))
+    if sk.startswith(CAMPAIGN_ITEM) and sk.count("#") >= 2:
+        return Run(customer_id=str(item["customer_id"]), journey=CAMPAIGN_PREFIX + sk.split("#")[1],
+                   entered_at=str(_first(item, "entered_at", default="")), status=str(_first(item, "status", default="")),
+                   variant=_first(item, "variant"), exit_reason=None, trigger_event_id=_first(item, "trigger_event_id"))
+    if not sk.startswith("run#"):
         return None
     return Run(
         customer_id=str(item["customer_id"]),
