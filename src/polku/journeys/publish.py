@@ -176,14 +176,23 @@ def rollback(sfn, journey: Journey, stack: JourneyStack) -> tuple[str, str]:
     raise PublishError(f"journey {journey.name}: version {number} is the first; there is nothing to roll back to")
 
 
-def publish_registry(s3, registry_text: str, stack: JourneyStack) -> None:
-    """Put the registry where the trigger, scheduler, enrolment and Send read it."""
+def publish_registry(s3, registry_text: str, stack: JourneyStack) -> bool:
+    """Put the registry where the trigger, scheduler, enrolment and Send read it; False when the
+    published one is the same text already (no new object version)."""
     import yaml
+    from botocore.exceptions import ClientError
 
     registry_mod.parse(yaml.safe_load(registry_text))  # never publish a registry readers would refuse
-    s3.put_object(Bucket=stack.bucket, Key=REGISTRY_KEY, Body=registry_text.encode("utf-8"),
-                  ContentType="application/yaml")
+    body = registry_text.encode("utf-8")
+    try:
+        if s3.get_object(Bucket=stack.bucket, Key=REGISTRY_KEY)["Body"].read() == body:
+            return False
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+            raise
+    s3.put_object(Bucket=stack.bucket, Key=REGISTRY_KEY, Body=body, ContentType="application/yaml")
     registry_mod.forget_published()  # this process reads the new one at once (others within the cache age)
+    return True
 
 
 def load_folder(folder: Path) -> Registry:
