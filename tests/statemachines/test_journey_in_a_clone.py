@@ -78,3 +78,24 @@ def test_new_journey_in_a_clone_is_linted_and_simulated_with_its_own_messages(cl
     assert changed == {"statemachines/review_request.asl.json", "statemachines/registry.yaml",
                        *(f"templates/messages/review_request/{p.name}"
                          for p in (REPO / "templates" / "messages" / "cross_sell").iterdir())}
+
+
+def test_a_copied_asl_file_and_a_registry_entry_are_a_journey_in_a_clone(clone):
+    """Nothing else: no template.yaml, no Python, no message folder (it reuses welcome's messages)."""
+    shutil.copy(clone / "statemachines" / "welcome.asl.json", clone / "statemachines" / "thank_you.asl.json")
+    with (clone / "statemachines" / "registry.yaml").open("a", encoding="utf-8") as f:
+        f.write("\n  thank_you:\n    description: Thanks after a survey.\n"
+                "    trigger: {event: form_submit, where: {properties.form_id: survey}}\n    reentry: once\n")
+    lint = _polku(clone, "journeys", "lint")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    timeline = clone / "survey.jsonl"
+    timeline.write_text("\n".join(json.dumps(line) for line in [
+        {"type": "identify", "customer_id": "eve", "ts": "2026-01-05T09:00:00Z",
+         "properties": {"email": "eve@example.com", "consents": {"email": True}, "time_zone": "Europe/Helsinki"}},
+        {"type": "form_submit", "customer_id": "eve", "ts": "2026-01-05T10:00:00Z", "properties": {"form_id": "survey"}},
+    ]) + "\n")
+    sim = _polku(clone, "journeys", "simulate", "thank_you", "--timeline", str(timeline))
+    assert sim.returncode == 0, sim.stderr[-3000:]
+    story = [json.loads(line) for line in sim.stdout.splitlines()]
+    assert story[0]["kind"] == "entered" and {h["journey"] for h in story} == {"thank_you"}
+    assert any(h["kind"] == "message" and h["status"] == "sent" and h["template"] == "welcome" for h in story), story
