@@ -1,4 +1,4 @@
-"""Campaign steps (the campaign state machine's Tasks): ``audience_part`` and ``plan_waves``.
+"""Campaign steps (the campaign state machine's Tasks): ``audience_part``, ``plan_waves`` and ``revoke_offers``.
 
 Input and output: polku.campaigns.fanout. ``CampaignError`` means bad input (the state machine
 does not retry it); the message names the field.
@@ -18,4 +18,10 @@ def lambda_handler(event, context):
         return fanout.audience_part(event, aws_clients.client("s3"))
     if action == "plan_waves":
         return fanout.plan_waves(event, aws_clients.client("s3"))
-    raise CampaignError(f"action: audience_part or plan_waves, got {action!r}")
+    if action == "revoke_offers":  # a Distributed Map batch when the campaign's offer has run out
+        from polku.campaigns.sending import revoke_batch
+        from polku.journeys import offers
+        from polku.journeys.offer_bus import OfferBus
+
+        return revoke_batch(event, lambda e: offers.revoke(e, OfferBus().publish))
+    raise CampaignError(f"action: audience_part, plan_waves or revoke_offers, got {action!r}")

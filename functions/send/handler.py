@@ -22,8 +22,10 @@ def handle(event: dict) -> dict:
         return send_time_for(event, deps.load_profile, deps.quiet)
     if isinstance(event, dict) and event.get("action") == "campaign_batch":  # a campaign's Distributed Map
         from polku.campaigns.sending import send_batch
+        from polku.journeys import offers
+        from polku.journeys.offer_bus import OfferBus
 
-        return send_batch(event, deps)
+        return send_batch(event, deps, grant=lambda e: offers.grant(e, OfferBus().publish))
     result = send_message(SendInput.parse(event), deps)
     name = "MessagesReplayed" if result.get("replayed") else f"Messages{str(result['status']).capitalize()}"
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)

@@ -96,3 +96,37 @@ def test_local_time_waves_policy_variants_holdout_and_rights(twin, april_clock, 
     mine = {fn: rows for fn, rows in result.missing.items() if fn in ("CampaignFunction", "SendFunction")}
     assert not mine, result.report()
     assert result.called.get("CampaignFunction", 0) > 0 and result.called.get("SendFunction", 0) > 0
+
+
+def test_an_offer_is_switched_on_before_each_message_and_off_when_it_has_run_out(twin, april_clock, grants):
+    from polku.campaigns.sending import offer_id
+    from polku.data.journey_state import JourneyStateModel
+    from polku.journeys.steps import plain
+
+    tag = h.tag()
+    ids = h.audience(tag, 6)
+    camp, seg = h.campaign(tag, holdout=0, offer={"code": "SPRING15", "discount_percent": 15, "valid_days": 2,
+                                                  "title": "15 % off spring roasts"})
+    with iam_agreement.recording() as rec:
+        arn = h.start(twin, camp, seg, started_at="2026-04-14T04:00:00Z")
+        done = h.wait_done(twin, arn)
+    assert done["status"] == "SUCCEEDED", done
+    plan = json.loads(done["output"])["plan"]
+    last_wave = plan["waves"][-1]["at"]
+    assert plan["offer_ends_at"] == clock.to_iso(clock.parse_iso(last_wave) + dt.timedelta(days=2))
+    sent = [m for m in h.messages(camp) if m.status == "sent"]
+    assert len(sent) == 6
+    for cid in ids:
+        item = JourneyStateModel.get(cid, f"offer#{offer_id(camp, 'r1', cid)}", consistent_read=True)
+        detail = plain(item.detail)
+        assert item.status == "revoked" and detail["code"] == "SPRING15" and item.journey == camp.journey
+        assert detail["revocation"]["reason"] == "expired"
+        assert detail["revocation"]["revoked_at"] >= plan["offer_ends_at"][:19]
+    from polku.messaging.outbox import delivered, email_of
+
+    emails, _ = delivered(twin)
+    text = email_of(emails[sent[0].message_id]).text
+    assert "15 % off spring roasts" in text and "SPRING15" in text
+    result = iam_agreement.check(rec, grants)
+    mine = {fn: rows for fn, rows in result.missing.items() if fn in ("CampaignFunction", "SendFunction")}
+    assert not mine, result.report()

@@ -133,3 +133,36 @@ def test_bad_batches_name_the_field(event, field):
     with pytest.raises(CampaignError) as err:
         sending.send_batch(event, deps=None, send=lambda inp, deps: {"status": "sent"})
     assert field in str(err.value)
+
+
+def test_an_offer_is_granted_once_per_recipient_before_the_message_and_revoked_by_id():
+    from polku.journeys.offers import OfferInputError
+
+    c = camp(offer={"code": "SPRING15", "discount_percent": 15, "valid_days": 7})
+    granted, offered = [], []
+
+    def grant(e):
+        granted.append(e)
+        return {"offer_id": sending.offer_id(c, "r1", e["customer_id"]), "code": "SPRING15", "title": "15 % off"}
+
+    def fake_send(inp, deps):
+        offered.append(inp.offer)
+        return {"status": "sent"}
+
+    sending.send_batch(batch(c, [{"customer_id": "x", "variant": "A"}]), deps=None, send=fake_send, grant=grant)
+    assert granted == [{"customer_id": "x", "journey": "campaign:c", "execution_id": "campaign/c/r1/x", "step": "send",
+                        "offer": {"code": "SPRING15", "discount_percent": 15, "valid_hours": 168}}]
+    assert offered[0]["code"] == "SPRING15"
+    with pytest.raises(CampaignError, match="offer: this campaign grants an offer"):
+        sending.send_batch(batch(c, [{"customer_id": "x", "variant": "A"}]), deps=None, send=fake_send)
+
+    def revoke(e):
+        if e["customer_id"] == "y":
+            raise OfferInputError("offer_id: no offer")
+        assert e == {"customer_id": "x", "offer_id": sending.offer_id(c, "r1", "x"), "reason": "expired"}
+
+    out = sending.revoke_batch(batch(c, [{"customer_id": "x", "variant": "A"}, {"customer_id": "y", "variant": "A"}]),
+                               revoke)
+    assert (out["revoked"], out["not_granted"]) == (1, 1)
+    with pytest.raises(CampaignError, match="grants no offer"):
+        sending.revoke_batch(batch(camp(), [{"customer_id": "x", "variant": "A"}]), revoke)

@@ -10,7 +10,10 @@
    (``waves/NNN.json``, a JSON array of ``{customer_id, variant}``);
 3. per wave: a Wait until its time, then a Distributed Map reads the wave's object (ItemReader),
    hands batches to the Send function (ItemBatcher, bounded concurrency, tolerated failures) and
-   writes the results under ``results/`` (ResultWriter).
+   writes the results under ``results/`` (ResultWriter); the Send function grants the campaign's
+   offer (OffersBus ``OfferGranted``) before each message;
+4. with an offer: a Wait until ``offer_ends_at`` (the last wave plus ``valid_days``), then per wave a
+   Distributed Map hands batches to ``revoke_offers`` (``OfferRevoked``, reason ``expired``).
 
 Every step is a function of the execution input (the campaign and segment as the CLI read them
 from their files, the run id and the start time), so a retried or redriven step writes the same
@@ -102,5 +105,12 @@ def plan_waves(event: Any, s3) -> dict:
                       ContentType="application/json")
         waves.append({"at": at, "key": key, "count": len(items)})
     holdout = sum(1 for m in members if m["variant"] == "holdout")
-    return {"bucket": bucket, "waves": waves, "wave_count": len(waves), "audience": len(members),
-            "holdout": holdout, "recipients": len(members) - holdout, "results_prefix": f"{base}results"}
+    plan = {"bucket": bucket, "waves": waves, "wave_count": len(waves), "audience": len(members),
+            "holdout": holdout, "recipients": len(members) - holdout, "results_prefix": f"{base}results",
+            "offer_ends_at": None}
+    if campaign.offer and waves:  # every wave's offers are switched off together, once the last one's ran out
+        import datetime as _dt
+
+        ends = clock.parse_iso(waves[-1]["at"]) + _dt.timedelta(days=campaign.offer["valid_days"])
+        plan["offer_ends_at"] = clock.to_iso(ends)
+    return plan

@@ -38,7 +38,25 @@ def check_run_id(value: Any, where: str = "run_id") -> str:
     return value
 
 
-def send_input(campaign: Campaign, run_id: str, customer_id: str, variant: str, send_at: str | None):
+def offer_event(campaign: Campaign, run_id: str, customer_id: str) -> dict:
+    """The campaign's offer for one recipient, as ``journeys.offers.grant`` takes it (its id follows from the
+    campaign, run and customer, so a retried batch grants the same offer once)."""
+    offer = campaign.offer or {}
+    body = {"code": offer["code"], "discount_percent": offer["discount_percent"], "valid_hours": offer["valid_days"] * 24}
+    if offer.get("title"):
+        body["title"] = offer["title"]
+    return {"customer_id": customer_id, "journey": campaign.journey, "execution_id": execution_id(campaign, run_id, customer_id),
+            "step": STEP, "offer": body}
+
+
+def offer_id(campaign: Campaign, run_id: str, customer_id: str) -> str:
+    from polku.journeys.offers import offer_id as journeys_offer_id
+
+    return journeys_offer_id(execution_id(campaign, run_id, customer_id), STEP, campaign.offer["code"])
+
+
+def send_input(campaign: Campaign, run_id: str, customer_id: str, variant: str, send_at: str | None,
+               offer: dict | None = None):
     from polku.messaging.send_message import SendInput
 
     return SendInput(
@@ -51,6 +69,7 @@ def send_input(campaign: Campaign, run_id: str, customer_id: str, variant: str, 
         variant=variant,
         context={"stage": "main", "campaign": campaign.name},
         recommend=dict(campaign.recommend) if campaign.recommend else None,
+        offer=offer,
         channel=campaign.channel,
         scheduled_at=send_at,
     )
@@ -78,7 +97,7 @@ def parse_batch(event: Any) -> tuple[Campaign, str, str | None, list[dict]]:
     return campaign, run_id, send_at, items
 
 
-def send_batch(event: Any, deps, send: Callable | None = None) -> dict:
+def send_batch(event: Any, deps, send: Callable | None = None, grant: Callable | None = None) -> dict:
     """Send the batch's messages one after the other; the counts by outcome (the map run's result).
     Messages deferred by the send policy (quiet hours, a sending pause) are left reclaimable and the
     answer's ``retry_at`` is the latest of their times (else null): the state machine waits and runs the batch
@@ -90,10 +109,14 @@ def send_batch(event: Any, deps, send: Callable | None = None) -> dict:
 
     send = send or send_message
     campaign, run_id, send_at, items = parse_batch(event)
+    if campaign.offer and grant is None:
+        raise CampaignError("offer: this campaign grants an offer, and no offer bus was given")
     counts: Counter = Counter()
     retry_at = None
     for item in items:
-        result = send(send_input(campaign, run_id, item["customer_id"], item["variant"], send_at), deps)
+        # The offer is switched on in the ERP (OffersBus OfferGranted, once per offer id) before the message.
+        offer = grant(offer_event(campaign, run_id, item["customer_id"])) if campaign.offer else None
+        result = send(send_input(campaign, run_id, item["customer_id"], item["variant"], send_at, offer), deps)
         status = str(result.get("status"))
         counts["replayed" if result.get("replayed") and status != "deferred" else status] += 1
         if status == "deferred" and result.get("send_at"):
@@ -101,3 +124,22 @@ def send_batch(event: Any, deps, send: Callable | None = None) -> dict:
     # retry_at: quiet hours (or a sending pause) deferred some; the batch runs again then (done ones replay)
     return {"campaign": campaign.name, "run_id": run_id, "recipients": len(items), **dict(sorted(counts.items())),
             "retry_at": retry_at}
+
+
+def revoke_batch(event: Any, revoke: Callable) -> dict:
+    """Switch the batch's offers off in the ERP (OfferRevoked, reason expired) when the campaign's offer
+    has run out; an offer never granted (the batch did not reach the customer) is counted, not an error."""
+    from polku.journeys.offers import OfferInputError
+
+    campaign, run_id, _, items = parse_batch(event)
+    if not campaign.offer:
+        raise CampaignError("offer: this campaign grants no offer")
+    counts: Counter = Counter()
+    for item in items:
+        try:
+            revoke({"customer_id": item["customer_id"], "offer_id": offer_id(campaign, run_id, item["customer_id"]),
+                    "reason": "expired"})
+            counts["revoked"] += 1
+        except OfferInputError:
+            counts["not_granted"] += 1
+    return {"campaign": campaign.name, "run_id": run_id, "recipients": len(items), **dict(sorted(counts.items()))}
