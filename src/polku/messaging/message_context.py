@@ -30,7 +30,7 @@ TEMPLATE_VARIABLES = frozenset(
     {"customer", "products", "offer", "data", "brand", "links", "message", "track", "editable",
      "part", "channel", "locale", "subject", "preheader",
      # the layout's building blocks (templates/_layouts/brand.j2) and the card renderer
-     "greeting", "product_list", "offer_box", "button", "product_cards"}  # fmt: skip
+     "greeting", "product_list", "offer_box", "offer_title", "button", "product_cards"}  # fmt: skip
 )
 PRODUCT_FIELDS = ("product_id", "name", "price", "image_url", "url", "category")
 PRODUCT_LISTS_IN_DATA = ("cart_items", "order_items", "viewed_items")
