@@ -15,6 +15,14 @@ from polku.data.profiles import ProfileModel  # noqa: F401 - the tests write pro
 STARTED_AT = "2026-04-14T06:00:00Z"
 
 
+def move_clock(virtual_clock, iso: str) -> None:
+    """Move the test's virtual clock (tests/conftest.py) to the campaign's day; quiet hours defer some
+    recipients, and their batches wait on this clock."""
+    from polku import clock
+
+    virtual_clock.advance_to(clock.parse_iso(iso))
+
+
 def tag() -> str:
     return "t" + uuid.uuid4().hex[:10]
 

@@ -46,20 +46,8 @@ def test_simulate_the_shipped_campaign_on_a_timeline(tmp_path):
     assert len(list(tmp_path.glob("*.html"))) >= 3  # the outbox: one page per e-mail and the index
 
 
-@pytest.fixture
-def april_clock():
-    """A virtual clock: quiet hours defer some recipients, and their batches wait on it."""
-    import datetime as dt
-
-    from polku import clock
-
-    vc = clock.VirtualClock(dt.datetime(2026, 4, 14, 7, 0, tzinfo=dt.timezone.utc))
-    previous = clock.set_clock(vc)
-    yield vc
-    clock.set_clock(previous)
-
-
-def test_lint_preview_send_and_redrive_on_the_twin(twin, tmp_path, capsys, april_clock):
+def test_lint_preview_send_and_redrive_on_the_twin(twin, tmp_path, capsys, virtual_clock):
+    h.move_clock(virtual_clock, "2026-04-14T07:00:00Z")
     assert polku("campaigns", "lint").returncode == 0
     tag = h.tag()
     h.audience(tag, 12)

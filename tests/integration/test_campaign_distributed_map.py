@@ -12,14 +12,12 @@ New York recipients (03:00 there): their batches wait on the virtual clock and s
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 from collections import Counter
 
 import pytest
 
-from polku import clock
 from polku.messaging import send_message as send_module
 from polku.twin import distributed_map
 from polku.twin.lambda_runtime import LambdaKilled
@@ -63,15 +61,8 @@ def ses_copies(twin) -> Counter:
     return out
 
 
-@pytest.fixture
-def april_clock():
-    vc = clock.VirtualClock(dt.datetime(2026, 4, 14, 7, 0, tzinfo=dt.timezone.utc))
-    previous = clock.set_clock(vc)
-    yield vc
-    clock.set_clock(previous)
-
-
-def test_crash_mid_way_and_redrive_send_exactly_one_message_each(twin, april_clock, monkeypatch):
+def test_crash_mid_way_and_redrive_send_exactly_one_message_each(twin, virtual_clock, monkeypatch):
+    h.move_clock(virtual_clock, "2026-04-14T07:00:00Z")
     from polku.campaigns.sending import message_id
 
     tag = h.tag()
@@ -119,7 +110,8 @@ def test_crash_mid_way_and_redrive_send_exactly_one_message_each(twin, april_clo
     assert set(variants) == {"A", "B"} and min(variants.values()) > 0.4 * len(recipients)
 
 
-def test_redrive_is_refused_for_an_execution_that_did_not_fail(twin, april_clock):
+def test_redrive_is_refused_for_an_execution_that_did_not_fail(twin, virtual_clock):
+    h.move_clock(virtual_clock, "2026-04-14T07:00:00Z")
     sfn = twin.client("stepfunctions")
     tag = h.tag()
     h.audience(tag, 3)

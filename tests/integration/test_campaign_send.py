@@ -17,14 +17,6 @@ from tests.integration import campaign_helpers as h
 pytestmark = pytest.mark.twin
 
 
-@pytest.fixture
-def april_clock():
-    vc = clock.VirtualClock(dt.datetime(2026, 4, 14, 4, 0, tzinfo=dt.timezone.utc))
-    previous = clock.set_clock(vc)
-    yield vc
-    clock.set_clock(previous)
-
-
 @pytest.fixture(scope="module")
 def grants(twin, template):
     from test_template_validation import translate
@@ -32,7 +24,8 @@ def grants(twin, template):
     return iam_agreement.function_grants(translate(template), twin.resolver)
 
 
-def test_local_time_waves_policy_variants_holdout_and_rights(twin, april_clock, grants):
+def test_local_time_waves_policy_variants_holdout_and_rights(twin, virtual_clock, grants):
+    h.move_clock(virtual_clock, "2026-04-14T04:00:00Z")
     tag = h.tag()
     ids = h.audience(tag, 90, consent_every=2)  # half may be e-mailed
     with h.ProfileModel.batch_write() as batch:  # one consented customer has no e-mail address at all
@@ -98,7 +91,8 @@ def test_local_time_waves_policy_variants_holdout_and_rights(twin, april_clock, 
     assert result.called.get("CampaignFunction", 0) > 0 and result.called.get("SendFunction", 0) > 0
 
 
-def test_an_offer_is_switched_on_before_each_message_and_off_when_it_has_run_out(twin, april_clock, grants):
+def test_an_offer_is_switched_on_before_each_message_and_off_when_it_has_run_out(twin, virtual_clock, grants):
+    h.move_clock(virtual_clock, "2026-04-14T04:00:00Z")
     from polku.campaigns.sending import offer_id
     from polku.data.journey_state import JourneyStateModel
     from polku.journeys.steps import plain
