@@ -448,15 +448,15 @@ class Fanout:
         return self.send_per_batch / self.batch + self.send_per_item
 
 
-def _distributed_map(states: dict) -> tuple[str, dict] | None:
+def _distributed_maps(states: dict) -> list[tuple[str, dict]]:
+    """Every Map state in Distributed mode, nested ones included, in definition order."""
+    out = []
     for name, s in states.items():
         proc = s.get("ItemProcessor") or s.get("Iterator") or {}
         if s.get("Type") == "Map" and (proc.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED":
-            return name, s
-        found = _distributed_map(proc.get("States") or {}) if proc else None
-        if found:
-            return found
-    return None
+            out.append((name, s))
+        out.extend(_distributed_maps(proc.get("States") or {}) if proc else [])
+    return out
 
 
 def _task_function(s: dict, stack: Stack) -> str:
@@ -499,10 +499,15 @@ def campaign_fanout(folder: Path, stack: Stack) -> Fanout:
                       ASSUMED["campaign_child_type"], parent_states=3, child_states_per_batch=1,
                       child_states_per_item=1, send_per_batch=0, send_per_item=1)
     doc = json.loads(path.read_text())
-    found = _distributed_map(doc.get("States") or {})
-    if found is None:
+    maps = _distributed_maps(doc.get("States") or {})
+    if not maps:
         raise ValueError(f"{path.name}: no Map state with ProcessorConfig Mode DISTRIBUTED")
-    name, m = found
+
+    def sends(m: dict) -> int:
+        proc = m.get("ItemProcessor") or {}
+        return sum(_count_child(proc.get("States") or {}, proc.get("StartAt", ""), stack)[2:])
+
+    name, m = next(((n, m) for n, m in maps if sends(m)), maps[0])  # the map whose children send
     proc = m.get("ItemProcessor") or {}
     batcher = m.get("ItemBatcher") or {}
     batch = int(batcher.get("MaxItemsPerBatch") or (ASSUMED["campaign_batch"] if batcher else 1))
@@ -728,6 +733,13 @@ def render(template_path: Path = TEMPLATE, folder: Path = STATEMACHINES, facts: 
     w("")
     o += _table(camp)
     w("")
+    offer_rows = per_invocation(facts).get("OfferFunction", [])
+    if offer_rows:
+        usd, _, _ = calls_usd(offer_rows, stack)
+        w(f"A campaign with an offer (`offer:` in its file) adds a grant before and a revoke after each message: "
+          f"priced like the journeys' offer calls, about {_usd(2 * (usd + lambda_usd('OfferFunction', stack)) * 1e6)} "
+          "per 1M messages (not in the total above).")
+        w("")
     profiles_kb = ASSUMED["customers"] * ASSUMED["profile_kb"]
     scan_rru = math.ceil(profiles_kb / 4) * ASSUMED["rru_per_read"]
     w("Per campaign, not per message: the audience is a parallel scan of the profiles table, which reads "

@@ -190,6 +190,18 @@ def test_the_campaign_file_is_read_when_it_exists(cm, facts, folder):
     shipped.write_text(json.dumps(_campaign(50, per_item=False)))
     batched = cm.campaign_fanout(folder, stack)
     assert (batched.send_per_batch, batched.send_per_item, batched.sends_per_message()) == (1, 0, 1 / 50)
+    # another Distributed Map before it whose children do not send (e.g. revoking offers) is not the fan-out
+    doc = _campaign(50)
+    revoke = json.loads(json.dumps(doc["States"]["Fanout"]))
+    revoke["ItemBatcher"] = {"MaxItemsPerBatch": 7}
+    revoke["ItemProcessor"].update({"StartAt": "Revoke", "States": {"Revoke": {
+        "Type": "Task", "Resource": "${OfferFunctionArn}", "End": True}}})
+    revoke["Next"] = "Fanout"
+    revoke.pop("End")
+    doc["States"] = {"Revoke": revoke, **doc["States"]}
+    doc["States"]["Audience"]["Next"] = "Revoke"
+    shipped.write_text(json.dumps(doc))
+    assert cm.campaign_fanout(folder, stack).batch == 50
 
 
 def test_the_shipped_campaign_is_the_one_priced(cm):
