@@ -166,3 +166,17 @@ def test_an_offer_is_granted_once_per_recipient_before_the_message_and_revoked_b
     assert (out["revoked"], out["not_granted"]) == (1, 1)
     with pytest.raises(CampaignError, match="grants no offer"):
         sending.revoke_batch(batch(camp(), [{"customer_id": "x", "variant": "A"}]), revoke)
+
+
+def test_the_campaign_state_machine_passes_the_asl_schema(tmp_path):
+    import json
+
+    from polku.journeys.lint import repo_root, schema_findings
+
+    root = repo_root()
+    path = root / "statemachines" / "campaigns" / "campaign.asl.json"
+    assert schema_findings(path, root) == []
+    broken = json.loads(path.read_text())
+    broken["States"]["SendWave"]["ItemBatcher"]["MaxItemsPerBatch"] = "fifty"
+    (tmp_path / "broken.asl.json").write_text(json.dumps(broken))
+    assert schema_findings(tmp_path / "broken.asl.json", root)

@@ -100,6 +100,13 @@ def run_lint(args) -> int:
         for finding in content.lint(campaign, _store(), segments_dir=_dir(args.segments_dir), quiet=_quiet()):
             errors += 1
             print(f"campaigns/{name}.yaml: error: {finding}")
+    if not args.names:  # the campaign state machine itself: the ASL schema (asl-validator)
+        from polku.journeys.lint import repo_root, schema_findings
+
+        root = repo_root()
+        for finding in schema_findings(root / "statemachines" / "campaigns" / "campaign.asl.json", root):
+            errors += 1
+            print(finding)
     print(f"polku campaigns lint: {len(names)} campaign(s), {errors} error(s)", file=sys.stderr)
     return 1 if errors else 0
 
