@@ -3,12 +3,14 @@ real SQS fan-out to the real worker, real Step Functions executions."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 
 import pytest
 from botocore.credentials import Credentials
 
+from polku import clock
 from polku.data.base import bind_models
 from polku.data.enrollments import EnrollmentModel
 from polku.data.profiles import ProfileModel
@@ -141,7 +143,8 @@ def test_override_of_non_editable_block_is_refused(api):
     assert per.status == 400 and per.body["error"]["field"] == "customers[1].overrides.footer"
 
 
-EVENT = {"event_name": "Spring fair", "event_date": "2026-04-18"}
+# A month ahead of the run's clock (an invitation to an event already begun sends nothing and ends).
+EVENT = {"event_name": "Spring fair", "event_date": (clock.now() + dt.timedelta(days=30)).date().isoformat()}
 
 
 def test_an_enrolment_gives_what_the_journey_needs(twin, api):

@@ -81,9 +81,9 @@ def test_attendance_counts_from_the_event_date_and_the_recording_follows_the_eve
                   custom(c, "event_registered", "2026-01-06T10:00:00Z")]
     lines.append(custom(comes, "event_attended", "2026-01-25T16:00:00Z"))
     out = run(lines)
-    assert sent_states(out, comes) == ["SendInvitation", "SendConfirmation", "SendThanks"]
+    assert sent_states(out, comes) == ["SendInvitation", "SendConfirmation", "SendReminder", "SendThanks"]
     assert exits(out, comes) == ["goal"]
-    assert sent_states(out, stays) == ["SendInvitation", "SendConfirmation", "SendRecording"]
+    assert sent_states(out, stays) == ["SendInvitation", "SendConfirmation", "SendReminder", "SendRecording"]
     recording = [m for m in of(out, stays, "message") if m["state"] == "SendRecording" and m["status"] == "sent"][0]
     assert recording["at"] >= "2026-01-26"  # after the event day, not on 20 January
     assert exits(out, stays) == ["completed"]

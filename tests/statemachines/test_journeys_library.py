@@ -101,7 +101,7 @@ def test_event_registered_and_attended_gets_thanks(run_journey):
     c = run.cid("attendee")
     out = run([identify(c, "2026-01-05T08:00:00Z"), custom(c, "event_invited", "2026-01-05T09:00:00Z"),
                custom(c, "event_registered", "2026-01-06T10:00:00Z"), custom(c, "event_attended", "2026-01-12T17:00:00Z")])
-    assert messages(out, c) == ["SendInvitation", "SendConfirmation", "SendThanks"]
+    assert messages(out, c) == ["SendInvitation", "SendConfirmation", "SendReminder", "SendThanks"]
     assert exits(out, c) == ["goal"]
 
 
@@ -110,7 +110,7 @@ def test_event_registered_but_no_show_gets_the_recording(run_journey):
     c = run.cid("noshow")
     out = run([identify(c, "2026-01-05T08:00:00Z"), custom(c, "event_invited", "2026-01-05T09:00:00Z"),
                custom(c, "event_registered", "2026-01-06T10:00:00Z")])
-    assert messages(out, c) == ["SendInvitation", "SendConfirmation", "SendRecording"]
+    assert messages(out, c) == ["SendInvitation", "SendConfirmation", "SendReminder", "SendRecording"]
     assert exits(out, c) == ["completed"]
 
 
@@ -127,7 +127,7 @@ def test_event_late_registration_joins_the_registered_path(run_journey):
     c = run.cid("late")
     out = run([identify(c, "2026-01-05T08:00:00Z"), custom(c, "event_invited", "2026-01-05T09:00:00Z", "2026-01-20"),
                custom(c, "event_registered", "2026-01-13T10:00:00Z"), custom(c, "event_attended", "2026-01-20T17:00:00Z")])
-    assert messages(out, c) == ["SendInvitation", "SendLastChance", "SendConfirmation", "SendThanks"]
+    assert messages(out, c) == ["SendInvitation", "SendLastChance", "SendConfirmation", "SendReminder", "SendThanks"]
 
 
 # ---------------------------------------------------------------- nurture

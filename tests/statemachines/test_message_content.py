@@ -93,6 +93,7 @@ def test_every_event_step_says_what_it_is_for(run_journey):
     assert subjects == {
         "SendInvitation": "You are invited: Spring tasting evening",
         "SendConfirmation": "You are registered: Spring tasting evening",
+        "SendReminder": "Tomorrow: Spring tasting evening",
         "SendThanks": "Thank you for coming: Spring tasting evening",
         "SendRecording": "Sorry we missed you - here is the recording: Spring tasting evening",
     }

@@ -182,23 +182,105 @@ def seconds_until(event: dict) -> dict:
     return {"seconds": seconds, "until": clock.to_iso(until)}
 
 
-def event_details(event: dict) -> dict:
-    """The event a customer is invited to, from the trigger's properties: ``event_name`` and
-    ``event_date`` (required: ``YYYY-MM-DD`` or an ISO-8601 time). ``attendance_until`` is midnight
-    (UTC) at the end of the day after the event day: attendance reported on the day, wherever the
-    event is, still counts, and the recording for no-shows goes out only after that."""
-    props = (event.get("trigger") or {}).get("properties") or {}
-    raw = props.get("event_date")
-    field = "trigger.properties.event_date"
+EVENT_MESSAGE_HOUR = 10  # local hour of the last chance, the day-before reminder, thanks and recording
+LAST_CHANCE_AFTER_DAYS = 3  # the invitation's reminder: three days after it ...
+LAST_CHANCE_MIN_DAYS = 2  # ... or the day before the event, but never sooner than two days after it
+
+
+def _customer_zone(customer_id):
+    from polku.messaging.recipient import Recipient
+    from polku.messaging.send_time import zone
+    from polku.tracking import profile_store
+
+    profile = profile_store.load(customer_id) if isinstance(customer_id, str) and customer_id else None
+    return zone(Recipient.from_profile(profile, customer_id).time_zone)
+
+
+def _event_start(props: dict, customer_zone) -> tuple[_dt.date, _dt.datetime | None]:
+    """The event's day as written and its start (UTC) when known: ``event_date`` an ISO-8601 time, or
+    ``YYYY-MM-DD`` with ``event_time`` (``HH:MM``) in ``event_time_zone`` (default: the customer's)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    raw, field = props.get("event_date"), "trigger.properties.event_date"
     if not isinstance(raw, str) or not raw.strip():
         raise StepInputError(f"{field}: required (the event's date, YYYY-MM-DD or an ISO-8601 time)")
+    raw = raw.strip()
     try:
-        day = (_dt.date.fromisoformat(raw) if len(raw.strip()) == 10 else clock.parse_iso(raw).astimezone(_dt.timezone.utc).date())
+        if len(raw) != 10:
+            start = clock.parse_iso(raw)
+            return start.astimezone(customer_zone).date(), start.astimezone(_dt.timezone.utc)
+        day = _dt.date.fromisoformat(raw)
     except ValueError:
         raise StepInputError(f"{field}: not a date (YYYY-MM-DD) or ISO-8601 time: {raw!r}") from None
-    until = _dt.datetime(day.year, day.month, day.day, tzinfo=_dt.timezone.utc) + _dt.timedelta(days=2)
+    at = props.get("event_time")
+    if at in (None, ""):
+        return day, None
+    try:
+        hour, minute = (int(x) for x in str(at).split(":"))
+        local_time = _dt.time(hour, minute)
+    except ValueError:
+        raise StepInputError(f"trigger.properties.event_time: not a time of day (HH:MM): {at!r}") from None
+    zone_name = props.get("event_time_zone")
+    try:
+        event_zone = ZoneInfo(zone_name) if zone_name not in (None, "") else customer_zone
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise StepInputError(f"trigger.properties.event_time_zone: not an IANA time zone: {zone_name!r}") from None
+    return day, _dt.datetime.combine(day, local_time, event_zone).astimezone(_dt.timezone.utc)
+
+
+def event_details(event: dict) -> dict:
+    """The event a customer is invited to and its timeline in the customer's time zone, as of now
+    (the journey asks again after the confirmation). From the trigger's properties: ``event_name``,
+    ``event_date`` (required: ``YYYY-MM-DD`` or an ISO-8601 time), optional ``event_time``
+    (``HH:MM``) and ``event_time_zone`` (IANA; default the customer's). The event's day ``day`` is
+    the customer's local day of its start (the date as written when there is no time).
+
+    * ``past``: registration is over (the event has started; without a time, its day is over):
+      the invitation sends nothing.
+    * ``last_chance`` / ``last_chance_at``: the invitation's one reminder, at 10:00 local three
+      days after the invitation, or the day before the event if that is sooner, but never sooner
+      than two days after the invitation (an event two days away gets none) nor on or after the
+      event day. ``invitation_wait_until``: how long the first registration wait lasts (until the
+      reminder, or until registration is over).
+    * ``registration_until``: the start, or the end of the event day (local).
+    * ``reminder`` / ``reminder_at``: the registrant's "tomorrow" reminder, 10:00 local the day
+      before; only when today is before that day (registered on the day before or later: the
+      confirmation, which names the date, is the reminder).
+    * ``after_event_at``: 10:00 local the day after the event day: attendance reported until then
+      counts, thanks and the recording go then.
+    """
+    props = (event.get("trigger") or {}).get("properties") or {}
+    cz = _customer_zone(event.get("customer_id"))
+    day, start = _event_start(props, cz)
+
+    def local(d: _dt.date, hour: int = EVENT_MESSAGE_HOUR) -> _dt.datetime:
+        return _dt.datetime.combine(d, _dt.time(hour), cz).astimezone(_dt.timezone.utc)
+
+    now_ = clock.now()
+    today = now_.astimezone(cz).date()
+    registration_until = start or local(day + _dt.timedelta(days=1), 0)
+    after_event_at = local(day + _dt.timedelta(days=1))
+    if (after_event_at - now_).total_seconds() > MAX_UNTIL_SECONDS:
+        raise StepInputError(f"trigger.properties.event_date: more than 90 days away ({day.isoformat()}); "
+                             "a journey waits at most 90 days: invite nearer the date")
+    chance_day = min(today + _dt.timedelta(days=LAST_CHANCE_AFTER_DAYS), day - _dt.timedelta(days=1))
+    last_chance_at = local(chance_day)
+    last_chance = (chance_day >= today + _dt.timedelta(days=LAST_CHANCE_MIN_DAYS)
+                   and now_ < last_chance_at < registration_until)
+    reminder_day = day - _dt.timedelta(days=1)
     name = props.get("event_name")
-    return {"name": name if isinstance(name, str) else None, "date": raw, "attendance_until": clock.to_iso(until)}
+    return {
+        "name": name if isinstance(name, str) else None, "date": props.get("event_date"), "day": day.isoformat(),
+        "time_zone": cz.key, "starts_at": clock.to_iso(start) if start else None,
+        "starts_local": start.astimezone(cz).strftime("%H:%M") if start else None,
+        "past": now_ >= registration_until,
+        "last_chance": last_chance, "last_chance_at": clock.to_iso(last_chance_at) if last_chance else None,
+        "invitation_wait_until": clock.to_iso(last_chance_at if last_chance else registration_until),
+        "registration_until": clock.to_iso(registration_until),
+        "reminder": today < reminder_day and now_ < local(reminder_day) < registration_until,
+        "reminder_at": clock.to_iso(local(reminder_day)),
+        "after_event_at": clock.to_iso(after_event_at),
+    }
 
 
 def in_time(event: dict) -> dict:
