@@ -1,16 +1,10 @@
 // Open a page with journey graphs (inline SVG) in Debian's headless Chromium and measure every
 // label with the real font: print JSON with the labels that leave their box (or the canvas),
 // console and page errors, and how many graphs and labels were measured.
-import { chromium } from 'playwright-core';
+import { launch } from './headless_chromium.mjs';
 
 const [, , url, userDataDir] = process.argv;
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--no-first-run'],
-  viewport: { width: 1400, height: 1000 },
-});
+const context = await launch(userDataDir);
 const page = await context.newPage();
 const consoleErrors = [], pageErrors = [];
 page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });

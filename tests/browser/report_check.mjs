@@ -1,15 +1,9 @@
 // Open the static report in Debian's headless Chromium; print JSON with console errors,
 // page errors, failed requests and how many plotly charts rendered; save a screenshot.
-import { chromium } from 'playwright-core';
+import { launch } from './headless_chromium.mjs';
 
 const [, , url, screenshot, userDataDir] = process.argv;
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--no-first-run'],
-  viewport: { width: 1400, height: 1000 },
-});
+const context = await launch(userDataDir);
 const page = await context.newPage();
 const consoleErrors = [], pageErrors = [], failed = [], external = [];
 page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
