@@ -221,6 +221,9 @@ class Twin:
         else:
             self.environment["AWS_ENDPOINT_URL"] = self.endpoint_url
         os.environ.update(self.environment)
+        from polku import aws_clients
+
+        aws_clients.reset()  # a client made before (another endpoint, other credentials) is not the twin's
 
     def run_schedules(self, after, until) -> list[tuple]:
         """Invoke every scheduled function due in (after, until], in time order, once per due time.
