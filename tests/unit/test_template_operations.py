@@ -113,3 +113,18 @@ def test_one_dashboard_shows_every_function_queue_and_journey(template):
     for q in template.of_type("AWS::SQS::Queue"):
         if q != "EnrollmentQueue":
             assert f"<{q}.QueueName>" in shown, q
+
+
+def test_a_message_the_provider_accepted_but_the_log_missed_alarms(template):
+    """Send emits MessageOutcomeNotRecorded (Powertools, service polku) when it cannot record a sent
+    message; an alarm watches exactly that metric in the namespace the functions write to."""
+    import inspect
+
+    from polku.messaging import message_log
+
+    assert 'name="MessageOutcomeNotRecorded"' in inspect.getsource(message_log)
+    env = template.function_globals()["Environment"]["Variables"]
+    [alarm] = [a for a in _alarms(template) if a["MetricName"] == "MessageOutcomeNotRecorded"]
+    assert alarm["Namespace"] == env["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}]
+    assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
