@@ -40,10 +40,11 @@ def _count(ddb, **kwargs) -> int:
             return total
 
 
-def _items(ddb, **kwargs) -> list[dict]:
+def _items(ddb, op: str = "query", **kwargs) -> list[dict]:
+    """Every item of a query (or a scan), page after page: a shared twin's tables outgrow one page."""
     out, start = [], None
     while True:
-        page = ddb.query(**kwargs, **({"ExclusiveStartKey": start} if start else {}))
+        page = getattr(ddb, op)(**kwargs, **({"ExclusiveStartKey": start} if start else {}))
         out += page["Items"]
         start = page.get("LastEvaluatedKey")
         if not start:
@@ -94,9 +95,8 @@ def test_rates_per_variant_match_tables(twin, report):
     data, fig = report
     ddb = twin.client("dynamodb")
     j = data["journeys"][0]  # the A/B journey with a holdout
-    events = twin.client("dynamodb").scan(TableName=twin.names["EventsTable"], FilterExpression="#t = :o",
-                                          ExpressionAttributeNames={"#t": "type"},
-                                          ExpressionAttributeValues={":o": {"S": "email_open"}})["Items"]
+    events = _items(ddb, "scan", TableName=twin.names["EventsTable"], FilterExpression="#t = :o",
+                    ExpressionAttributeNames={"#t": "type"}, ExpressionAttributeValues={":o": {"S": "email_open"}})
     pixel_opened = {e["properties"]["M"]["message_id"]["S"] for e in events}
     for variant in ("A", "B"):
         msgs = _items(ddb, TableName=twin.names["MessagesTable"], IndexName="by_journey",
@@ -142,11 +142,11 @@ def test_entries_exits_revenue_and_volume_match_tables(twin, report):
         goal = sum(1 for r in runs if r.get("exit_reason", {}).get("S") == "goal")
         assert fig["exits"][j].get("goal", 0) == goal
     # revenue: each purchase goes to the customer's latest click in the 7 days before it
-    purchases = ddb.scan(TableName=twin.names["EventsTable"], FilterExpression="#t = :p AND begins_with(customer_id, :r)",
+    purchases = _items(ddb, "scan", TableName=twin.names["EventsTable"], FilterExpression="#t = :p AND begins_with(customer_id, :r)",
                          ExpressionAttributeNames={"#t": "type"},
                          ExpressionAttributeValues={":p": {"S": "purchase"}, ":r": {"S": f"rpt-{data['journeys'][0][4:12]}"}})
     expected: dict[str, float] = {}
-    for p in purchases["Items"]:
+    for p in purchases:
         cid, at = p["customer_id"]["S"], p["client_ts"]["S"]
         msgs = _items(ddb, TableName=twin.names["MessagesTable"], IndexName="by_customer",
                       KeyConditionExpression="customer_id = :c", ExpressionAttributeValues={":c": {"S": cid}})
@@ -160,11 +160,11 @@ def test_entries_exits_revenue_and_volume_match_tables(twin, report):
     assert expected and {j: fig["revenue_after_click"]["by_journey"].get(j) for j in expected} == expected
     # one-off vs journey volume on one of the fixture's days (no other test writes 2024 data)
     day = "2024-03-05"
-    on_day = ddb.scan(TableName=twin.names["MessagesTable"],
+    on_day = _items(ddb, "scan", TableName=twin.names["MessagesTable"],
                       FilterExpression="begins_with(sent_at, :d) AND #st IN (:a, :b, :c, :e)",
                       ExpressionAttributeNames={"#st": "status"},
                       ExpressionAttributeValues={":d": {"S": day}, **{f":{k}": {"S": v} for k, v in zip("abce", SENT)}})
-    kinds = [m["message_type"]["S"] for m in on_day["Items"]]
+    kinds = [m["message_type"]["S"] for m in on_day]
     row = next(r for r in fig["volume_by_day"] if r["day"] == day)
     assert (row["journey"], row["one_off"]) == (kinds.count("journey"), kinds.count("newsletter"))
     assert row["one_off"] > 0 and row["journey"] > 0

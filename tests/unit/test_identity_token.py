@@ -42,7 +42,9 @@ def test_the_javascript_snippet_in_the_docs_mints_accepted_tokens():
 
 
 def _token(**kw):
-    args = {"secret": KEYS.site_secret(SITE), "site_key": SITE, "customer_id": CUST, "expires": int(time.time()) + 600}
+    # Minted when the tests are collected, checked when they run (after the rest of a long suite):
+    # valid for 20 hours, inside the 24-hour limit.
+    args = {"secret": KEYS.site_secret(SITE), "site_key": SITE, "customer_id": CUST, "expires": int(time.time()) + 20 * 3600}
     args.update(kw)
     return identity_token.mint(**args)
 
