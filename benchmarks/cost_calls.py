@@ -212,26 +212,9 @@ def _ensure_model(twin) -> None:
         return
     except ClientError:
         pass
-    from polku.data.events import EventModel
-    from polku.recommend import catalog_store
-    from polku.recommend.catalog import demo_product
+    from polku.testing.recommend_model import train_on_two_groups
 
-    products = [f"cost-p{i}" for i in range(6)]
-    catalog_store.save_products([demo_product(p) for p in products])
-    base = dt.datetime(2025, 12, 1, 9, tzinfo=dt.timezone.utc)
-    with EventModel.batch_write() as batch:
-        for c in range(24):
-            group = products[:3] if c % 2 == 0 else products[3:]
-            for o in range(3):
-                ts = (base + dt.timedelta(days=o * 3, hours=c)).strftime("%Y-%m-%dT%H:%M:%SZ")
-                eid, cust = f"cost-model-c{c}-o{o}", f"cost-model-c{c}"
-                batch.save(EventModel(eid, subject=f"c#{cust}", ts=f"{ts}#{eid}", type="purchase", customer_id=cust,
-                                      client_ts=ts, received_at=ts, properties={
-                                          "order_id": eid, "items": [{"product_id": p} for p in group]}))
-    out = twin.client("lambda").invoke(FunctionName=twin.names["TrainFunction"], Payload=json.dumps({"force": True}).encode())
-    body = json.loads(out["Payload"].read())
-    if out.get("FunctionError") or not body.get("published"):
-        raise RuntimeError(f"no model to measure the recommender with: {body}")
+    train_on_two_groups(twin, [f"cost-p{i}" for i in range(6)], "cost-model", dt.datetime(2025, 12, 1, 9, tzinfo=dt.timezone.utc))
 
 
 CAMPAIGN_BATCH = 10  # recipients in the measured batch

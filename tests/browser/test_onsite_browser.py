@@ -64,25 +64,10 @@ def _train(twin):
     """Twelve shoppers bought P0-P2 together and twelve P3-P5: a model in the twin's S3."""
     import sys
 
-    from polku.data.events import EventModel
-    from polku.recommend import catalog_store
-    from polku.recommend.catalog import demo_product
+    from polku.testing.recommend_model import train_on_two_groups
 
-    catalog_store.save_products([demo_product(p) for p in P])
-    base = dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone.utc)
-    with EventModel.batch_write() as batch:
-        for c in range(24):
-            group = P[:3] if c % 2 == 0 else P[3:]
-            for o in range(3):
-                ts = (base + dt.timedelta(days=o * 3, hours=c)).strftime("%Y-%m-%dT%H:%M:%SZ")
-                eid, cust = f"{RUN}-c{c}-o{o}", f"{RUN}-c{c}"
-                batch.save(EventModel(eid, subject=f"c#{cust}", ts=f"{ts}#{eid}", type="purchase", customer_id=cust,
-                                      client_ts=ts, received_at=ts, properties={
-                                          "order_id": eid, "items": [{"product_id": p} for p in group]}))
+    train_on_two_groups(twin, P, RUN, dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone.utc))
     lam = twin.client("lambda")
-    out = lam.invoke(FunctionName=twin.names["TrainFunction"], Payload=json.dumps({"force": True}).encode())
-    body = json.loads(out["Payload"].read())
-    assert not out.get("FunctionError") and body["published"], body
     out = lam.invoke(FunctionName=twin.names["RecommendFunction"],
                      Payload=json.dumps({"strategy": "also_bought", "product_id": P[0], "k": 2}).encode())
     assert {i["product_id"] for i in json.loads(out["Payload"].read())["items"]} == {P[1], P[2]}
