@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from polku import clock
+from polku.campaigns import files
 
-NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 MESSAGE_TYPES = ("newsletter", "offer", "reminder")
 CHANNELS = ("email", "sms", "push")
 MAX_HOLDOUT = 0.5
@@ -184,7 +184,7 @@ def parse(doc: Any, *, name: str | None = None, where: str | None = None) -> Cam
     unknown = set(doc) - known
     if unknown:
         raise CampaignError(f"{where}: unknown field {sorted(unknown)[0]!r} (known: {', '.join(sorted(known))})")
-    cname = _text(doc, "name", where, pattern=NAME)
+    cname = _text(doc, "name", where, pattern=files.NAME)
     if name is not None and cname != name:
         raise CampaignError(f"{where}: name: {cname!r} differs from the file name {name!r}")
     message_type = doc.get("message_type", "newsletter")
@@ -213,8 +213,8 @@ def parse(doc: Any, *, name: str | None = None, where: str | None = None) -> Cam
         raise CampaignError(f"{where}: default_time_zone: not a time zone: {tz!r}") from None
     return Campaign(
         name=cname,
-        segment=_text(doc, "segment", where, pattern=NAME),
-        template=_text(doc, "template", where, pattern=NAME),
+        segment=_text(doc, "segment", where, pattern=files.NAME),
+        template=_text(doc, "template", where, pattern=files.NAME),
         send=_send(doc.get("send"), where),
         message_type=message_type,
         description=_text(doc, "description", where, required=False, max_len=500) or "",
@@ -237,21 +237,9 @@ def from_dict(value: Any) -> Campaign:
 
 # ---------------------------------------------------------------- files
 def default_dir() -> Path:
-    return Path(__file__).resolve().parents[3] / "campaigns"
+    return files.ROOT / "campaigns"
 
 
 def load(name: str, folder: Path | None = None) -> Campaign:
-    import yaml
-
-    folder = folder or default_dir()
-    if not NAME.match(name or ""):
-        raise CampaignError(f"campaign: name: lower-case letters, digits and _, got {name!r}")
-    path = folder / f"{name}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in folder.glob("*.yaml"))) or "none"
-        raise CampaignError(f"campaign {name!r}: no file {path.name} in {folder} (campaigns: {known})")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CampaignError(f"{path.name}: not YAML ({exc})") from None
-    return parse(doc, name=name, where=path.name)
+    doc, where = files.read("campaign", name, folder or default_dir(), CampaignError)
+    return parse(doc, name=name, where=where)

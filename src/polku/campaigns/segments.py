@@ -38,16 +38,15 @@ product -> category lookup.
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from polku import clock
+from polku.campaigns import files
 from polku.journeys.conditions import OPERATORS, ConditionError, check_matcher, lookup, matches_value
 from polku.tracking import lead_score
 
-NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 DATE_FIELDS = {"last_seen": "last_seen", "first_seen": "first_seen", "last_purchase": "last_purchase_at",
                "last_read": "last_read"}
 VALUE_FIELDS = ("time_zone", "locale", "orders", "revenue", "lead_score")
@@ -81,7 +80,7 @@ def parse(doc: Any, *, name: str | None = None, path: str | None = None) -> Segm
     if not isinstance(doc, dict):
         raise SegmentError(f"{where}: must be a mapping with name and one rule (all, any, not, ...)")
     seg_name = doc.get("name", name)
-    if not isinstance(seg_name, str) or not NAME.match(seg_name):
+    if not isinstance(seg_name, str) or not files.NAME.match(seg_name):
         raise SegmentError(f"{where}: name: lower-case letters, digits and _ (at most 48), got {seg_name!r}")
     if name is not None and seg_name != name:
         raise SegmentError(f"{where}: name: {seg_name!r} differs from the file name {name!r}")
@@ -169,24 +168,12 @@ def _check_recency(arg: Any, where: str, allowed: tuple) -> None:
 
 # ---------------------------------------------------------------- files
 def default_dir() -> Path:
-    return Path(__file__).resolve().parents[3] / "segments"
+    return files.ROOT / "segments"
 
 
 def load(name: str, folder: Path | None = None) -> Segment:
-    import yaml
-
-    folder = folder or default_dir()
-    if not NAME.match(name or ""):
-        raise SegmentError(f"segment: name: lower-case letters, digits and _, got {name!r}")
-    path = folder / f"{name}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in folder.glob("*.yaml"))) or "none"
-        raise SegmentError(f"segment {name!r}: no file {path.name} in {folder} (segments: {known})")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SegmentError(f"{path.name}: not YAML ({exc})") from None
-    return parse(doc, name=name, path=path.name)
+    doc, where = files.read("segment", name, folder or default_dir(), SegmentError)
+    return parse(doc, name=name, path=where)
 
 
 def load_all(folder: Path | None = None) -> dict[str, Segment]:
