@@ -15,19 +15,14 @@ answered locally (drive_page.mjs, ``proxy``).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
-import os
-import shutil
-import subprocess
-import threading
-import time
 import uuid
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
+
+from page_driver import drive, origins_allowed, serve, wait_for  # tests/browser/page_driver.py
 
 pytestmark = [pytest.mark.browser, pytest.mark.twin]
 HERE = Path(__file__).resolve().parent
@@ -36,28 +31,6 @@ SHOP = "https://shop.example.com"
 SITE = "demo-shop"
 RUN = uuid.uuid4().hex[:8]
 P = [f"{RUN}-tea{i}" for i in range(6)]  # P[0..2] are bought together, P[3..5] together
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def wait_for(fn, timeout=30.0):  # returns as soon as fn() holds; the time-out only matters on a loaded machine
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
-
-
-def drive(url, steps, **options):
-    plan = json.dumps({"url": url, "steps": steps, **options})
-    proc = subprocess.run(["node", str(HERE / "drive_page.mjs"), plan], capture_output=True, text=True,
-                          timeout=120, cwd=REPO)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _train(twin):
@@ -76,40 +49,25 @@ def _train(twin):
 
 @pytest.fixture(scope="module")
 def shop(twin, tmp_path_factory):
-    if not Path("/usr/bin/chromium").exists():
-        pytest.fail("chromium is missing: bash infra/scripts/install-chromium.sh")
-    if not shutil.which("node") or not (REPO / "node_modules/playwright-core").exists():
-        pytest.fail("node and npm playwright-core are required: npm ci")
-    from polku.data.base import bind_models
     from polku.messaging.wiring import link_base_url
     from polku.settings import get_settings
     from polku.tracking import content
 
-    previous = os.environ.get("ALLOWED_ORIGINS")
-    shops = f"{SHOP},{twin.api_url}"  # the shop, and the demo shop page the twin serves itself (polku local allows it)
-    os.environ["ALLOWED_ORIGINS"] = f"{previous},{shops}" if previous else shops
-    get_settings.cache_clear()
-    bind_models(get_settings(), host=None)
-    api_base = link_base_url(get_settings())  # where the signed links point (the deployed API's address)
-    root = tmp_path_factory.mktemp("onsite")
-    (root / "p").mkdir()
-    for name, target, consent in (("product.html", root / "p" / f"{P[0]}.html", "undefined"),
-                                  ("product.html", root / "p" / f"{P[0]}-consent.html", "false"),  # the site requires consent
-                                  ("cart.html", root / "index.html", "undefined")):
-        page = (HERE / "onsite" / name).read_text().replace("__CONSENT__", consent)
-        target.write_text(page.replace("__API__", api_base).replace("__PRODUCT__", P[0]).replace("__NAME__", "Green tea"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    _train(twin)
-    content.RECOMMENDATIONS.clear()
-    yield {"proxy": {SHOP: f"http://127.0.0.1:{server.server_address[1]}", api_base: twin.api_url},
-           "profile": str(tmp_path_factory.mktemp("chromium-profile"))}
-    server.shutdown()
-    if previous is None:
-        os.environ.pop("ALLOWED_ORIGINS", None)
-    else:
-        os.environ["ALLOWED_ORIGINS"] = previous
-    get_settings.cache_clear()
+    with origins_allowed(f"{SHOP},{twin.api_url}"):  # the shop, and the demo shop page the twin serves itself
+        api_base = link_base_url(get_settings())  # where the signed links point (the deployed API's address)
+        root = tmp_path_factory.mktemp("onsite")
+        (root / "p").mkdir()
+        for name, target, consent in (("product.html", root / "p" / f"{P[0]}.html", "undefined"),
+                                      ("product.html", root / "p" / f"{P[0]}-consent.html", "false"),  # the site requires consent
+                                      ("cart.html", root / "index.html", "undefined")):
+            page = (HERE / "onsite" / name).read_text().replace("__CONSENT__", consent)
+            target.write_text(page.replace("__API__", api_base).replace("__PRODUCT__", P[0]).replace("__NAME__", "Green tea"))
+        origin, server = serve(root)
+        _train(twin)
+        content.RECOMMENDATIONS.clear()
+        yield {"proxy": {SHOP: origin, api_base: twin.api_url},
+               "profile": str(tmp_path_factory.mktemp("chromium-profile"))}
+        server.shutdown()
 
 
 def _events(customer_id):

@@ -4,7 +4,6 @@ nothing fetched from the network (plotly.js is shipped beside the page)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,15 +19,7 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if not Path("/usr/bin/chromium").exists():
-        pytest.fail("Debian chromium is missing: run `bash infra/scripts/install-chromium.sh`")
-    if not (REPO / "node_modules" / "playwright-core").is_dir() or not shutil.which("node"):
-        pytest.fail("node and npm playwright-core are needed: run `npm ci`")
-
-
-def test_report_renders_in_chromium_without_errors(chromium, tmp_path):
+def test_report_renders_in_chromium_without_errors(tmp_path):
     data = report_fixture.build("browser1")
     fig = figures.compute(
         [records.message_from_item(i) for i in data["messages"]],

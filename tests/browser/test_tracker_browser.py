@@ -2,79 +2,36 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import os
-import shutil
-import subprocess
-import threading
-import time
 import uuid
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from polku.data.base import bind_models
-from polku.settings import get_settings
 from polku.tracking import event_store, identity, profile_store  # noqa: F401 - import models first
 from polku.tracking.trust_secrets import mint_for
+
+from page_driver import drive, origins_allowed, serve, wait_for  # tests/browser/page_driver.py
 
 pytestmark = [pytest.mark.browser, pytest.mark.twin]
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 
 
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def shop(twin, tmp_path_factory):
-    if not Path("/usr/bin/chromium").exists():
-        pytest.fail("chromium is missing: bash infra/scripts/install-chromium.sh")
-    if not shutil.which("node") or not (REPO / "node_modules/playwright-core").exists():
-        pytest.fail("node and npm playwright-core are required: npm ci")
     root = tmp_path_factory.mktemp("shop")
     template = (HERE / "shop.html").read_text()
     for consent, name in (("undefined", "open.html"), ("false", "consent.html")):
         (root / name).write_text(template.replace("__API__", twin.api_url).replace("__CONSENT__", consent))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    origin = f"http://127.0.0.1:{server.server_address[1]}"
-    previous = os.environ.get("ALLOWED_ORIGINS")
-    os.environ["ALLOWED_ORIGINS"] = f"{previous},{origin}" if previous else origin  # the shop is on the allow-list
-    get_settings.cache_clear()
-    bind_models(get_settings(), host=None)
-    yield origin
+    origin, server = serve(root)
+    with origins_allowed(origin):  # the shop is on the allow-list
+        yield origin
     server.shutdown()
-    if previous is None:
-        os.environ.pop("ALLOWED_ORIGINS", None)
-    else:
-        os.environ["ALLOWED_ORIGINS"] = previous
-    get_settings.cache_clear()
-
-
-def drive(url, steps, **options):
-    plan = json.dumps({"url": url, "steps": steps, **options})
-    proc = subprocess.run(["node", str(HERE / "drive_page.mjs"), plan], capture_output=True, text=True,
-                          timeout=90, cwd=REPO)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def events_of(subject):
     return list(event_store.of_subject(subject))
-
-
-def wait_for(fn, timeout=30.0):  # returns as soon as fn() holds; the time-out only matters on a loaded machine
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 def test_shop_session_reaches_the_events_table_with_the_customer(shop):
