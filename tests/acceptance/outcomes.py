@@ -349,6 +349,22 @@ def shared_subjects(outcomes: list[Outcome], first_names: dict[str, str]) -> dic
     return {k: v for k, v in seen.items() if len(v) > 1}
 
 
+def assert_all_delivered_outside_quiet_hours(cast, at_least: int) -> None:
+    """At least ``at_least`` messages went out to the cast; none was lost (not sent), none reached
+    anybody in their quiet hours, and each was delivered by a provider."""
+    assert sum(len(o.messages) for o in cast.values()) >= at_least, "\n".join(map(str, cast.values()))
+    for label, o in cast.items():
+        assert o.not_sent == [], f"{label}: {o}"
+        assert in_quiet_hours_violations(o) == [], f"{label}: {o}"
+        assert all(m.to for m in o.messages), f"{label}: a message no provider delivered\n{o}"
+
+
+def assert_no_shared_subjects(cast, at_least: int) -> None:
+    """At least ``at_least`` messages went out, and no two steps' messages share a subject."""
+    assert sum(len(o.messages) for o in cast.values()) >= at_least, "\n".join(map(str, cast.values()))
+    assert shared_subjects(list(cast.values()), cast.first_names) == {}
+
+
 def date_shown(day: dt.date, content: str) -> bool:
     """A date as a message may write it: 8 Jan 2026, Jan 8, 8.1.2026, 2026-01-08, January 8 ..."""
     month, month3 = day.strftime("%B"), day.strftime("%b")
