@@ -49,22 +49,23 @@ def timed(fn, n):
 
 
 def seed(twin, run: str) -> list[str]:
-    from polku.data.events import EventModel
-    from polku.recommend import catalog_store
+    from polku.data import catalog
+    from polku.data import events as event_table
     from polku.recommend.catalog import demo_product
 
     products = [f"{run}-p{i}" for i in range(60)]
-    catalog_store.save_products([demo_product(p) for p in products])
+    catalog.save_products([demo_product(p) for p in products])
     base = dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone.utc)
-    with EventModel.batch_write() as batch:
-        for c in range(300):
-            for o in range(3):
-                group = [products[(c * 7 + o * 3 + j) % len(products)] for j in range(4)]
-                ts = (base + dt.timedelta(days=o, minutes=c)).strftime("%Y-%m-%dT%H:%M:%SZ")
-                eid, cust = f"{run}-c{c}-o{o}", f"{run}-c{c}"
-                batch.save(EventModel(eid, subject=f"c#{cust}", ts=f"{ts}#{eid}", type="purchase", customer_id=cust,
-                                      client_ts=ts, received_at=ts,
-                                      properties={"order_id": eid, "items": [{"product_id": p} for p in group]}))
+    purchases = []
+    for c in range(300):
+        for o in range(3):
+            group = [products[(c * 7 + o * 3 + j) % len(products)] for j in range(4)]
+            ts = (base + dt.timedelta(days=o, minutes=c)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            eid, cust = f"{run}-c{c}-o{o}", f"{run}-c{c}"
+            purchases.append(dict(event_id=eid, subject=f"c#{cust}", ts=f"{ts}#{eid}", type="purchase", customer_id=cust,
+                                  client_ts=ts, received_at=ts,
+                                  properties={"order_id": eid, "items": [{"product_id": p} for p in group]}))
+    event_table.store_all(purchases)
     out = twin.client("lambda").invoke(FunctionName=twin.names["TrainFunction"], Payload=json.dumps({"force": True}).encode())
     body = json.loads(out["Payload"].read())
     assert not out.get("FunctionError") and body["published"], body
@@ -82,7 +83,7 @@ def main() -> int:
     import requests
 
     from polku.data.base import bind_models
-    from polku.messaging import message_log
+    from polku.data import messages
     from polku.settings import get_settings
     from polku.tracking import content, http_api, trust_secrets
     from polku.twin.twin import Twin
@@ -149,7 +150,7 @@ def main() -> int:
         for _ in range(4):  # interleaved, so a busy moment of the shared machine hits every case alike
             for key, case in cases.items():
                 rounds[key] += timed(case, n // 4)
-        assert any(m.channel == "web" and m.status == "delivered" for m in message_log.for_customer(cid))
+        assert any(m.channel == "web" and m.status == "delivered" for m in messages.of_customer(cid))
     finally:
         twin.stop()
     base = pct(rounds["recommend"], 50)

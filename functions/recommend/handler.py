@@ -6,8 +6,9 @@ The model is loaded into /tmp once per container (memory-mapped) and replaced wh
 from __future__ import annotations
 
 from polku import aws_clients
+from polku.data import catalog
+from polku.data import events as event_table
 from polku.observability import logger, tracer
-from polku.recommend import catalog_store, event_reader
 from polku.recommend.model_cache import ModelCache
 from polku.recommend.model_store import ModelStore
 from polku.recommend.service import recommend
@@ -27,5 +28,5 @@ def model_cache() -> ModelCache:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event, context):
-    return recommend(event, model_cache().get, event_reader.customer_events, catalog_store.content_for,
+    return recommend(event, model_cache().get, event_table.customer_events, catalog.content_for,
                      profile_store.load)

@@ -4,8 +4,9 @@ a versioned model in S3; the ``current`` pointer moves only if the model is vali
 from __future__ import annotations
 
 from polku import aws_clients, clock
+from polku.data import catalog
+from polku.data import events as event_table
 from polku.observability import logger, tracer
-from polku.recommend import catalog_store, event_reader
 from polku.recommend.customer_history import WEIGHTS, interactions_from_events
 from polku.recommend.model_store import ModelStore
 from polku.recommend.pipeline import run_training
@@ -14,9 +15,9 @@ from polku.settings import get_settings
 
 def train_from_events(force: bool = False) -> dict:
     settings = get_settings()
-    inter = interactions_from_events(event_reader.all_events(set(WEIGHTS)))
+    inter = interactions_from_events(event_table.all_events(set(WEIGHTS)))
     outcome = run_training(inter, ModelStore(aws_clients.client("s3"), settings.models_bucket), clock.now_iso(),
-                           catalog=catalog_store.all_content(), force=force)
+                           catalog=catalog.all_content(), force=force)
     logger.info("training finished", extra={"version": outcome.version, "published": outcome.published,
                                             "reason": outcome.reason})
     return outcome.as_dict()

@@ -71,15 +71,15 @@ def shop(twin, tmp_path_factory):
 
 
 def _events(customer_id):
-    from polku.tracking import event_store
+    from polku.data import events as event_table
 
-    return list(event_store.of_subject(f"c#{customer_id}"))
+    return list(event_table.of_subject(f"c#{customer_id}"))
 
 
 def _web_cards(customer_id):
-    from polku.messaging import message_log
+    from polku.data import messages
 
-    return [m for m in message_log.for_customer(customer_id) if m.channel == "web"]
+    return [m for m in messages.of_customer(customer_id) if m.channel == "web"]
 
 
 def test_a_visitor_sees_also_bought_then_the_abandoned_carts_web_card_and_its_click_ends_the_journey(twin, shop):

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from polku.tracking import event_store, identity, profile_store  # noqa: F401 - import models first
+from polku.data import events as event_table
+from polku.data import identities
+from polku.tracking import profile_store  # noqa: F401 - import models first
 from polku.tracking.trust_secrets import mint_for
 
 from page_driver import drive, origins_allowed, serve, wait_for  # tests/browser/page_driver.py
@@ -31,7 +33,7 @@ def shop(twin, tmp_path_factory):
 
 
 def events_of(subject):
-    return list(event_store.of_subject(subject))
+    return list(event_table.of_subject(subject))
 
 
 def test_shop_session_reaches_the_events_table_with_the_customer(shop):
@@ -59,7 +61,7 @@ def test_shop_session_reaches_the_events_table_with_the_customer(shop):
     assert before[0]["context"]["library"] == "polku.js/1" and before[0]["site_key"] == "demo-shop"
     posts = [r["url"] for r in out["requests"] if r["method"] == "POST"]
     assert posts and all(u.endswith("?site_key=demo-shop") for u in posts)  # counted by the per-site rate limit
-    assert identity.customer_of(anon) == customer
+    assert identities.customer_of(anon) == customer
     after = wait_for(lambda: len(events_of(f"c#{customer}")) >= 4 and events_of(f"c#{customer}"))
     types = sorted(e["type"] for e in after)
     assert types == ["add_to_cart", "identify", "purchase", "search"], types
@@ -95,7 +97,7 @@ def test_identify_sends_the_token_and_a_refused_one_links_nothing(shop):
     assert len(sent) == 1 and sent[0]["identity_token"] == forged and sent[0]["customer_id"] == customer
     assert any("polku identify refused: identity_token" in c for c in out["console"]), out["console"]
     assert out["results"][1] is None  # the refused customer id is not kept
-    assert identity.customer_of(anon) is None
+    assert identities.customer_of(anon) is None
     stored = wait_for(lambda: len(events_of(f"a#{anon}")) >= 3 and events_of(f"a#{anon}"))
     assert sorted(e["type"] for e in stored) == ["add_to_cart", "page_view", "product_view"]
     assert all("customer_id" not in e for e in stored) and events_of(f"c#{customer}") == []

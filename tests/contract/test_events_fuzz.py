@@ -24,7 +24,9 @@ from polku.data.base import bind_models
 from polku.settings import Settings, get_settings
 from polku.testing.dynamodb_local import create_tables_from_template
 from polku.data.events import EventModel
-from polku.tracking import event_store, http_api, identity, privacy  # noqa: F401 - import models before binding them
+from polku.data import events as event_table
+from polku.data import identities
+from polku.tracking import http_api, privacy  # noqa: F401 - import models before binding them
 
 pytestmark = [pytest.mark.dynamodb_local, pytest.mark.slow]
 
@@ -107,7 +109,7 @@ def stored(ids) -> dict[str, dict]:
     ids = list(dict.fromkeys(ids))
     if not ids:
         return {}
-    return {m.event_id: event_store.as_dict(m) for m in EventModel.batch_get(ids)}
+    return {m.event_id: event_table.as_dict(m) for m in EventModel.batch_get(ids)}
 
 
 def _ours(ev) -> str | None:
@@ -188,13 +190,13 @@ def test_fuzzed_identify(client, body):
     assert resp.status_code < 500, resp.body
     out = json.loads(resp.body)
     if resp.status_code == 200:
-        assert event_store.get(out["event_id"])["type"] == "identify"
+        assert event_table.get(out["event_id"])["type"] == "identify"
         if isinstance(body.get("anonymous_id"), str):
-            assert identity.customer_of(body["anonymous_id"]) == body["customer_id"]
+            assert identities.customer_of(body["anonymous_id"]) == body["customer_id"]
     else:
         assert resp.status_code in (400, 403, 409)
         assert out["error"]["field"] and out["error"]["reason"]
         if isinstance(body, dict) and isinstance(body.get("event_id"), str) and body["event_id"].startswith("fz-"):
-            assert event_store.get(body["event_id"]) is None
+            assert event_table.get(body["event_id"]) is None
         if isinstance(body, dict) and isinstance(body.get("anonymous_id"), str) and body["anonymous_id"].startswith("fz-a-"):
-            assert identity.customer_of(body["anonymous_id"]) is None, "a refused identify linked the browser"
+            assert identities.customer_of(body["anonymous_id"]) is None, "a refused identify linked the browser"

@@ -43,7 +43,9 @@ from polku.data.base import bind_models
 from polku.settings import Settings, get_settings
 from polku.testing.dynamodb_local import create_tables_from_template
 from polku.testing.secrets_manager import SecretsManagerServer
-from polku.tracking import event_store, identity, identity_token, privacy, trust_secrets  # noqa: F401 - models first
+from polku.data import events as event_table
+from polku.data import identities
+from polku.tracking import identity_token, privacy, trust_secrets  # noqa: F401 - models first
 from polku.tracking.validation import check_locale, Invalid
 
 pytestmark = [pytest.mark.dynamodb_local, pytest.mark.slow]
@@ -228,13 +230,13 @@ def test_fuzzed_identify_follows_the_event_rules(client, case):
         assert out["error"]["field"] and out["error"]["reason"]
         assert (resp.status_code == 403) == (out["error"]["field"] == "identity_token"), resp.body
         if body.get("event_id") == TAKEN:
-            assert event_store.get(TAKEN)["type"] == "purchase"  # the other sender's event untouched
+            assert event_table.get(TAKEN)["type"] == "purchase"  # the other sender's event untouched
         elif _ours(body.get("event_id"), "fz-"):
-            assert event_store.get(body["event_id"]) is None
+            assert event_table.get(body["event_id"]) is None
         if _ours(anon, "fz-a-"):
-            assert identity.customer_of(anon) is None, "a refused identify linked the browser"
+            assert identities.customer_of(anon) is None, "a refused identify linked the browser"
         return
-    stored = event_store.get(out["event_id"])
+    stored = event_table.get(out["event_id"])
     unverified = body.get("site_key") == OPEN_SITE and body.get("identity_token") is None
     assert valid_token(body) or unverified, f"accepted without proof: {body}"
     if unverified:  # only a customer nobody knew: never the owner of an earlier event
@@ -252,7 +254,7 @@ def test_fuzzed_identify_follows_the_event_rules(client, case):
             assert where["time_zone"] in ZONES
     assert set(stored.get("context") or {}) <= {"locale", "time_zone", "url", "referrer", "user_agent", "library"}
     if isinstance(anon, str):
-        assert identity.customer_of(anon) == body["customer_id"]
+        assert identities.customer_of(anon) == body["customer_id"]
 
 
 def test_invalid_utf8_is_refused_not_replaced(client):
@@ -321,19 +323,19 @@ def test_fuzzed_server_api_needs_the_sites_server_key(client, case):
         assert (resp.status_code == 401) == (headers.get("X-Polku-Server-Key") in (None, "")), resp.body
     ids = [e.get("event_id") for e in body.get("events", [])] if path.endswith("events") else [body.get("event_id")]
     if resp.status_code >= 400 and "error" in out:  # refused as a whole: nothing written
-        assert all(event_store.get(i) is None for i in ids if _ours(i, "fz-"))
+        assert all(event_table.get(i) is None for i in ids if _ours(i, "fz-"))
         if path.endswith("identify") and _ours(body.get("anonymous_id"), "fz-a-"):
-            assert identity.customer_of(body["anonymous_id"]) is None
+            assert identities.customer_of(body["anonymous_id"]) is None
         return
     assert right_key
     if path.endswith("events"):  # every accepted event stored, every rejected one not
         for i in out["accepted"]:
-            assert event_store.get(i) is not None
+            assert event_table.get(i) is not None
         for r in out["rejected"]:
             if _ours(r.get("event_id"), "fz-"):
-                assert event_store.get(r["event_id"]) is None
+                assert event_table.get(r["event_id"]) is None
         return
-    stored = event_store.get(out["event_id"])
+    stored = event_table.get(out["event_id"])
     evidence = stored["properties"]["evidence"]
     assert evidence["source"] == "server" and evidence["trust"] == "server"
-    assert identity.customer_of(body["anonymous_id"]) == body["customer_id"]
+    assert identities.customer_of(body["anonymous_id"]) == body["customer_id"]

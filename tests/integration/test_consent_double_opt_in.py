@@ -19,7 +19,8 @@ from polku import clock
 from polku.messaging.recipient import Recipient
 from polku.messaging.send_policy import TRANSACTIONAL, check_send
 from polku.settings import get_settings
-from polku.tracking import consent_confirmation, event_store, profile_store, trust_secrets
+from polku.data import events as event_table
+from polku.tracking import consent_confirmation, profile_store, trust_secrets
 
 from waiting import uid, wait_for  # tests/integration/waiting.py
 
@@ -75,7 +76,7 @@ def test_a_web_consent_counts_for_marketing_only_after_its_link(api):
     consent = wait_for(lambda: (profile_store.load(cust) or {}).get("consents", {}).get("email"))
     assert consent["granted"] is True and consent["confirmed"] is False and consent["address"] == address
     assert consent["source"] == "web" and consent["trust"] == "verified"
-    evidence = event_store.get(r.json()["event_id"])["properties"]["evidence"]
+    evidence = event_table.get(r.json()["event_id"])["properties"]["evidence"]
     assert evidence["origin"] == "http://localhost:8080" and evidence["user_agent"] == "test-browser/1"
     assert evidence["ip"] and evidence["pending"] == ["email"]
     # no marketing before the confirmation; a transactional message (an order confirmation) still goes

@@ -14,6 +14,7 @@ from polku import clock
 from polku.data.base import bind_models
 from polku.data.enrollments import EnrollmentModel
 from polku.data.profiles import ProfileModel
+from polku.data import enrollments
 from polku.enrollment import store
 from polku.enrollment.deterministic_ids import execution_name
 from polku.enrollment.signed_client import EnrollmentClient
@@ -126,9 +127,9 @@ def test_sales_enrols_with_intro_and_journeys_start(twin, api):
     meta = EnrollmentModel.get(f"enr#{enrollment}", "meta")
     assert (meta.caller_arn, meta.role, meta.journey) == (sales.arn, "sales", "nurture")
     assert json.loads(meta.overrides) == {"intro": "Great meeting you"}
-    whom = {i.customer_id: json.loads(i.overrides) for i in store.customer_items(enrollment)}
+    whom = {i.customer_id: json.loads(i.overrides) for i in enrollments.customer_items(enrollment)}
     assert whom[ids[1]] == {"intro": "Hi Ann, as promised"} and set(whom) == set(ids)
-    audits = [a for a in store.audit_records(meta.created_at[:10]) if a.enrollment_id == enrollment]
+    audits = [a for a in enrollments.audit_records(meta.created_at[:10]) if a.enrollment_id == enrollment]
     assert audits and audits[0].outcome == "accepted" and set(audits[0].customers_sample) == set(ids)
 
 
@@ -172,8 +173,8 @@ def test_an_enrolment_gives_what_the_journey_needs(twin, api):
 def test_partner_cannot_enrol_another_partners_customer(api):
     ours, theirs = _customers(2), _customers(1)
     pa, pb = f"partner-{_uid()}", f"partner-{_uid()}"
-    store.link_partner_customers(pa, ours)
-    store.link_partner_customers(pb, theirs)
+    enrollments.link_partner_customers(pa, ours)
+    enrollments.link_partner_customers(pb, theirs)
     partner = api(["partner"], partner_id=pa)
     refused = partner.enroll("event-invitation", ours + theirs, role="partner", properties=EVENT)
     assert refused.status == 403
@@ -222,7 +223,7 @@ def test_retried_bulk_enrolment_enrols_each_customer_once(twin, api):
     runs = _executions(twin, "cross-sell", names)
     assert len(runs) == len(known) == len({r["name"] for r in runs})
     assert {r["name"] for r in runs} == {execution_name(enrollment, cid) for cid in known}
-    items = store.customer_items(enrollment)
+    items = enrollments.customer_items(enrollment)
     assert len(items) == 600 and len({i.customer_id for i in items}) == 600
     body = marketing.progress(enrollment).body
     assert body["status"] == "completed" and body["processed"] == 600

@@ -12,6 +12,7 @@ import pytest
 from botocore.credentials import Credentials
 
 from polku import clock
+from polku.data import enrollments
 from polku.enrollment import store
 from polku.enrollment.signed_client import EnrollmentClient
 
@@ -29,7 +30,7 @@ def sales(twin):
 
 
 def _refusals(arn):
-    return [a for a in store.audit_records(clock.now_iso()[:10]) if a.caller_arn == arn and a.outcome == "refused"]
+    return [a for a in enrollments.audit_records(clock.now_iso()[:10]) if a.caller_arn == arn and a.outcome == "refused"]
 
 
 def test_a_250_kb_role_is_refused_and_audited_with_a_bounded_role(sales):

@@ -10,6 +10,7 @@ from botocore.credentials import Credentials
 
 from polku.data.base import bind_models
 from polku.data.profiles import ProfileModel
+from polku.data import enrollments
 from polku.enrollment import store
 from polku.enrollment.chunks import CHUNK_CUSTOMERS
 from polku.enrollment.signed_client import EnrollmentClient
@@ -47,11 +48,11 @@ def test_25000_customers_processed_in_chunks(twin):
     assert progress["counts"] == {"started": len(known), "already_in_journey": 0,
                                   "unknown_customer": 25_000 - len(known), "unreachable": 0, "failed": 0}
 
-    chunks = store.chunk_results(enrollment)
+    chunks = enrollments.chunk_results(enrollment)
     assert len(chunks) == 50
     assert all(int(c.size) <= CHUNK_CUSTOMERS for c in chunks)
     assert sum(int(c.size) for c in chunks) == 25_000
-    items = store.customer_items(enrollment)
+    items = enrollments.customer_items(enrollment)
     assert len(items) == 25_000 and {i.customer_id for i in items} == set(ids)
     assert {i.customer_id for i in items if i.status == "started"} == set(known)
 

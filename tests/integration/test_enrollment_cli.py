@@ -10,7 +10,7 @@ import pytest
 
 from polku.cli.main import main
 from polku.data.profiles import ProfileModel
-from polku.enrollment import store
+from polku.data import enrollments
 
 pytestmark = pytest.mark.twin
 
@@ -30,7 +30,7 @@ def test_cli_enrols_with_per_recipient_notes(twin, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "3 customers into nurture as sales" in out and "completed: 3 started" in out
     enrollment = re.search(r"^enrolment ([0-9a-f]{20}):", out, re.M).group(1)
-    notes = {i.customer_id: json.loads(i.overrides) for i in store.customer_items(enrollment)}
+    notes = {i.customer_id: json.loads(i.overrides) for i in enrollments.customer_items(enrollment)}
     assert notes == {c: {"intro": f"Thanks {c}!"} for c in ids}
 
     # A refused request exits non-zero with the field named.

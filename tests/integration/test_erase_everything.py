@@ -21,7 +21,7 @@ import requests
 
 from polku.cli.main import main
 from polku.data.suppressions import SuppressionModel
-from polku.enrollment import store
+from polku.data import enrollments
 from polku.enrollment.twin_access import enroll_and_wait, principal_client
 from polku.journeys import registry, runs
 from polku.messaging import message_log, suppression_list
@@ -144,7 +144,7 @@ def _seed(twin, api) -> dict:
     progress = enroll_and_wait(sales, "nurture", [{"customer_id": cust, "overrides": {"intro": f"Hi {email}!"}}],
                                role="sales")
     assert progress["counts"]["started"] + progress["counts"].get("already_in_journey", 0) == 1, progress
-    store.link_partner_customers(f"partner-{uuid.uuid4().hex[:6]}", [cust])
+    enrollments.link_partner_customers(f"partner-{uuid.uuid4().hex[:6]}", [cust])
 
     # a message, its complaint (FeedbackFunction: suppression + unsubscribe event), and a suppression
     # row of the earlier format (keyed by the plain number, with the customer)

@@ -10,6 +10,7 @@ from botocore.credentials import Credentials
 
 from polku.data.base import bind_models
 from polku.data.profiles import ProfileModel
+from polku.data import enrollments
 from polku.enrollment import store
 from polku.enrollment.signed_client import EnrollmentClient
 from polku.settings import get_settings
@@ -51,7 +52,7 @@ def test_a_partner_cannot_enrol_into_a_journey_that_does_not_list_partners(api):
     assert registry.current().get("nurture").enrollable_by == ("sales",)
     ours = _customers(1)
     partner_id = f"partner-{_uid()}"
-    store.link_partner_customers(partner_id, ours)
+    enrollments.link_partner_customers(partner_id, ours)
     partner = api(["partner"], partner_id=partner_id)
     refused = partner.enroll("nurture", ours, role="partner")
     assert refused.status == 403, refused.body

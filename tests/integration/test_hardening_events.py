@@ -15,7 +15,9 @@ import pytest
 import requests
 
 from polku.tracking.trust_secrets import mint_for  # identify needs a token from the shop's backend (#16)
-from polku.tracking import event_store, identity, profile_store  # noqa: F401 - import models first
+from polku.data import events as event_table
+from polku.data import identities
+from polku.tracking import profile_store  # noqa: F401 - import models first
 
 from waiting import uid  # tests/integration/waiting.py
 
@@ -47,7 +49,7 @@ def test_another_senders_event_id_is_refused_not_reported_accepted(api):
     assert body["accepted"] == [] and body["duplicates"] == []
     [rej] = body["rejected"]
     assert rej["field"] == "event_id" and rej["index"] == 0 and rej["event_id"] == shared and rej["conflict"] is True
-    assert event_store.get(shared)["customer_id"] == a  # A's event untouched
+    assert event_table.get(shared)["customer_id"] == a  # A's event untouched
 
     # the same purchase under its own id is stored; a true resend of it is still a duplicate
     own = purchase(uid("evt"), b, uid("o"))
@@ -72,7 +74,7 @@ def test_same_id_same_subject_different_body_is_a_conflict(api):
     assert post(api, [purchase(eid, cust, "o-1", 10.0)]).status_code == 200
     r = post(api, [purchase(eid, cust, "o-1", 11.0)])
     assert r.status_code == 409 and r.json()["rejected"][0]["field"] == "event_id"
-    assert event_store.get(eid)["properties"]["revenue"] == 10
+    assert event_table.get(eid)["properties"]["revenue"] == 10
 
 
 def test_identify_reusing_an_event_id_is_refused_before_the_link(api):
@@ -84,8 +86,8 @@ def test_identify_reusing_an_event_id_is_refused_before_the_link(api):
                                                  "identity_token": mint_for(SITE_KEY, cust)}, timeout=30)
     assert r.status_code == 409, r.text
     assert r.json()["error"]["field"] == "event_id"
-    assert identity.customer_of(anon) is None  # nothing half-done: no link without its traits event
-    assert event_store.get(shared)["type"] == "purchase"
+    assert identities.customer_of(anon) is None  # nothing half-done: no link without its traits event
+    assert event_table.get(shared)["type"] == "purchase"
     # a retried identify (same id, same body) is still a duplicate, not a conflict
     body = {"site_key": SITE_KEY, "event_id": uid("idf"), "anonymous_id": anon, "customer_id": cust,
             "ts": "2026-01-05T08:00:00Z", "traits": {"email": "b@example.com"}, "identity_token": mint_for(SITE_KEY, cust)}
@@ -123,7 +125,7 @@ def test_identify_follows_the_event_rules(api, change, field):
     r = requests.post(f"{api}/v1/identify", json=body, timeout=30)
     assert r.status_code == 400, r.text
     assert r.json()["error"]["field"] == field
-    assert identity.customer_of(anon) is None
+    assert identities.customer_of(anon) is None
 
 
 def test_identify_with_invalid_utf8_is_refused(api):
@@ -134,7 +136,7 @@ def test_identify_with_invalid_utf8_is_refused(api):
         r = requests.post(f"{api}/v1/identify", data=raw, headers={"Content-Type": content_type}, timeout=30)
         assert r.status_code == 400, r.text
         assert r.json()["error"]["field"] == "body"
-    assert identity.customer_of(anon) is None
+    assert identities.customer_of(anon) is None
     # events are refused the same way
     ev = (b'{"site_key": "demo-shop", "events": [{"event_id": "' + uid("e").encode() + b'", "type": "search", '
           b'"anonymous_id": "' + anon.encode() + b'", "ts": "2026-01-05T08:00:00Z", "properties": {"query": "\xc3("}}]}')

@@ -21,7 +21,7 @@ from polku.data.messages import MessageModel
 from polku.messaging import suppression_list
 from polku.messaging.links import UnsafeDestination
 from polku.settings import get_settings
-from polku.tracking import event_store
+from polku.data import events as event_table
 
 pytestmark = pytest.mark.twin
 
@@ -44,7 +44,7 @@ def _local(twin, url: str) -> str:
 
 
 def _types(cid):
-    return [e["type"] for e in event_store.of_subject(f"c#{cid}")]
+    return [e["type"] for e in event_table.of_subject(f"c#{cid}")]
 
 
 @pytest.mark.parametrize("product_url, host, path", [

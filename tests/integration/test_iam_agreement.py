@@ -85,7 +85,7 @@ def _drive_main_flows(twin, vc):
     from polku.data.profiles import ProfileModel
     from polku.enrollment.twin_access import enroll_and_wait, principal_client
     from polku.journeys import runs
-    from polku.messaging import message_log
+    from polku.data import messages
     from polku.tracking.trust_secrets import mint_for
 
     api = twin.api_url
@@ -120,7 +120,7 @@ def _drive_main_flows(twin, vc):
         time.sleep(0.05)
     assert len(_mail_to(addr)) >= 2
     # SES feedback through the topic (Feedback function)
-    [m] = [m for m in message_log.for_customer(cid) if m.step == "SendWelcome"]
+    [m] = [m for m in messages.of_customer(cid) if m.step == "SendWelcome"]
     twin.client("sns").publish(TopicArn=twin.names["SesEventsTopic"], Message=json.dumps({
         "eventType": "Delivery",
         "mail": {"messageId": m.provider_id, "timestamp": ts(4), "destination": [addr],

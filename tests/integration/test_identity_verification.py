@@ -19,7 +19,9 @@ import requests
 from polku import clock
 from polku.cli.main import main
 from polku.settings import get_settings
-from polku.tracking import event_store, identity, identity_token, profile_store, trust_secrets
+from polku.data import events as event_table
+from polku.data import identities
+from polku.tracking import identity_token, profile_store, trust_secrets
 
 from waiting import uid, wait_for  # tests/integration/waiting.py
 
@@ -60,7 +62,7 @@ def test_the_takeover_of_the_issue_no_longer_changes_the_victim(api, capsys):
     assert after["anonymous_ids"] == [anon] == before["anonymous_ids"]
     assert after["profiles"][cust]["traits"]["email"] == "victim@example.com"
     assert sorted(e["event_id"] for e in after["events"]) == sorted(e["event_id"] for e in before["events"])
-    assert identity.customer_of("attacker-anon-" + cust) is None
+    assert identities.customer_of("attacker-anon-" + cust) is None
 
 
 @pytest.mark.parametrize("forge, reason", [
@@ -80,7 +82,7 @@ def test_forged_expired_or_foreign_tokens_are_refused_naming_the_field(api, forg
                             "traits": {"email": "attacker@evil.com", "consents": {"sms": True}}})
     assert r.status_code == 403, r.text
     assert r.json()["error"]["field"] == "identity_token" and reason in r.json()["error"]["reason"]
-    assert identity.customer_of(attacker) is None
+    assert identities.customer_of(attacker) is None
     profile = profile_store.load(cust)
     assert profile["traits"]["email"] == "victim@example.com" and "sms" not in profile["consents"]
 
@@ -91,8 +93,8 @@ def test_a_valid_token_links_the_browser_and_sets_traits(api):
     r = post_identify(api, {"anonymous_id": laptop, "customer_id": cust, "identity_token": trust_secrets.mint_for(SITE, cust),
                             "traits": {"first_name": "Vic"}})
     assert r.status_code == 200 and r.json()["linked"] is True
-    assert identity.customer_of(laptop) == cust
-    stored = event_store.get(r.json()["event_id"])
+    assert identities.customer_of(laptop) == cust
+    stored = event_table.get(r.json()["event_id"])
     assert "identity_token" not in json.dumps(stored)  # the proof is checked, never stored
     assert stored["properties"]["evidence"]["trust"] == "verified"
     assert stored["properties"]["evidence"]["source"] == "web"
@@ -146,15 +148,15 @@ def test_unverified_identify_only_creates_new_customers(api, open_site):
     r = requests.post(f"{api}/v1/identify", json=body, timeout=30)
     assert r.status_code == 403 and r.json()["error"]["field"] == "identity_token"
     assert "existing customer" in r.json()["error"]["reason"]
-    assert identity.customer_of(attacker) is None
+    assert identities.customer_of(attacker) is None
     assert profile_store.load(cust)["traits"]["email"] == "victim@example.com"
     # a customer Polku has never seen may be created without a token
     new, browser = uid("new"), uid("new-anon")
     r = requests.post(f"{api}/v1/identify", timeout=30, json={
         "site_key": open_site, "anonymous_id": browser, "customer_id": new, "traits": {"email": "new@example.com"}})
     assert r.status_code == 200, r.text
-    assert identity.customer_of(browser) == new
-    assert event_store.get(r.json()["event_id"])["properties"]["evidence"]["trust"] == "unverified"
+    assert identities.customer_of(browser) == new
+    assert event_table.get(r.json()["event_id"])["properties"]["evidence"]["trust"] == "unverified"
     # ... once: a second unverified identify of that (now existing) customer is refused
     r = requests.post(f"{api}/v1/identify", timeout=30, json={
         "site_key": open_site, "anonymous_id": uid("other"), "customer_id": new, "traits": {"email": "x@evil.com"}})

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from polku.data import messages
 from polku.messaging import message_log
 
 pytestmark = pytest.mark.twin
@@ -24,12 +25,12 @@ def mid(twin, virtual_clock):
 def test_the_first_attempt_claims_and_a_replay_gets_the_recorded_outcome(mid):
     first = message_log.claim(mid, **FIELDS)
     assert first.won and first.item.attempts == 1 and first.item.status == "sending"
-    stored = message_log.get(mid)
+    stored = messages.get(mid)
     assert (stored.status, stored.attempts, stored.customer_id, stored.created_at) == (
         "sending", 1, "c1", first.item.created_at)
     message_log.finish(first.item, "sent", channel="email")
     replay = message_log.claim(mid, **FIELDS)
-    assert not replay.won and replay.item.status == "sent" and message_log.get(mid).attempts == 1
+    assert not replay.won and replay.item.status == "sent" and messages.get(mid).attempts == 1
 
 
 def test_a_released_message_is_taken_over_once_keeping_when_it_was_created(mid, virtual_clock):
@@ -50,7 +51,7 @@ def test_an_attempt_still_sending_blocks_others_and_one_that_died_after_hand_ove
     virtual_clock.advance(message_log.SENDING_LEASE_SECONDS + 1)
     late = message_log.claim(mid, **FIELDS)
     assert not late.won and late.item.status == "unknown" and "not resent" in late.item.reason
-    assert message_log.get(mid).status == "unknown"
+    assert messages.get(mid).status == "unknown"
 
 
 def test_an_attempt_that_died_before_any_provider_saw_the_message_is_taken_over_after_the_lease(mid, virtual_clock):

@@ -70,12 +70,13 @@ def virtual_clock_module():
 
 
 def test_the_reminder_puts_its_web_card_in_the_inbox_beside_the_email(placed):
+    from polku.data import messages
     from polku.messaging import message_log
 
     result = placed["result"]
     assert result["status"] == "sent" and result["channel"] == "email", result
     assert result["web"]["status"] == "sent", result
-    logged = {m.channel: m for m in message_log.for_customer(placed["cid"])}
+    logged = {m.channel: m for m in messages.of_customer(placed["cid"])}
     assert set(logged) == {"email", "web"}
     card = logged["web"]
     assert card.step == "SendReminder/web" and card.provider == "web" and card.expires_at > card.sent_at
@@ -91,18 +92,18 @@ def test_the_reminder_puts_its_web_card_in_the_inbox_beside_the_email(placed):
 
 
 def test_a_retried_step_places_the_card_once(twin, placed):
-    from polku.messaging import message_log
+    from polku.data import messages
 
     cid = f"c-{uuid.uuid4().hex[:12]}"
     _put_profile(twin, cid, email_addr=f"{cid}@example.org", anonymous_ids={"L": [{"S": "a-x"}]})
     execution = f"arn:aws:states:eu-west-1:123456789012:execution:polku-local-abandoned_cart:{uuid.uuid4()}"
     first, again = _send(twin, cid, execution_id=execution), _send(twin, cid, execution_id=execution)
     assert again["replayed"] and again["web"]["message_id"] == first["web"]["message_id"]
-    assert sorted(m.channel for m in message_log.for_customer(cid)) == ["email", "web"]
+    assert sorted(m.channel for m in messages.of_customer(cid)) == ["email", "web"]
 
 
 def test_only_the_verified_customer_sees_the_card_and_seeing_it_delivers_it(twin, api, placed):
-    from polku.messaging import message_log
+    from polku.data import messages
     from polku.tracking.trust_secrets import mint_for
 
     cid, anon = placed["cid"], placed["anon"]
@@ -125,7 +126,7 @@ def test_only_the_verified_customer_sees_the_card_and_seeing_it_delivers_it(twin
     placed["rec_content"] = rec
     assert status == 200 and body["personal"] is True
     [card] = body["slots"]["cart-offer"]["cards"]
-    web = next(m for m in message_log.for_customer(cid) if m.channel == "web")
+    web = next(m for m in messages.of_customer(cid) if m.channel == "web")
     assert card["message_id"] == web.message_id and card["title"] == "Your cart is waiting"
     web.refresh()
     assert web.status == "delivered" and "delivery_at" in web.feedback.as_dict()
@@ -135,7 +136,7 @@ def test_only_the_verified_customer_sees_the_card_and_seeing_it_delivers_it(twin
 
 
 def test_a_click_on_the_card_is_tracked_and_the_card_is_not_shown_again(twin, api, placed):
-    from polku.messaging import message_log
+    from polku.data import messages
     from polku.tracking.trust_secrets import mint_for
 
     card = placed.get("card") or pytest.fail("needs the card shown above")
@@ -145,7 +146,7 @@ def test_a_click_on_the_card_is_tracked_and_the_card_is_not_shown_again(twin, ap
     assert r.status_code == 302 and r.headers["Location"] == CART
     types = [t for t, p in _events(twin, f"c#{placed['cid']}") if p.get("slot") == "inbox"]
     assert types == ["content_click"]
-    web = message_log.get(card["message_id"])
+    web = messages.get(card["message_id"])
     assert "click_at" in web.feedback.as_dict()
     status, body = _content(api, {"customer_id": placed["cid"], "identity_token": mint_for(SITE, placed["cid"]),
                                   "slots": [{"name": "inbox"}]})

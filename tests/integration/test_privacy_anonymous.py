@@ -19,7 +19,9 @@ from polku.data.journey_state import JourneyStateModel
 from polku.journeys import registry, runs
 from polku.settings import get_settings
 from polku.tracking.trust_secrets import mint_for  # identify needs a token from the shop's backend (#16)
-from polku.tracking import event_store, identity, profile_store
+from polku.data import events as event_table
+from polku.data import identities
+from polku.tracking import profile_store
 
 pytestmark = pytest.mark.twin
 
@@ -88,7 +90,7 @@ def test_erase_removes_the_browsers_data_stops_its_journey_and_spares_other_brow
     sfn = twin.client("stepfunctions")
     assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
 
-    assert list(event_store.of_subject(f"a#{anon}")) == []
+    assert list(event_table.of_subject(f"a#{anon}")) == []
     assert profile_store.load(f"anon:{anon}") is None
     assert list(JourneyStateModel.query(f"anon:{anon}")) == []
     status, doc, _ = cli(capsys, api, "export", "--anonymous-id", anon)
@@ -96,7 +98,7 @@ def test_erase_removes_the_browsers_data_stops_its_journey_and_spares_other_brow
     assert (doc["events"], doc["profiles"], doc["journey_state"], doc["messages"]) == ([], {}, [], [])
 
     # the other browser is untouched
-    assert len(list(event_store.of_subject(f"a#{other}"))) == 3
+    assert len(list(event_table.of_subject(f"a#{other}"))) == 3
     assert profile_store.load(f"anon:{other}") is not None
     assert [s.sk for s in JourneyStateModel.query(f"anon:{other}")] == ["run#browse_abandonment"]
     assert sfn.describe_execution(executionArn=other_arn)["status"] == "RUNNING"
@@ -119,11 +121,11 @@ def test_a_browser_linked_to_a_customer_is_exported_but_erased_with_the_customer
 
     status, _, err = cli(capsys, api, "erase", "--anonymous-id", anon, "--yes")
     assert status == 2 and "anonymous_id" in err and cust in err
-    assert len(list(event_store.of_subject(f"a#{anon}"))) == 1  # nothing erased
+    assert len(list(event_table.of_subject(f"a#{anon}"))) == 1  # nothing erased
 
     status, doc, _ = cli(capsys, api, "erase", cust, "--yes")  # the customer's erase covers the browser
     assert status == 0 and doc["removed"]["identity_links"] == 1
-    assert list(event_store.of_subject(f"a#{anon}")) == [] and identity.customer_of(anon) is None
+    assert list(event_table.of_subject(f"a#{anon}")) == [] and identities.customer_of(anon) is None
 
 
 def test_bad_input_names_the_field(api, capsys):

@@ -30,14 +30,14 @@ def pid_customer(i: int) -> str:
 @pytest.fixture(scope="module")
 def env(twin):
     from polku.data.events import EventModel
-    from polku.recommend import catalog_store
+    from polku.data import catalog
     from polku.recommend.catalog import demo_product
     from polku.recommend.model_store import ModelStore
 
     products = [demo_product(p) for p in FRUIT + VEG]
     for p in products:
         p["category"] = "fruit" if p["product_id"] in FRUIT else "veg"
-    catalog_store.save_products(products)
+    catalog.save_products(products)
     base = dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone.utc)
     with EventModel.batch_write() as batch:
         for c in range(24):

@@ -121,9 +121,9 @@ def test_send_step_delivers_personal_email_with_unsubscribe_headers(twin, custom
     assert "Rye bread <organic>" in text
 
     # the message log has it, queryable per customer
-    from polku.messaging import message_log
+    from polku.data import messages
 
-    [logged] = message_log.for_customer(cid)
+    [logged] = messages.of_customer(cid)
     assert logged.status == "sent" and logged.channel == "email" and logged.template == "welcome"
     assert logged.locale == "fi" and logged.provider == "ses" and logged.provider_id == result["provider_id"]
 
@@ -194,9 +194,9 @@ def test_pixel_click_and_unsubscribe_reach_the_events_table(twin, customer):
     types = _events_of(twin, cid)
     assert {"email_open", "email_click", "unsubscribe"} <= set(types), types
 
-    from polku.messaging import message_log
+    from polku.data import messages
 
-    [logged] = message_log.for_customer(cid)
+    [logged] = messages.of_customer(cid)
     assert "open_at" in logged.feedback.as_dict() and "click_at" in logged.feedback.as_dict()
 
     # unsubscribed: the next message of any journey is not sent

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from pynamodb.connection.base import Connection
 from pynamodb.exceptions import UpdateError
 
+from polku.data import messages
 from polku.messaging import message_log
 from polku.messaging.delivery import TransientDeliveryError
 from polku.messaging.send_message import SendInput, send_message
@@ -126,7 +127,7 @@ def test_failure_before_the_provider_releases_the_claim_and_the_retry_sends_once
     deps.load_profile = lambda c: (_ for _ in ()).throw(RuntimeError("profiles table unreachable"))
     with pytest.raises(RuntimeError):
         send_message(inp, deps)
-    assert message_log.get(_mid(inp)).status == "retry" and _to(None, addr) == []
+    assert messages.get(_mid(inp)).status == "retry" and _to(None, addr) == []
     deps.load_profile = real_load
     assert send_message(inp, deps)["status"] == "sent"
     assert send_message(inp, deps).get("replayed")
@@ -151,7 +152,7 @@ def test_lambda_killed_before_the_provider_is_taken_over_after_the_lease_and_sen
     virtual_clock.advance(message_log.SENDING_LEASE_SECONDS + 1)
     out = send_message(inp, deps)
     assert out["status"] == "sent" and not out.get("replayed")
-    assert len(_to(None, addr)) == 1 and message_log.get(_mid(inp)).attempts == 2
+    assert len(_to(None, addr)) == 1 and messages.get(_mid(inp)).attempts == 2
 
 
 # ------------------------------------------------------------------ provider errors
@@ -161,7 +162,7 @@ def test_provider_refusal_is_retried_and_sent_once(customer):
     deps = _deps(before=[_throttled()])
     with pytest.raises(TransientDeliveryError):
         send_message(inp, deps)
-    assert message_log.get(_mid(inp)).status == "retry"
+    assert messages.get(_mid(inp)).status == "retry"
     assert send_message(inp, deps)["status"] == "sent"
     assert len(_to(None, addr)) == 1
 
@@ -185,7 +186,7 @@ def test_error_after_the_provider_accepted_is_unknown_and_never_resent(customer)
     out = send_message(inp, deps)
     assert out["status"] == "unknown" and "KeyError" in out["reason"]
     assert send_message(inp, deps).get("replayed")
-    assert len(_to(None, addr)) == 1 and message_log.get(_mid(inp)).status == "unknown"
+    assert len(_to(None, addr)) == 1 and messages.get(_mid(inp)).status == "unknown"
 
 
 # ------------------------------------------------------------------ the log write fails
@@ -195,7 +196,7 @@ def test_sent_update_failing_once_is_retried_and_the_message_is_not_sent_twice(c
     deps = _deps(on_accept=lambda: failing_log_writes.__setitem__(_mid(inp), 1))
     out = send_message(inp, deps)
     assert out["status"] == "sent" and "recorded" not in out
-    stored = message_log.get(_mid(inp))
+    stored = messages.get(_mid(inp))
     assert stored.status == "sent" and stored.provider == "ses" and stored.provider_id
     assert send_message(inp, deps).get("replayed")  # Step Functions' Retry after a lost answer
     assert len(_to(None, addr)) == 1
@@ -209,7 +210,7 @@ def test_sent_update_failing_every_time_keeps_the_claim_alarms_and_never_resends
     deps = _deps(on_accept=lambda: failing_log_writes.__setitem__(mid, 100))
     out = send_message(inp, deps)
     assert out["status"] == "sent" and out["recorded"] is False
-    assert message_log.get(mid).status == "sending"  # never released for a resend
+    assert messages.get(mid).status == "sending"  # never released for a resend
     [line] = [r for r in error_lines if "outcome not recorded" in r.getMessage()]
     assert line.message_id == mid and line.provider == "ses"
     failing_log_writes[mid] = 0
@@ -228,7 +229,7 @@ def test_lambda_killed_after_the_provider_accepted_is_never_resent(customer, vir
     deps = _deps(after=[LambdaKilled("timed out")])
     with pytest.raises(LambdaKilled):
         send_message(inp, deps)
-    assert message_log.get(_mid(inp)).status == "sending"
+    assert messages.get(_mid(inp)).status == "sending"
     with pytest.raises(message_log.MessageInProgress):
         send_message(inp, deps)
     virtual_clock.advance(message_log.SENDING_LEASE_SECONDS + 1)

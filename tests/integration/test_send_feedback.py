@@ -49,13 +49,14 @@ def _ses_event(kind: str, message_id: str, provider_id: str, addr: str, **detail
 
 def test_permanent_bounce_suppresses_address_and_updates_log(twin, sent):
     cid, addr, result = sent
-    from polku.messaging import message_log, suppression_list
+    from polku.data import messages
+    from polku.messaging import suppression_list
 
     _publish_ses_event(twin, _ses_event("Bounce", result["message_id"], result["provider_id"], addr,
                                         bounceType="Permanent", bounceSubType="General",
                                         bouncedRecipients=[{"emailAddress": addr.upper()}]))
     assert _wait(lambda: suppression_list.is_suppressed(f"email:{addr}"))
-    item = _wait(lambda: (m := message_log.get(result["message_id"])) and m.status == "bounced" and m)
+    item = _wait(lambda: (m := messages.get(result["message_id"])) and m.status == "bounced" and m)
     assert item and "bounce_at" in item.feedback.as_dict()
     # the next message to that address is not sent
     again = _invoke(twin, _payload(cid, step="Later"))
@@ -64,11 +65,12 @@ def test_permanent_bounce_suppresses_address_and_updates_log(twin, sent):
 
 def test_transient_bounce_does_not_suppress(twin, sent):
     cid, addr, result = sent
-    from polku.messaging import message_log, suppression_list
+    from polku.data import messages
+    from polku.messaging import suppression_list
 
     _publish_ses_event(twin, _ses_event("Bounce", result["message_id"], result["provider_id"], addr,
                                         bounceType="Transient", bouncedRecipients=[{"emailAddress": addr}]))
-    assert _wait(lambda: message_log.get(result["message_id"]).status == "bounced")
+    assert _wait(lambda: messages.get(result["message_id"]).status == "bounced")
     assert not suppression_list.is_suppressed(f"email:{addr}")
 
 

@@ -82,9 +82,9 @@ def test_send_step_pushes_to_the_customers_platform_endpoint(twin, virtual_clock
     assert gcm["data"]["message_id"] == result["message_id"] == apns["message_id"]
     assert apns["aps"]["alert"]["title"] == "Ostoskorisi odottaa"
 
-    from polku.messaging import message_log
+    from polku.data import messages
 
-    [logged] = message_log.for_customer(cid)
+    [logged] = messages.of_customer(cid)
     assert logged.status == "sent" and logged.channel == "push" and logged.template == "abandoned_cart"
     assert logged.provider == "sns" and logged.provider_id == result["provider_id"]
     assert logged.address == f"push:{endpoint}"  # the suppression key of this channel

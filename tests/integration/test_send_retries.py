@@ -48,14 +48,15 @@ def test_transient_error_is_raised_for_retry_and_the_retry_sends_once(customer):
     inp = SendInput.parse(_payload(customer, recommendations=PRODUCTS))
     with pytest.raises(TransientDeliveryError):
         send_message(inp, _deps(ses))
+    from polku.data import messages
     from polku.messaging import message_log
 
     mid = message_log.message_id_for(inp.execution_id, inp.step)
-    assert message_log.get(mid).status == "retry"
+    assert messages.get(mid).status == "retry"
     out = send_message(inp, _deps(ses))  # Step Functions' Retry
     again = send_message(inp, _deps(ses))  # and one more, after success
     assert out["status"] == "sent" and again.get("replayed") and len(ses.sent) == 1
-    assert message_log.get(mid).attempts == 2
+    assert messages.get(mid).attempts == 2
 
 
 def test_permanent_error_is_recorded_not_retried(customer):

@@ -8,7 +8,9 @@ import pytest
 import requests
 
 from polku import clock
-from polku.tracking import event_store, identity, profile_store, trust_secrets
+from polku.data import events as event_table
+from polku.data import identities
+from polku.tracking import profile_store, trust_secrets
 
 from waiting import uid, wait_for  # tests/integration/waiting.py
 
@@ -40,7 +42,7 @@ def test_the_server_api_needs_the_sites_server_key(api, key, status, reason):
     r = server_post(api, "events", {"events": [purchase(cust, order)]}, key=key)
     assert r.status_code == status, r.text
     assert r.json()["error"]["field"] == "X-Polku-Server-Key" and reason in r.json()["error"]["reason"]
-    assert event_store.get(f"order-{order}") is None
+    assert event_table.get(f"order-{order}") is None
     r = server_post(api, "identify", {"customer_id": cust, "traits": {"email": "x@evil.com"}}, key=key)
     assert r.status_code == status and profile_store.load(cust) is None
 
@@ -55,11 +57,11 @@ def test_purchases_traits_and_consents_from_the_shops_backend(api):
     cust, order = uid("c"), uid("o")
     r = server_post(api, "events", {"events": [purchase(cust, order)]})
     assert r.status_code == 200 and r.json()["accepted"] == [f"order-{order}"], r.text
-    assert event_store.get(f"order-{order}")["site_key"] == SITE
+    assert event_table.get(f"order-{order}")["site_key"] == SITE
     r = server_post(api, "identify", {"customer_id": cust, "traits": {
         "email": "buyer@example.com", "phone": "+358401234567", "consents": {"email": True, "sms": True}}})
     assert r.status_code == 200, r.text
-    stored = event_store.get(r.json()["event_id"])
+    stored = event_table.get(r.json()["event_id"])
     assert stored["properties"]["evidence"]["source"] == "server" and stored["properties"]["evidence"]["trust"] == "server"
     profile = wait_for(lambda: profile_store.load(cust))
     assert profile["orders"] == 1 and profile["traits"]["email"] == "buyer@example.com"
@@ -75,7 +77,7 @@ def test_the_server_can_link_a_browser_it_signed_in(api):
     cust, anon = uid("c"), uid("a")
     r = server_post(api, "identify", {"customer_id": cust, "anonymous_id": anon})
     assert r.status_code == 200 and r.json()["linked"] is True
-    assert identity.customer_of(anon) == cust
+    assert identities.customer_of(anon) == cust
 
 
 def test_the_public_events_route_cannot_change_consents(api):
@@ -88,7 +90,7 @@ def test_the_public_events_route_cannot_change_consents(api):
     assert r.status_code == 400
     [rejected] = r.json()["rejected"]
     assert rejected["field"] == "type" and "server API" in rejected["reason"]
-    assert event_store.get(event["event_id"]) is None
+    assert event_table.get(event["event_id"]) is None
     assert profile_store.load(cust)["consents"]["email"]["granted"] is True
 
 

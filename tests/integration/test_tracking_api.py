@@ -8,7 +8,8 @@ import threading
 import pytest
 import requests
 
-from polku.tracking import event_store, identity, privacy, profile_store  # noqa: F401 - import models first
+from polku.data import events as event_table
+from polku.tracking import privacy, profile_store  # noqa: F401 - import models first
 from polku.tracking.trust_secrets import mint_for  # identify needs a token from the shop's backend (#16)
 
 from waiting import uid  # tests/integration/waiting.py
@@ -48,9 +49,9 @@ def test_partial_batch_accepted_and_rejections_named(api):
     assert body["rejected"] == [{"index": 1, "event_id": bad["event_id"], "field": "properties.items",
                                  "reason": "must contain at least one item"}]
     assert r.headers["Access-Control-Allow-Origin"] == ORIGIN
-    stored = event_store.get(good["event_id"])
+    stored = event_table.get(good["event_id"])
     assert stored["client_ts"] == "2026-01-05T08:00:00.000Z" and stored["received_at"] and stored["site_key"] == SITE_KEY
-    assert event_store.get(bad["event_id"]) is None
+    assert event_table.get(bad["event_id"]) is None
 
 
 def test_all_rejected_is_400(api):
@@ -63,7 +64,7 @@ def test_posting_the_same_batch_twice_stores_each_event_once(api):
     batch = [ev("page_view", {"anonymous_id": anon}, url="/"), ev("search", {"anonymous_id": anon}, query="tea")]
     first, second = post(api, batch).json(), post(api, batch).json()
     assert first["duplicates"] == [] and sorted(second["duplicates"]) == sorted(e["event_id"] for e in batch)
-    assert len(list(event_store.of_subject(f"a#{anon}"))) == 2
+    assert len(list(event_table.of_subject(f"a#{anon}"))) == 2
     assert profile_store.load(f"anon:{anon}")["counts"] == {"page_view": 1, "search": 1}
 
 
@@ -75,7 +76,7 @@ def test_concurrent_retries_store_once(api):
         t.start()
     for t in threads:
         t.join()
-    assert len(list(event_store.of_subject(f"a#{anon}"))) == 1
+    assert len(list(event_table.of_subject(f"a#{anon}"))) == 1
     assert profile_store.load(f"anon:{anon}")["counts"] == {"page_view": 1}
 
 
@@ -87,7 +88,7 @@ def test_cors_and_site_key(api):
     assert "Access-Control-Allow-Origin" not in r.headers
     r = requests.post(f"{api}/v1/events", json={"site_key": "nope", "events": [e]}, timeout=30)
     assert r.status_code == 403 and r.json()["error"]["field"] == "site_key"
-    assert event_store.get(e["event_id"]) is None
+    assert event_table.get(e["event_id"]) is None
     pre = requests.options(f"{api}/v1/events", headers={"Origin": ORIGIN,
                                                         "Access-Control-Request-Method": "POST"}, timeout=30)
     assert pre.status_code == 204 and pre.headers["Access-Control-Allow-Origin"] == ORIGIN
@@ -114,7 +115,7 @@ def test_identify_links_earlier_and_later_anonymous_events(api):
     assert identify(api, anon, cust, idf, **traits).json() == {**r.json(), "linked": False, "duplicate": True}
     after = ev("add_to_cart", {"anonymous_id": anon}, ts="2026-01-05T08:05:00Z", product_id="p1", quantity=1)
     post(api, [after])
-    assert event_store.get(after["event_id"])["customer_id"] == cust  # resolved through the link
+    assert event_table.get(after["event_id"])["customer_id"] == cust  # resolved through the link
     p = profile_store.load(cust)
     assert p["counts"] == {"product_view": 1, "identify": 1, "add_to_cart": 1}
     assert p["preferred_channel"] == "sms" and p["consents"]["sms"]["granted"] is True

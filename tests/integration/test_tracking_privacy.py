@@ -14,7 +14,9 @@ from polku.data.journey_state import JourneyStateModel
 from polku.data.messages import MessageModel
 from polku.journeys import registry, runs
 from polku.settings import get_settings
-from polku.tracking import event_store, identity, profile_store
+from polku.data import events as event_table
+from polku.data import identities
+from polku.tracking import profile_store
 from polku.tracking.trust_secrets import mint_for  # identify needs a token from the shop's backend (#16)
 
 pytestmark = pytest.mark.twin
@@ -62,9 +64,9 @@ def test_cli_erase_removes_everything_and_repeats_safely(api, capsys):
     assert {k: v for k, v in removed.items() if v} == {"events": 3, "profiles": 2, "identity_links": 1, "messages": 1,
                                                        "journey_state": 1}
     assert result["stopped_executions"] == 0
-    assert list(event_store.of_subject(f"c#{cust}")) == [] and list(event_store.of_subject(f"a#{anon}")) == []
+    assert list(event_table.of_subject(f"c#{cust}")) == [] and list(event_table.of_subject(f"a#{anon}")) == []
     assert profile_store.load(cust) is None and profile_store.load(f"anon:{anon}") is None
-    assert identity.customer_of(anon) is None
+    assert identities.customer_of(anon) is None
     assert list(MessageModel.by_customer.query(cust)) == [] and list(JourneyStateModel.query(cust)) == []
     assert main(["--endpoint", api, "customers", "erase", cust, "--yes"]) == 0
     assert set(cli_json(capsys.readouterr().out)["removed"].values()) == {0}

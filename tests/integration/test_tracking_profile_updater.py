@@ -12,7 +12,8 @@ from boto3.dynamodb.types import TypeSerializer
 
 from polku.data.base import bind_models
 from polku.settings import get_settings
-from polku.tracking import event_store, profile_store
+from polku.data import events as event_table
+from polku.tracking import profile_store
 from polku.twin import lambda_runtime
 
 pytestmark = pytest.mark.twin
@@ -81,7 +82,7 @@ def test_real_stream_then_redelivery(twin, updater):
     assert r.status_code == 200
     before = profile_store.load(f"anon:{anon}")
     assert before["counts"] == {"product_view": 1}  # the twin's stream mapping ran the updater
-    stored = event_store.get(events[0]["event_id"])
+    stored = event_table.get(events[0]["event_id"])
     updater([record(stored, 1)])
     assert profile_store.load(f"anon:{anon}") == before
 

@@ -20,10 +20,10 @@ BERRIES = {"product_id": "cc-berries", "name": "Organic Strawberries", "category
 @pytest.fixture(scope="module")
 def catalogue(journey_twin):
     from polku.journeys.simulate import InProcess
-    from polku.recommend import catalog_store
+    from polku.data import catalog
 
     with InProcess(journey_twin):
-        catalog_store.save_products([SPINACH, LOAF, BERRIES])
+        catalog.save_products([SPINACH, LOAF, BERRIES])
     return journey_twin
 
 

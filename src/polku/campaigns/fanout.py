@@ -64,7 +64,7 @@ def _common(event: Any) -> tuple[Campaign, str, str, Any]:
 
 
 def audience_part(event: Any, s3) -> dict:
-    from polku.data.journey_state import JourneyStateModel
+    from polku.data import journey_state
     from polku.messaging.wiring import send_policy
     from polku.settings import get_settings
 
@@ -79,9 +79,8 @@ def audience_part(event: Any, s3) -> dict:
                for p in audience.scan_part(segment, part, total, started)]
     held = [m for m in members if m["variant"] == "holdout"]
     for m in held:  # the report's holdout (same item on a retry)
-        JourneyStateModel(m["customer_id"], STATE_KEY.format(name=campaign.name, run=run_id), journey=campaign.journey,
-                          status="holdout", variant="holdout", entered_at=m["send_at"],
-                          trigger_event_id=run_id).save()
+        journey_state.put(m["customer_id"], STATE_KEY.format(name=campaign.name, run=run_id), journey=campaign.journey,
+                          status="holdout", variant="holdout", entered_at=m["send_at"], trigger_event_id=run_id)
     key = f"{prefix(campaign, run_id)}parts/{part:03d}.json"
     s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(members, separators=(",", ":")).encode(),
                   ContentType="application/json")

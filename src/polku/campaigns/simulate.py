@@ -84,17 +84,17 @@ def simulate(campaign: Campaign, segment: segments.Segment, lines: Iterable[str]
 
 def collect(twin, campaign: Campaign, sent=None, found: dict | None = None) -> list[dict]:
     """The campaign's happenings from the message log and the journey state table (holdout)."""
-    from polku.data.journey_state import JourneyStateModel
-    from polku.data.messages import MessageModel
+    from polku.data import journey_state
+    from polku.data import messages
     from polku.journeys.simulate import delivered_of, message_content
 
     rows = []
-    for item in JourneyStateModel.scan(JourneyStateModel.journey == campaign.journey):
+    for item in journey_state.of_journey(campaign.journey):
         if item.status == "holdout":
             base = {"at": item.entered_at, "customer_id": item.customer_id, "journey": campaign.journey}
             rows.append({**base, "kind": "entered", "variant": "holdout"})
             rows.append({**base, "kind": "exited", "reason": "holdout"})
-    for m in MessageModel.by_journey.query(campaign.journey):
+    for m in messages.of_journey(campaign.journey):
         line = {"at": m.sent_at or m.updated_at or m.created_at, "customer_id": m.customer_id, "journey": campaign.journey,
                 "kind": "message", "state": STEP, "template": m.template, "stage": "main", "channel": m.channel,
                 "status": m.status, "variant": m.variant, "message_id": m.message_id}

@@ -29,13 +29,13 @@ def register(sub) -> None:
 def _save(args, products):
     from polku.cli.main import CliError
     from polku.cli.target import Target, TargetError
-    from polku.recommend import catalog_store
+    from polku.data import catalog
 
     try:
         Target.from_args(args).use()
     except TargetError as exc:
         raise CliError(str(exc)) from None
-    return catalog_store.save_products(products)
+    return catalog.save_products(products)
 
 
 

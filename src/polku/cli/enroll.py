@@ -200,10 +200,10 @@ def run_grant(args) -> int:
 
 
 def run_link(args) -> int:
-    from polku.enrollment import store
+    from polku.data import enrollments
 
     _use_target(args)
     ids = [c if isinstance(c, str) else c["customer_id"] for c in read_customers(args.customers)]
-    store.link_partner_customers(args.partner, ids)
+    enrollments.link_partner_customers(args.partner, ids)
     print(f"linked {len(ids)} customers to partner {args.partner}")
     return 0

@@ -116,7 +116,8 @@ def _target(args):
 
 def train_cmd(args) -> int:
     from polku import clock
-    from polku.recommend import catalog_store, event_reader
+    from polku.data import catalog
+    from polku.data import events as event_table
     from polku.recommend.customer_history import WEIGHTS, interactions_from_events
     from polku.recommend.model_store import ModelStore
     from polku.recommend.pipeline import run_training
@@ -125,13 +126,13 @@ def train_cmd(args) -> int:
     if args.interactions:
         inter = _read(args)
     else:
-        inter = interactions_from_events(event_reader.all_events(set(WEIGHTS)))
+        inter = interactions_from_events(event_table.all_events(set(WEIGHTS)))
     if len(inter) == 0:
         from polku.cli.main import CliError
 
         raise CliError("no interactions to train on (no product views, carts or purchases yet)")
     outcome = run_training(inter, ModelStore(target.client("s3"), settings.models_bucket), clock.now_iso(),
-                           catalog=catalog_store.all_content(), force=args.force)
+                           catalog=catalog.all_content(), force=args.force)
     if args.json:
         print(json.dumps(outcome.as_dict(), indent=2, default=str))
     else:

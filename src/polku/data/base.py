@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.models import Model
 
 from polku.settings import Settings, get_settings
@@ -64,3 +64,33 @@ def update_if(item: Model, actions: list, condition) -> bool:
         if exc.cause_response_code == CONDITION_FAILED:
             return False
         raise
+
+
+def delete_if(item: Model, condition) -> bool:
+    """Delete ``item`` only if ``condition`` holds. True when deleted, False when the condition
+    failed; any other error is raised."""
+    try:
+        item.delete(condition=condition)
+        return True
+    except DeleteError as exc:
+        if exc.cause_response_code == CONDITION_FAILED:
+            return False
+        raise
+
+
+def get_or_none(model: type[Model], hash_key, range_key=None, *, consistent_read: bool = True, **options):
+    """One item by its key (read consistently unless told otherwise), or None."""
+    try:
+        return model.get(hash_key, range_key, consistent_read=consistent_read, **options)
+    except model.DoesNotExist:
+        return None
+
+
+def delete_all(model: type[Model], found) -> int:
+    """Delete the items ``found`` (of ``model``) in batches of 25; how many."""
+    found = list(found)
+    if found:
+        with model.batch_write() as batch:
+            for item in found:
+                batch.delete(item)
+    return len(found)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from polku.data.base import PolkuModel
+from polku import clock
+from polku.data.base import PolkuModel, get_or_none
 
 
 class ByCategory(GlobalSecondaryIndex):
@@ -35,3 +38,45 @@ class ProductModel(PolkuModel):
     synthetic = BooleanAttribute(null=True)  # demo data, not a real product
     updated_at = UnicodeAttribute(null=True)
     by_category = ByCategory()
+
+
+# -- the table's reads and writes (every module reaches the catalogue through these) ----------
+CONTENT = ("name", "category", "price", "currency", "description", "image_url", "url", "available", "synthetic")
+
+
+def save_products(products: list[dict]) -> int:
+    """Write imported products (content fields, ``updated_at`` now) in batches; returns how many."""
+    updated_at = clock.now_iso()
+    with ProductModel.batch_write() as batch:
+        for p in products:
+            attrs = {k: _plain(p[k]) for k in CONTENT if k in p}  # PynamoDB numbers are floats
+            batch.save(ProductModel(p["product_id"], **attrs, updated_at=updated_at))
+    return len(products)
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def content_for(product_ids) -> dict[str, dict]:
+    """product id -> catalogue content (ids not in the catalogue are absent)."""
+    ids = list(dict.fromkeys(str(p) for p in product_ids))
+    out: dict[str, dict] = {}
+    for start in range(0, len(ids), 100):
+        for item in ProductModel.batch_get(ids[start:start + 100]):
+            out[item.product_id] = {k: _plain(getattr(item, k)) for k in CONTENT if getattr(item, k, None) is not None}
+    return out
+
+
+def all_content() -> dict[str, dict]:
+    """The whole catalogue (training snapshots it into the model)."""
+    return {item.product_id: {k: _plain(getattr(item, k)) for k in CONTENT if getattr(item, k, None) is not None}
+            for item in ProductModel.scan()}
+
+
+def category_of(product_id: str) -> str | None:
+    """The product's category, or None when it is not in the catalogue."""
+    item = get_or_none(ProductModel, product_id, consistent_read=False)
+    return item.category if item is not None else None

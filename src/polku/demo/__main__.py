@@ -56,7 +56,7 @@ def build_timeline(shoppers: int, weeks: int) -> list[str]:
 def train_recommender(twin, rows: list[dict], window_start: dt.datetime) -> str:
     """Catalogue + a model trained on orders before the window (users' earlier baskets)."""
     from polku import clock
-    from polku.recommend import catalog_store
+    from polku.data import catalog
     from polku.recommend.catalog import demo_catalog
     from polku.recommend.interactions import Interactions
     from polku.recommend.model_store import ModelStore
@@ -64,7 +64,7 @@ def train_recommender(twin, rows: list[dict], window_start: dt.datetime) -> str:
     from polku.settings import get_settings
 
     products = demo_catalog(sorted({r["product_id"] for r in rows}), "https://shop.example")
-    catalog_store.save_products(products)
+    catalog.save_products(products)
     by_user: dict[str, list[dict]] = {}
     for r in rows:
         by_user.setdefault(r["user_id"], []).append(r)
@@ -79,7 +79,7 @@ def train_recommender(twin, rows: list[dict], window_start: dt.datetime) -> str:
                 times.append(float(r["order_number"]))
     inter = Interactions.from_records(users, items, times=times, baskets=baskets)
     store = ModelStore(twin.client("s3"), get_settings().models_bucket)
-    outcome = run_training(inter, store, clock.to_iso(window_start), catalog=catalog_store.all_content(), force=True)
+    outcome = run_training(inter, store, clock.to_iso(window_start), catalog=catalog.all_content(), force=True)
     ev = outcome.manifest.get("evaluation", {})
     return (f"{outcome.manifest.get('item_count')} products, "
             f"{outcome.manifest.get('dimensions')} dimensions, holdout HR@10 {ev.get('hr@10', 'n/a')}")

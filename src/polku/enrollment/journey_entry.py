@@ -20,10 +20,9 @@ from __future__ import annotations
 import json
 
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import DoesNotExist, PutError
 
 from polku import aws_clients, clock
-from polku.data.journey_state import JourneyStateModel
+from polku.data import journey_state
 from polku.journeys.registry import live_arn
 from polku.journeys.variants import assign
 from polku.settings import get_settings
@@ -48,30 +47,20 @@ def enter(*, journey: str, state_machine: str, split: dict, customer_id: str, na
     ``already_in_journey`` (the customer is in a run of this journey started by someone else)."""
     sm_arn = get_settings().state_machine_prefix + state_machine
     arn = sm_arn.replace(":stateMachine:", ":execution:") + ":" + name
-    key = f"run#{journey}"
-    try:
-        previous = JourneyStateModel.get(customer_id, key, consistent_read=True)
-    except DoesNotExist:
-        previous = None
+    previous = journey_state.run(customer_id, journey)
     if previous is not None and previous.trigger_event_id == enrollment_id:
         item = previous  # a retried chunk: same name, same input
     else:
         if previous is not None and previous.status == "running" and _execution_running(previous.execution_arn):
             return "already_in_journey", previous.execution_arn
-        item = JourneyStateModel(
-            customer_id, key, journey=journey, entered_at=clock.now_iso(), status="running",
+        item = journey_state.claim_run(
+            customer_id, journey, previous, entered_at=clock.now_iso(), status="running",
             execution_name=name, execution_arn=arn, trigger_event_id=enrollment_id,
             variant=assign(customer_id, journey, split or {"A": 1.0}),
             runs=int(getattr(previous, "runs", 0) or 0) + 1,
         )
-        condition = (JourneyStateModel.sk.does_not_exist() if previous is None
-                     else JourneyStateModel.entered_at == previous.entered_at)
-        try:
-            item.save(condition=condition)
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return "already_in_journey", None  # someone entered them just now
-            raise
+        if item is None:
+            return "already_in_journey", None  # someone entered them just now
     payload = {
         "customer_id": customer_id,
         "journey": journey,

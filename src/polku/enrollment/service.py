@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 from polku import clock
+from polku.data import enrollments
 from polku.enrollment import chunk_queue, journey_entry, store
 from polku.enrollment.chunks import chunk_message, plan_chunks
 from polku.enrollment.deterministic_ids import enrollment_id as make_enrollment_id
@@ -51,7 +52,7 @@ def submit(caller_arn: str | None, journey: str, body, idempotency_key: str | No
         role = choose_role(caller, request.role)
         check_journey(role, policy, caller)
         if role == "partner":
-            linked = store.partner_customers(caller.partner_id) if caller.partner_id else set()
+            linked = enrollments.partner_customers(caller.partner_id) if caller.partner_id else set()
             check_customers(role, caller, customer_ids, linked)
     except EnrollmentError as exc:
         if isinstance(exc, (Forbidden, NotFound)) or customer_ids:
@@ -84,7 +85,7 @@ def submit(caller_arn: str | None, journey: str, body, idempotency_key: str | No
                 customer_ids=customer_ids, overrides=request.overrides, per_recipient_overrides=per_recipient,
                 outcome="accepted" if created else "retried", enrollment_id=enrollment)
     # A retry re-sends the chunks not finished yet; the worker enrols each customer once anyway.
-    done = {int(c.chunk) for c in store.chunk_results(enrollment) if not c.failed}
+    done = {int(c.chunk) for c in enrollments.chunk_results(enrollment) if not c.failed}
     meta = {**asdict(stored), "state_machine": target.state_machine, "split": target.split,
             "requires_reachable": target.requires_reachable}
     messages = [chunk_message(meta, n, chunk) for n, chunk in enumerate(chunks, start=1) if n not in done]
@@ -118,7 +119,7 @@ def process_chunk(message: dict) -> dict:
     journey = message["journey"]
     customers = message["customers"]
     ids = [c["customer_id"] for c in customers]
-    existing = store.existing_customers(enrollment, ids)
+    existing = enrollments.existing_customers(enrollment, ids)
     done_before = {cid: item.status for cid, item in existing.items() if item.status in FINAL}
     pending = [c for c in customers if c["customer_id"] not in done_before]
     profiles = store.customer_profiles([c["customer_id"] for c in pending], reachability.PROFILE_ATTRIBUTES)
@@ -162,8 +163,8 @@ def process_chunk(message: dict) -> dict:
     for o in outcomes:
         counts[o["status"]] += 1
     errors = [o["customer_id"] for o in outcomes if o["status"] == "failed"]
-    store.save_customer_outcomes(enrollment, outcomes)
-    store.save_chunk_result(enrollment, int(message["chunk"]), len(customers), counts)
+    enrollments.save_customer_outcomes(enrollment, outcomes)
+    enrollments.save_chunk_result(enrollment, int(message["chunk"]), len(customers), counts)
     if errors:
         raise ChunkIncomplete(f"enrolment {enrollment} chunk {message['chunk']}: {len(errors)} customers not started")
     # (refused by this delivery of the chunk, not by an earlier one: what the worker's metric counts)
@@ -176,7 +177,7 @@ def progress(caller_arn: str | None, enrollment_id: str) -> dict:
     # Only the requester and marketing may see an enrolment; others get 404 (no probing).
     if req is None or (req.caller_arn != caller.arn and "marketing" not in caller.roles):
         raise NotFound("enrollment_id", f"no enrolment {enrollment_id!r} visible to {caller.arn}")
-    results = store.chunk_results(enrollment_id)
+    results = enrollments.chunk_results(enrollment_id)
     counts = dict.fromkeys(OUTCOMES, 0)
     for r in results:
         for k in counts:
@@ -186,7 +187,7 @@ def progress(caller_arn: str | None, enrollment_id: str) -> dict:
     status = "completed" if finished_chunks >= req.chunks else ("processing" if results else "queued")
     problems = []
     if counts["started"] < processed:
-        for item in store.customer_items(enrollment_id):
+        for item in enrollments.customer_items(enrollment_id):
             if item.status != "started":
                 problems.append({"customer_id": item.customer_id, "status": item.status, "reason": item.reason})
                 if len(problems) >= PROBLEMS_SHOWN:

@@ -1,6 +1,6 @@
-"""EnrollmentsTable adapter: principals, partner links, requests, chunks, customers, audit.
+"""Enrolment records: who may enrol (principals), the stored request, the audit trail.
 
-Item shapes are documented in :mod:`polku.data.enrollments`.
+The table's reads and writes, and its item shapes, are in :mod:`polku.data.enrollments`.
 """
 
 from __future__ import annotations
@@ -9,11 +9,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from pynamodb.exceptions import PutError
-
 from polku import clock
-from polku.data.enrollments import EnrollmentModel
-from polku.data.profiles import ProfileModel
+from polku.data import enrollments
+from polku.data import profiles
 from polku.enrollment.roles import ROLES, Caller, principal_arn
 
 AUDIT_SAMPLE = 100
@@ -27,39 +25,15 @@ def grant(arn: str, roles: list[str], partner_id: str | None = None) -> None:
         raise ValueError(f"roles: each must be one of {list(ROLES)}, got {roles}")
     if "partner" in roles and not partner_id:
         raise ValueError("partner_id: required for the partner role")
-    EnrollmentModel(
-        f"principal#{principal_arn(arn)}",
-        "principal",
-        kind="principal",
-        roles=sorted(set(roles)),
-        partner_id=partner_id,
-        created_at=clock.now_iso(),
-    ).save()
+    enrollments.put_principal(principal_arn(arn), sorted(set(roles)), partner_id, clock.now_iso())
 
 
 def lookup_caller(caller_arn: str) -> Caller | None:
     arn = principal_arn(caller_arn)
-    try:
-        item = EnrollmentModel.get(f"principal#{arn}", "principal", consistent_read=True)
-    except EnrollmentModel.DoesNotExist:
+    item = enrollments.principal(arn)
+    if item is None:
         return None
     return Caller(arn=arn, roles=frozenset(item.roles or []), partner_id=item.partner_id)
-
-
-def link_partner_customers(partner_id: str, customer_ids: list[str]) -> None:
-    now = clock.now_iso()
-    with EnrollmentModel.batch_write() as batch:
-        for cid in customer_ids:
-            batch.save(EnrollmentModel(f"partner#{partner_id}", f"cust#{cid}", kind="partner_link",
-                                       partner_id=partner_id, customer_id=cid, created_at=now))
-
-
-def partner_customers(partner_id: str) -> set[str]:
-    """Every customer linked to the partner (one query; partners have far fewer than whole bases)."""
-    return {
-        item.customer_id
-        for item in EnrollmentModel.query(f"partner#{partner_id}", EnrollmentModel.sk.startswith("cust#"))
-    }
 
 
 # ------------------------------------------------------------------ requests
@@ -78,7 +52,7 @@ class StoredRequest:
     properties: dict = field(default_factory=dict)  # the runs' trigger properties
 
 
-def _meta_to_stored(item: EnrollmentModel) -> StoredRequest:
+def _meta_to_stored(item: enrollments.EnrollmentModel) -> StoredRequest:
     return StoredRequest(
         enrollment_id=item.enrollment_id,
         journey=item.journey,
@@ -96,11 +70,8 @@ def _meta_to_stored(item: EnrollmentModel) -> StoredRequest:
 
 def create_request(req: StoredRequest, per_recipient_overrides: int) -> bool:
     """Store a new request; False if one with this id already exists (a retry)."""
-    item = EnrollmentModel(
-        f"enr#{req.enrollment_id}",
-        "meta",
-        kind="meta",
-        enrollment_id=req.enrollment_id,
+    return enrollments.create_request(
+        req.enrollment_id,
         journey=req.journey,
         role=req.role,
         caller_arn=req.caller_arn,
@@ -113,44 +84,14 @@ def create_request(req: StoredRequest, per_recipient_overrides: int) -> bool:
         created_at=req.created_at,
         properties=json.dumps(req.properties, sort_keys=True) if req.properties else None,
     )
-    try:
-        item.save(condition=EnrollmentModel.pk.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
 
 
 def get_request(enrollment_id: str) -> StoredRequest | None:
-    try:
-        return _meta_to_stored(EnrollmentModel.get(f"enr#{enrollment_id}", "meta", consistent_read=True))
-    except EnrollmentModel.DoesNotExist:
-        return None
-
-
-def chunk_results(enrollment_id: str) -> list[EnrollmentModel]:
-    return list(EnrollmentModel.query(f"enr#{enrollment_id}", EnrollmentModel.sk.startswith("chunk#"),
-                                      consistent_read=True))
-
-
-def customer_items(enrollment_id: str, status: str | None = None, limit: int | None = None) -> list[EnrollmentModel]:
-    items = []
-    for item in EnrollmentModel.query(f"enr#{enrollment_id}", EnrollmentModel.sk.startswith("cust#"),
-                                      consistent_read=True):
-        if status is None or item.status == status:
-            items.append(item)
-            if limit is not None and len(items) >= limit:
-                break
-    return items
+    item = enrollments.request(enrollment_id)
+    return _meta_to_stored(item) if item is not None else None
 
 
 # ------------------------------------------------------------------ chunk processing
-def existing_customers(enrollment_id: str, customer_ids: list[str]) -> dict[str, EnrollmentModel]:
-    keys = [(f"enr#{enrollment_id}", f"cust#{cid}") for cid in customer_ids]
-    return {item.customer_id: item for item in EnrollmentModel.batch_get(keys, consistent_read=True)}
-
-
 def customer_profiles(customer_ids: list[str], attributes: tuple[str, ...]) -> dict[str, dict]:
     """The profiles of those customers that have one (only ``attributes``), as the profile reader
     gives them (:func:`polku.tracking.profile_store.from_model`)."""
@@ -158,43 +99,7 @@ def customer_profiles(customer_ids: list[str], attributes: tuple[str, ...]) -> d
         return {}
     from polku.tracking.profile_store import from_model
 
-    return {p.customer_id: from_model(p) for p in ProfileModel.batch_get(customer_ids, attributes_to_get=list(attributes))}
-
-
-def save_customer_outcomes(enrollment_id: str, outcomes: list[dict]) -> None:
-    now = clock.now_iso()
-    with EnrollmentModel.batch_write() as batch:
-        for o in outcomes:
-            batch.save(EnrollmentModel(
-                f"enr#{enrollment_id}",
-                f"cust#{o['customer_id']}",
-                kind="customer",
-                enrollment_id=enrollment_id,
-                customer_id=o["customer_id"],
-                status=o["status"],
-                reason=o.get("reason"),
-                execution_name=o.get("execution_name"),
-                execution_arn=o.get("execution_arn"),
-                overrides=json.dumps(o.get("overrides") or {}, sort_keys=True),
-                updated_at=now,
-            ))
-
-
-def save_chunk_result(enrollment_id: str, number: int, size: int, counts: dict[str, int]) -> None:
-    EnrollmentModel(
-        f"enr#{enrollment_id}",
-        f"chunk#{number:05d}",
-        kind="chunk",
-        enrollment_id=enrollment_id,
-        chunk=number,
-        size=size,
-        started=counts.get("started", 0),
-        already_in_journey=counts.get("already_in_journey", 0),
-        unknown_customer=counts.get("unknown_customer", 0),
-        unreachable=counts.get("unreachable", 0),
-        failed=counts.get("failed", 0),
-        updated_at=clock.now_iso(),
-    ).save()
+    return {p.customer_id: from_model(p) for p in profiles.of_customers(customer_ids, attributes)}
 
 
 # ------------------------------------------------------------------ audit
@@ -225,10 +130,9 @@ def audit(*, caller_arn: str, role: str | None, partner_id: str | None, journey:
     now = clock.now_iso()
     digest = hashlib.sha256("\n".join(str(c) for c in customer_ids).encode("utf-8")).hexdigest()
     ref = enrollment_id or digest[:20]
-    EnrollmentModel(
-        f"audit#{now[:10]}",
-        f"{now}#{ref}",
-        kind="audit",
+    enrollments.add_audit(
+        now,
+        ref,
         enrollment_id=enrollment_id,
         caller_arn=bounded(caller_arn, AUDIT_ARN_CHARS),
         role=bounded(role, AUDIT_FIELD_CHARS),
@@ -241,9 +145,4 @@ def audit(*, caller_arn: str, role: str | None, partner_id: str | None, journey:
         per_recipient_overrides=per_recipient_overrides,
         outcome=outcome,
         reason=bounded(reason, AUDIT_REASON_CHARS),
-        created_at=now,
-    ).save()
-
-
-def audit_records(day: str) -> list[EnrollmentModel]:
-    return list(EnrollmentModel.query(f"audit#{day}"))
+    )

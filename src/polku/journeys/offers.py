@@ -18,9 +18,7 @@ from typing import Any, Callable
 
 
 from polku import clock
-from polku.data.base import put_once
 from polku.data import journey_state
-from polku.data.journey_state import JourneyStateModel
 
 SOURCE = "polku.offer"
 GRANTED = "OfferGranted"
@@ -77,14 +75,14 @@ def grant(event: dict, publish: Callable[[str, dict], None]) -> dict:
         "valid_until": clock.to_iso(now + _dt.timedelta(hours=hours)),
     }
     detail["expires_at"] = detail["valid_until"]  # the name message templates use
-    item = JourneyStateModel(customer_id, f"offer#{oid}", journey=journey, status="granting",
-                             entered_at=detail["valid_from"], detail=detail)
-    if not put_once(item, JourneyStateModel.sk.does_not_exist()):
+    item = journey_state.add_once(customer_id, f"{journey_state.OFFER}{oid}", journey=journey, status="granting",
+                                  entered_at=detail["valid_from"], detail=detail)
+    if item is None:
         item = journey_state.find(customer_id, f"{journey_state.OFFER}{oid}")
         detail = _plain(item.detail)
     if item.status == "granting":
         publish(GRANTED, detail)
-        item.update(actions=[JourneyStateModel.status.set("granted")])
+        journey_state.set_status(item, "granted")
     return {"action": GRANTED, **detail, "valid_seconds": int(hours * 3600)}
 
 
@@ -105,11 +103,11 @@ def revoke(event: dict, publish: Callable[[str, dict], None], reason: str | None
         return {"action": REVOKED, **_plain(item.detail).get("revocation", out)}
     publish(REVOKED, out)
     detail["revocation"] = out
-    item.update(actions=[JourneyStateModel.status.set("revoked"), JourneyStateModel.detail.set(detail)])
+    journey_state.set_status(item, "revoked", detail=detail)
     return {"action": REVOKED, **out}
 
 
-def open_offers(customer_id: str, execution_id: str | None = None) -> list[JourneyStateModel]:
+def open_offers(customer_id: str, execution_id: str | None = None) -> list:
     """Offers of a customer (optionally of one run) that were granted and not revoked."""
     out = []
     for item in journey_state.items(customer_id, journey_state.OFFER):

@@ -19,10 +19,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
-
 from polku import clock
-from polku.data.journey_state import JourneyStateModel
+from polku.data import journey_state
 from polku.journeys.registry import Journey
 from polku.journeys.variants import assign, bucket
 from polku.messaging import reachability
@@ -58,10 +56,6 @@ class EntryResult:
     reason: str | None = None  # why unreachable (the channel choice's words)
 
 
-def _run_key(journey: str) -> str:
-    return f"run#{journey}"
-
-
 def enter(journey: Journey, customer_id: str, trigger: dict, sfn, prefix: str) -> EntryResult:
     """Start ``journey`` for the customer unless the re-entry policy or holdout says no.
 
@@ -75,17 +69,11 @@ def enter(journey: Journey, customer_id: str, trigger: dict, sfn, prefix: str) -
     now_iso = clock.now_iso()
     holdout = in_holdout(journey, customer_id)
     variant = "holdout" if holdout else assign(customer_id, journey.name, journey.split)
-    item = JourneyStateModel(
-        customer_id, _run_key(journey.name), journey=journey.name, entered_at=now_iso,
-        status="holdout" if holdout else "running", execution_name=name, execution_arn=arn,
-        trigger_event_id=trigger["event_id"], variant=variant,
-    )
+    fields = dict(entered_at=now_iso, status="holdout" if holdout else "running", execution_name=name,
+                  execution_arn=arn, trigger_event_id=trigger["event_id"], variant=variant)
     reach = None
     for _ in range(3):
-        try:
-            previous = JourneyStateModel.get(customer_id, _run_key(journey.name), consistent_read=True)
-        except DoesNotExist:
-            previous = None
+        previous = journey_state.run(customer_id, journey.name)
         if previous is not None:
             if previous.trigger_event_id == trigger["event_id"]:
                 if previous.status != "running":
@@ -99,21 +87,16 @@ def enter(journey: Journey, customer_id: str, trigger: dict, sfn, prefix: str) -
             ready = clock.parse_iso(previous.entered_at) + _dt.timedelta(hours=journey.reentry.cooldown_hours)
             if clock.now() < ready:
                 return EntryResult("cooldown", previous.execution_name, previous.execution_arn)
-            item.runs = int(previous.runs or 1) + 1
-            condition = JourneyStateModel.entered_at == previous.entered_at
+            runs = int(previous.runs or 1) + 1
         else:
-            item.runs = 1
-            condition = JourneyStateModel.sk.does_not_exist()
+            runs = 1
         if journey.starts_only_reachable and reach is None:
             reach = reachability.check(customer_id, event_id=trigger["event_id"] if trigger.get("type") != "schedule" else None)
             if not reach.ok:
                 return EntryResult("unreachable", reason=reach.reason)
-        try:
-            item.save(condition=condition)
+        item = journey_state.claim_run(customer_id, journey.name, previous, runs=runs, **fields)
+        if item is not None:
             break
-        except PutError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
     else:
         return EntryResult("running")
     if item.status == "holdout":
@@ -147,7 +130,7 @@ def trigger_product(trigger: dict):
     return None
 
 
-def _finished(sfn, run: JourneyStateModel) -> bool:
+def _finished(sfn, run) -> bool:
     """A run item says running; is its execution really still running? (Fixes items of failed runs.)"""
     try:
         status = sfn.describe_execution(executionArn=run.execution_arn)["status"]
@@ -161,37 +144,20 @@ def _finished(sfn, run: JourneyStateModel) -> bool:
 
 def mark_exited(customer_id: str, journey: str, execution_id: str | None, reason: str) -> bool:
     """Record the end of the customer's current run (only if it is still the run ``execution_id``)."""
-    item = JourneyStateModel(customer_id, _run_key(journey))
-    condition = JourneyStateModel.status == "running"
-    if execution_id:
-        condition &= JourneyStateModel.execution_arn == execution_id
-    try:
-        item.update(
-            actions=[JourneyStateModel.status.set("exited"), JourneyStateModel.exit_reason.set(reason),
-                     JourneyStateModel.exited_at.set(clock.now_iso())],
-            condition=condition,
-        )
-        return True
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
+    return journey_state.exit_run(customer_id, journey, execution_id, reason, clock.now_iso())
 
 
-def running(customer_id: str) -> list[JourneyStateModel]:
-    return [r for r in JourneyStateModel.query(customer_id, JourneyStateModel.sk.startswith("run#"), consistent_read=True)
-            if r.status == "running"]
+def running(customer_id: str) -> list:
+    return [r for r in journey_state.items(customer_id, journey_state.RUN) if r.status == "running"]
 
 
-def record_stop(run: JourneyStateModel, reason: str, cause: str) -> None:
+def record_stop(run, reason: str, cause: str) -> None:
     """Remember why an execution was stopped (Step Functions keeps no reason we can rely on)."""
-    JourneyStateModel(run.customer_id, f"stop#{run.execution_name}", journey=run.journey,
+    journey_state.put(run.customer_id, f"{journey_state.STOP}{run.execution_name}", journey=run.journey,
                       entered_at=clock.now_iso(), status=reason, exit_reason=reason,
-                      execution_arn=run.execution_arn, detail={"cause": cause}).save()
+                      execution_arn=run.execution_arn, detail={"cause": cause})
 
 
 def stop_reason(customer_id: str, execution_name: str) -> str | None:
-    try:
-        return JourneyStateModel.get(customer_id, f"stop#{execution_name}", consistent_read=True).exit_reason
-    except DoesNotExist:
-        return None
+    stop = journey_state.find(customer_id, f"{journey_state.STOP}{execution_name}")
+    return stop.exit_reason if stop is not None else None

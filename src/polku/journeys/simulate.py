@@ -467,7 +467,7 @@ def collect(twin, journey, customers: list[str], sent=None, found: dict | None =
     """Happenings of ``journey`` for ``customers`` from executions and the journey state table.
     ``sent`` (:func:`delivered_messages`) gives each sent message line its subject and text;
     ``found`` collects the delivered message of each line by message id (for an outbox)."""
-    from polku.data.journey_state import JourneyStateModel
+    from polku.data import journey_state
     from polku.journeys.steps import plain
 
     sm_arn = twin.outputs["StateMachinePrefix"] + journey.state_machine
@@ -492,11 +492,11 @@ def collect(twin, journey, customers: list[str], sent=None, found: dict | None =
     # journey state adds only those made from outside the run (the trigger's goal or exit stop).
     revoked = {r[3].get("offer_id") for r in rows if r[3].get("type") == "OfferRevoked"}
     for customer in sorted(wanted):
-        for item in JourneyStateModel.query(customer, JourneyStateModel.sk.startswith("run#"), consistent_read=True):
+        for item in journey_state.items(customer, journey_state.RUN):
             if item.journey == journey.name and item.status == "holdout":
                 add(item.entered_at, customer, "entered", variant="holdout")
                 add(item.entered_at, customer, "exited", reason="holdout")
-        for item in JourneyStateModel.query(customer, JourneyStateModel.sk.startswith("offer#"), consistent_read=True):
+        for item in journey_state.items(customer, journey_state.OFFER):
             if item.journey != journey.name:
                 continue
             rev = (plain(item.detail) or {}).get("revocation")

@@ -70,14 +70,14 @@ def now(event: dict) -> dict:
 
 def event_since(event: dict) -> dict:
     """Did the customer do ``event_type`` (matching ``where``) since ``since``?"""
-    from polku.data.events import EventModel
+    from polku.data import events as event_table
 
     customer_id = _require(event, "customer_id")
     event_type = _require(event, "event_type")
     since = _time(event, "since")
     where = event.get("where") or {}
     count, last = 0, None
-    for item in EventModel.by_subject.query(f"c#{customer_id}", EventModel.ts > clock.to_iso(since)):
+    for item in event_table.of_subject_after(f"c#{customer_id}", clock.to_iso(since)):
         if item.type != event_type:
             continue
         if where and not matches({"properties": plain(item.properties) or {}}, where):
@@ -89,14 +89,11 @@ def event_since(event: dict) -> dict:
 
 def profile_view(customer_id: str, now_: _dt.datetime | None = None) -> dict:
     """The customer's profile as the registry and score gate see it (derived fields included)."""
-    from pynamodb.exceptions import DoesNotExist
-
-    from polku.data.profiles import ProfileModel
+    from polku.data import profiles
 
     now_ = now_ or clock.now()
-    try:
-        p = ProfileModel.get(customer_id)
-    except DoesNotExist:
+    p = profiles.find(customer_id, consistent_read=False)
+    if p is None:
         return {"customer_id": customer_id, "exists": False, "traits": {}, "counts": {}}
     return derive_profile(profile_dict(p), now_)
 
@@ -310,8 +307,7 @@ def store_open(event: dict) -> dict:
 def record(event: dict) -> dict:
     """Record a happening (e.g. a hand-over to sales) once per run and state."""
 
-    from polku.data.base import put_once
-    from polku.data.journey_state import JourneyStateModel
+    from polku.data import journey_state
 
     customer_id = _require(event, "customer_id")
     journey = _require(event, "journey")
@@ -320,9 +316,8 @@ def record(event: dict) -> dict:
     detail = event.get("detail") or {}
     key = hashlib.sha256(f"{execution_id}\x1f{event.get('step', '')}\x1f{kind}".encode()).hexdigest()[:16]
     at = clock.now_iso()
-    put_once(JourneyStateModel(customer_id, f"log#{key}", journey=journey, entered_at=at, status=kind,
-                               detail={"type": kind, "execution_id": execution_id, **detail}),
-             JourneyStateModel.sk.does_not_exist())
+    journey_state.add_once(customer_id, f"{journey_state.LOG}{key}", journey=journey, entered_at=at, status=kind,
+                           detail={"type": kind, "execution_id": execution_id, **detail})
     return {"action": kind, "recorded_at": at, **detail}
 
 
@@ -337,9 +332,7 @@ def hand_to_sales(event: dict, publish=None) -> dict:
     the run (docs/journeys.md). A retried step publishes the same ``handoff_id`` again only if the
     first attempt did not finish; the CRM de-duplicates on it."""
 
-    from polku.data.base import put_once
     from polku.data import journey_state
-    from polku.data.journey_state import JourneyStateModel
 
     customer_id = _require(event, "customer_id")
     journey = _require(event, "journey")
@@ -351,14 +344,15 @@ def hand_to_sales(event: dict, publish=None) -> dict:
     detail = {"handoff_id": f"ho_{key}", "customer_id": customer_id, "journey": journey, "execution_id": execution_id,
               "lead_score": round(float(score), 2), "threshold": threshold, "handed_at": clock.now_iso(),
               "contact": {k: traits[k] for k in CONTACT_TRAITS if isinstance(traits.get(k), str) and traits[k]}}
-    item = JourneyStateModel(customer_id, f"log#{key}", journey=journey, entered_at=detail["handed_at"],
-                             status="handing", detail={"type": "sales_handoff", **detail})
-    if not put_once(item, JourneyStateModel.sk.does_not_exist()):
+    item = journey_state.add_once(customer_id, f"{journey_state.LOG}{key}", journey=journey,
+                                  entered_at=detail["handed_at"], status="handing",
+                                  detail={"type": "sales_handoff", **detail})
+    if item is None:
         item = journey_state.find(customer_id, f"{journey_state.LOG}{key}")
         detail = {k: v for k, v in plain(item.detail).items() if k != "type"}
     if item.status == "handing":
         (publish or _publish_to_sales)(LEAD_HANDED_TO_SALES, detail)
-        item.update(actions=[JourneyStateModel.status.set("sales_handoff")])
+        journey_state.set_status(item, "sales_handoff")
     return {"action": "sales_handoff", "event": LEAD_HANDED_TO_SALES, **detail}
 
 

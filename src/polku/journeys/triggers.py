@@ -50,14 +50,9 @@ def resolve_customer(event: dict) -> str | None:
     if event.get("customer_id"):
         return event["customer_id"]
     if event.get("anonymous_id"):
-        from pynamodb.exceptions import DoesNotExist
+        from polku.data import identities
 
-        from polku.data.identities import IdentityModel
-
-        try:
-            return IdentityModel.get(event["anonymous_id"]).customer_id
-        except DoesNotExist:
-            return None
+        return identities.customer_of(event["anonymous_id"], consistent_read=False)
     return None
 
 
@@ -140,9 +135,9 @@ def scan_profiles(segment: int | None = None, total_segments: int | None = None,
     """Customers' profile views, read by a scan of the profiles table (or one segment of a
     parallel scan: ``segment`` of ``total_segments``); anonymous and merged profiles are skipped.
     ``view`` turns a stored item into what the caller reads (default: the journeys' fields)."""
-    from polku.data.profiles import ProfileModel
+    from polku.data import profiles
 
-    for p in ProfileModel.scan(segment=segment, total_segments=total_segments):
+    for p in profiles.scan(segment, total_segments):
         if p.customer_id.startswith("anon:") or getattr(p, "merged_into", None):
             continue
         yield view(p)

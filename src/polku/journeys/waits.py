@@ -14,7 +14,6 @@ import json
 
 from polku import clock
 from polku.data import journey_state
-from polku.data.journey_state import JourneyStateModel
 from polku.journeys.conditions import check_matcher, ConditionError, matches
 
 MAX_WAIT_SECONDS = 90 * 24 * 3600
@@ -49,12 +48,12 @@ def register(event: dict) -> dict:
         raise WaitInputError(f"timeout_seconds: whole seconds in (0, {MAX_WAIT_SECONDS}]")
     digest = hashlib.sha256(token.encode()).hexdigest()[:24]
     now = clock.now()
-    JourneyStateModel(
-        customer_id, f"wait#{event_type}#{digest}", journey=journey, entered_at=clock.to_iso(now),
+    journey_state.put(
+        customer_id, f"{journey_state.WAIT}{event_type}#{digest}", journey=journey, entered_at=clock.to_iso(now),
         status="waiting", token=token, event_type=event_type, where=where,
         execution_arn=event.get("execution_id"),
         expires_at=int(now.timestamp()) + timeout + 3600,
-    ).save()
+    )
     return {"registered": True}
 
 
@@ -64,7 +63,7 @@ def resume(customer_id: str, event: dict, sfn) -> int:
     now_ts = int(clock.now().timestamp())
     for w in journey_state.items(customer_id, f"{journey_state.WAIT}{event['type']}#"):
         if w.expires_at is not None and w.expires_at < now_ts:
-            w.delete()
+            journey_state.delete(w)
             continue
         where = w.where.as_dict() if hasattr(w.where, "as_dict") else dict(w.where or {})
         if where and not matches(event, where):
@@ -76,5 +75,5 @@ def resume(customer_id: str, event: dict, sfn) -> int:
             resumed += 1
         except (sfn.exceptions.TaskTimedOut, sfn.exceptions.InvalidToken, sfn.exceptions.TaskDoesNotExist):
             pass  # the wait already ended (time-out or run stopped)
-        w.delete()
+        journey_state.delete(w)
     return resumed

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from polku import clock
+from polku.data import messages
 from polku.messaging import message_log, sending_pause, suppression_list, tracking_events
 from polku.observability import logger
 
@@ -38,7 +39,7 @@ def handle_ses_event(event: Mapping[str, Any]) -> dict:
         at = clock.to_iso(clock.parse_iso(at))
     except ValueError:
         at = clock.now_iso()
-    item = message_log.get(message_id) if message_id else None
+    item = messages.get(message_id) if message_id else None
     customer_id = item.customer_id if item is not None else None
     result = {"kind": kind, "message_id": message_id, "suppressed": []}
 

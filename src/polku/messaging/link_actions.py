@@ -24,6 +24,7 @@ import html
 from dataclasses import dataclass, field
 
 from polku import clock
+from polku.data import messages
 from polku.messaging import message_log, suppression_list, tracking_events
 from polku.messaging.links import LinkClaims, LinkError, LinkSigner, UnsafeDestination
 from polku.observability import logger
@@ -105,7 +106,7 @@ def unsubscribe_target(claims: LinkClaims) -> LinkClaims | None:
     the message is unknown."""
     if claims.address:
         return claims
-    item = message_log.get(claims.message_id, consistent=True)
+    item = messages.get(claims.message_id, consistent=True)
     if item is None or not item.customer_id:
         return None
     channel = item.channel or (item.address.split(":", 1)[0] if item.address else "email")

@@ -22,17 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from pynamodb.exceptions import DoesNotExist
-
 from polku import clock
-from polku.data.base import put_once
-from polku.data.rate_limits import RateLimitModel
+from polku.data import rate_limits
 
 BOUNCE_LIMIT = 0.05
 COMPLAINT_LIMIT = 0.001
 MIN_VOLUME = 100  # e-mails in the window before a rate means anything
 WINDOW_HOURS = 24
-PAUSE_KEY = "sending-paused"
 RETRY_AFTER = dt.timedelta(hours=1)
 _CACHE_SECONDS = 30.0
 _cache: dict = {"at": -1e9, "reason": None}
@@ -50,15 +46,13 @@ def record(kind: str, at: dt.datetime | None = None) -> str | None:
         return None
     now = at or clock.now()
     expires = int((now + dt.timedelta(hours=WINDOW_HOURS * 2)).timestamp())
-    counter = RateLimitModel(f"ses-{kind}#{_hour(now)}")
-    counter.update(actions=[RateLimitModel.count.add(1), RateLimitModel.expires_at.set(expires)])
+    rate_limits.count(f"ses-{kind}#{_hour(now)}", expires)
     if kind == "delivery":
         return None
     reason = over_limit(now)
     if reason:
         # The first crossing sets the pause; later bounces leave its reason and time as they are.
-        if not put_once(RateLimitModel(PAUSE_KEY, count=1, reason=reason, since=clock.to_iso(now)),
-                        RateLimitModel.key.does_not_exist()):
+        if not rate_limits.pause_sending(reason, clock.to_iso(now)):
             return None
         _cache["at"] = -1e9
     return reason
@@ -70,7 +64,7 @@ def rates(now: dt.datetime | None = None) -> dict:
     hours = [_hour(now - dt.timedelta(hours=h)) for h in range(WINDOW_HOURS)]
     keys = [f"ses-{kind}#{h}" for kind in ("delivery", "bounce", "complaint") for h in hours]
     totals = {"delivery": 0, "bounce": 0, "complaint": 0}
-    for item in RateLimitModel.batch_get(keys):
+    for item in rate_limits.of_keys(keys):
         totals[item.key.split("#", 1)[0][4:]] += int(item.count or 0)
     emails = totals["delivery"] + totals["bounce"]
     return {"emails": emails, "bounces": totals["bounce"], "complaints": totals["complaint"],
@@ -95,11 +89,8 @@ def paused_reason(fresh: bool = False) -> str | None:
     """Why marketing e-mail is paused, or None (read at most every 30 s per container)."""
     if not fresh and time.monotonic() - _cache["at"] < _CACHE_SECONDS:
         return _cache["reason"]
-    try:
-        item = RateLimitModel.get(PAUSE_KEY, consistent_read=True)
-        reason = f"marketing e-mail paused since {item.since}: {item.reason}"
-    except DoesNotExist:
-        reason = None
+    item = rate_limits.sending_pause()
+    reason = f"marketing e-mail paused since {item.since}: {item.reason}" if item else None
     _cache.update(at=time.monotonic(), reason=reason)
     return reason
 
@@ -107,8 +98,4 @@ def paused_reason(fresh: bool = False) -> str | None:
 def resume() -> bool:
     """Lift the pause; True if there was one."""
     _cache["at"] = -1e9
-    try:
-        RateLimitModel.get(PAUSE_KEY, consistent_read=True).delete()
-        return True
-    except DoesNotExist:
-        return False
+    return rate_limits.lift_sending_pause()

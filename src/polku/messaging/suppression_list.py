@@ -17,11 +17,8 @@ import hmac
 import json
 from typing import Callable, Iterable
 
-from pynamodb.exceptions import DoesNotExist
-
 from polku import aws_clients, clock, secret_cache
-from polku.data.base import put_once
-from polku.data.suppressions import SuppressionModel
+from polku.data import suppressions
 from polku.settings import get_settings
 
 HASH_PREFIX = "h1:"
@@ -67,31 +64,25 @@ def hashed(key: str, salt: bytes | None = None) -> str:
 
 
 def is_suppressed(key: str, *, salt: bytes | None = None) -> bool:
-    try:
-        SuppressionModel.get(hashed(key, salt), consistent_read=True)
-        return True
-    except DoesNotExist:
-        return False
+    return suppressions.find(hashed(key, salt)) is not None
 
 
 def suppress(key: str, reason: str, *, message_id: str | None = None, detail: str | None = None,
              salt: bytes | None = None) -> bool:
     """Add the address ``key`` (first reason wins). True if it was not suppressed before."""
-    item = SuppressionModel(hashed(key, salt), reason=reason, created_at=clock.now_iso(), message_id=message_id,
-                            detail=detail)
-    return put_once(item, SuppressionModel.address.does_not_exist())
+    return suppressions.add_once(hashed(key, salt), reason=reason, created_at=clock.now_iso(), message_id=message_id,
+                                 detail=detail)
 
 
-def _rows(keys: Iterable[str], salt: bytes) -> list[tuple[str, SuppressionModel]]:
+def _rows(keys: Iterable[str], salt: bytes) -> list[tuple[str, suppressions.SuppressionModel]]:
     """(address key, row) of each of ``keys`` on the list: its hashed row, or a row of the earlier
     format keyed by the plain address."""
     found = []
     for key in dict.fromkeys(keys):
         for stored in (hashed(key, salt), key):
-            try:
-                found.append((key, SuppressionModel.get(stored, consistent_read=True)))
-            except DoesNotExist:
-                continue
+            row = suppressions.find(stored)
+            if row is not None:
+                found.append((key, row))
     return found
 
 
@@ -109,12 +100,11 @@ def anonymise(keys: Iterable[str], *, salt: bytes | None = None) -> int:
     changed = 0
     for key, row in _rows(keys, salt):
         if row.address == key:  # the earlier format: the plain address is the key
-            put_once(SuppressionModel(hashed(key, salt), reason=row.reason, created_at=row.created_at,
-                                      detail=row.detail), SuppressionModel.address.does_not_exist())
-            row.delete()
+            suppressions.add_once(hashed(key, salt), reason=row.reason, created_at=row.created_at, detail=row.detail)
+            suppressions.delete(row)
             changed += 1
         elif row.message_id is not None or row.customer_id is not None:
-            row.update(actions=[SuppressionModel.message_id.remove(), SuppressionModel.customer_id.remove()])
+            suppressions.forget_source(row)
             changed += 1
     return changed
 
@@ -122,5 +112,5 @@ def anonymise(keys: Iterable[str], *, salt: bytes | None = None) -> int:
 def hash_earlier_rows(*, salt: bytes | None = None) -> int:
     """Rewrite every row of the earlier format (keyed by the plain address) under its salted hash;
     run once after upgrading (``polku customers hash-suppressions``). How many rows were rewritten."""
-    plain = [row.address for row in SuppressionModel.scan() if not row.address.startswith(HASH_PREFIX)]
+    plain = [address for address in suppressions.addresses() if not address.startswith(HASH_PREFIX)]
     return anonymise(plain, salt=salt)

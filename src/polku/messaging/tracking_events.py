@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 
-
 from polku import clock
-from polku.data.base import put_once
-from polku.data.events import EventModel
+from polku.data import events as event_table
 
 TYPES = {"open": "email_open", "click": "email_click", "unsubscribe": "unsubscribe"}
 # On-site content (the web channel and the slots of docs/onsite.md): shown and clicked.
@@ -59,8 +57,8 @@ def record_reaction(
     who = {"anonymous_id": customer_id[len(ANONYMOUS):]} if anonymous else {"customer_id": customer_id}
     if anonymous and not who["anonymous_id"]:
         return False  # a visitor without any id (no consent yet): nobody to note it for
-    item = EventModel(
-        event_id,
+    item = dict(
+        event_id=event_id,
         subject=f"a#{who['anonymous_id']}" if anonymous else f"c#{customer_id}",
         ts=f"{at}#{event_id}",
         type=WEB_TYPES[kind] if web else TYPES[kind],
@@ -69,4 +67,4 @@ def record_reaction(
         received_at=clock.now_iso(),
         properties=properties,
     )
-    return put_once(item, EventModel.event_id.does_not_exist())
+    return event_table.add(item)

@@ -17,7 +17,7 @@ import datetime as dt
 from typing import Callable, Iterable, Mapping
 
 from polku import clock
-from polku.data.messages import MessageModel
+from polku.data import messages
 
 CARD_LIFETIME = dt.timedelta(days=7)
 MAX_CARDS = 3
@@ -44,15 +44,13 @@ def expires_at(now: dt.datetime) -> str:
     return clock.to_iso(now + CARD_LIFETIME)
 
 
-def waiting(customer_id: str, now: dt.datetime | None = None, limit: int = MAX_CARDS) -> list[MessageModel]:
+def waiting(customer_id: str, now: dt.datetime | None = None, limit: int = MAX_CARDS) -> list:
     """The customer's cards that may be shown now (not expired, not clicked), newest first."""
     now = now or clock.now()
     since = clock.to_iso(now - CARD_LIFETIME)
     now_iso = clock.to_iso(now)
     out = []
-    query = MessageModel.by_customer.query(customer_id, MessageModel.created_at >= since, scan_index_forward=False,
-                                           filter_condition=MessageModel.channel == "web")
-    for m in query:
+    for m in messages.web_cards_since(customer_id, since):
         feedback = m.feedback.as_dict() if m.feedback is not None else {}
         if m.status in SHOWABLE and m.card is not None and (m.expires_at or "") > now_iso \
                 and "click_at" not in feedback and not run_ended(m):
@@ -62,20 +60,19 @@ def waiting(customer_id: str, now: dt.datetime | None = None, limit: int = MAX_C
     return out
 
 
-def run_ended(item: MessageModel) -> bool:
+def run_ended(item) -> bool:
     """Whether the journey run that placed the card has ended early (exited: goal, exit event, stop)."""
-    from polku.data.journey_state import JourneyStateModel
+    from polku.data import journey_state
 
     if not item.journey or not item.execution_id:
         return False
-    try:
-        run = JourneyStateModel.get(item.customer_id, f"run#{item.journey}")
-    except JourneyStateModel.DoesNotExist:
+    run = journey_state.run(item.customer_id, item.journey, consistent_read=False)
+    if run is None:
         return False  # not a journey's (a campaign's card), or its run is gone
     same = (run.execution_name or "") == item.execution_id.rsplit(":", 1)[-1]
     return same and run.status == "exited"
 
 
-def card_of(item: MessageModel) -> dict:
+def card_of(item) -> dict:
     return {"message_id": item.message_id, **(item.card.as_dict() if item.card is not None else {}),
             "expires_at": item.expires_at}

@@ -83,16 +83,15 @@ def send_deps(settings: Settings | None = None):
 def _customer_events(customer_id: str, anonymous_ids: list) -> list:
     """The customer's latest events and those of their linked anonymous ids (the cart a message
     shows is folded from them; journey_data sorts them by time)."""
-    from polku.data.events import EventModel
-    from polku.recommend.event_reader import _as_dict
+    from polku.data import events as event_table
 
     out = []
     for subject in [f"c#{customer_id}", *(f"a#{a}" for a in anonymous_ids)]:
-        out.extend(_as_dict(e) for e in EventModel.by_subject.query(subject, scan_index_forward=False, limit=200))
+        out.extend(event_table.latest_of_subject(subject, 200))
     return out
 
 
 def _catalog_content(product_ids: list) -> dict:
-    from polku.recommend.catalog_store import content_for
+    from polku.data import catalog
 
-    return content_for(product_ids)
+    return catalog.content_for(product_ids)

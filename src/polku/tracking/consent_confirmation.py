@@ -97,12 +97,13 @@ def confirmation_event(c: Confirmation, now: dt.datetime) -> dict:
 
 def confirm(ring, token: str) -> Confirmation:
     """Record the confirmation (once: a second click is a duplicate)."""
-    from polku.tracking import event_store, server_events
+    from polku.data import events as event_table
+    from polku.tracking import server_events
 
     now = clock.now()
     c = read_token(ring, token, now)
     event = confirmation_event(c, now)
-    if event_store.get(event["event_id"]) is None:  # clicked before: already confirmed at that time
+    if event_table.get(event["event_id"]) is None:  # clicked before: already confirmed at that time
         try:
             server_events.record(event, source=c.site_key or server_events.SERVER_SOURCE)
         except Invalid as err:

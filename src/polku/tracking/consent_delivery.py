@@ -8,16 +8,9 @@ from html import escape
 
 
 from polku import aws_clients
-from polku.data.base import update_if
-from polku.data.rate_limits import RateLimitModel
+from polku.data import rate_limits
 from polku.settings import get_settings
 from polku.tracking import consent_confirmation as cc
-
-
-def take(key: str, limit: int, expires_at: int) -> bool:
-    """Count one against ``key``; False (nothing counted) when ``limit`` is reached."""
-    return update_if(RateLimitModel(key), [RateLimitModel.count.add(1), RateLimitModel.expires_at.set(expires_at)],
-                     RateLimitModel.count.does_not_exist() | (RateLimitModel.count < limit))
 
 
 def deliver(c: cc.Confirmation, url: str) -> None:
@@ -48,7 +41,8 @@ def link_ring():
 def send(confirmations: list[cc.Confirmation], base_url: str) -> dict[str, str]:
     if not confirmations:
         return {}
-    return cc.send_confirmations(confirmations, ring=link_ring(), base_url=base_url, take=take, deliver=deliver)
+    return cc.send_confirmations(confirmations, ring=link_ring(), base_url=base_url, take=rate_limits.take,
+                                 deliver=deliver)
 
 
 _PAGE = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '

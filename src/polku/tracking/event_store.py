@@ -1,13 +1,13 @@
-"""Adapter: the events table (PynamoDB). Stores an event once, lists a subject's events in time order."""
+"""Storing an event once: a retry of the same event is a duplicate, another event under a taken
+id a conflict. The events table's reads and writes are in :mod:`polku.data.events`."""
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from pynamodb.exceptions import PutError
 
-from polku.data import base
-from polku.data.events import EventModel
+from polku.data import events as event_table
 from polku.tracking.normalise import same_event
 
 
@@ -22,7 +22,7 @@ def put_new(item: dict) -> bool:
     concurrent posts of the same event cannot both store it.
     """
     try:
-        return base.put_once(EventModel(**item), EventModel.event_id.does_not_exist())
+        return event_table.add(item)
     except PutError as exc:
         raise StorageUnavailable(str(exc)) from exc
 
@@ -41,56 +41,17 @@ def put_once(item: dict, *, server_time: bool = False) -> str:
     for _ in range(2):
         if put_new(item):
             return STORED
-        previous = get(item["event_id"])
+        previous = event_table.get(item["event_id"])
         if previous is not None:
             return DUPLICATE if same_event(previous, item, server_time=server_time) else CONFLICT
         # deleted between the two calls (an erase): write it again
     return CONFLICT
 
 
-def get(event_id: str) -> dict | None:
-    try:
-        return as_dict(EventModel.get(event_id, consistent_read=True))
-    except EventModel.DoesNotExist:
-        return None
-
-
-def as_dict(model: EventModel) -> dict:
-    out = {}
-    for name in EventModel.get_attributes():
-        value = getattr(model, name)
-        if value is None:
-            continue
-        if hasattr(value, "as_dict"):
-            value = value.as_dict()
-        out[name] = value
-    return out
-
-
-def of_subject(subject: str) -> Iterator[dict]:
-    """One subject's events (``c#<customer>`` or ``a#<anonymous id>``) in time order."""
-    for m in EventModel.by_subject.query(subject):
-        yield as_dict(m)
-
-
-def has_subject(subject: str) -> bool:
-    """True when the subject has at least one stored event (one read of the index)."""
-    return any(True for _ in EventModel.by_subject.query(subject, limit=1))
-
-
 def of_subjects(subjects: Iterable[str]) -> list[dict]:
     """Events of several subjects merged in time order (each event once)."""
     seen: dict[str, dict] = {}
     for s in subjects:
-        for e in of_subject(s):
+        for e in event_table.of_subject(s):
             seen.setdefault(e["event_id"], e)
     return sorted(seen.values(), key=lambda e: e["ts"])
-
-
-def delete(event_ids: Iterable[str]) -> int:
-    n = 0
-    with EventModel.batch_write() as batch:
-        for event_id in event_ids:
-            batch.delete(EventModel(event_id))
-            n += 1
-    return n

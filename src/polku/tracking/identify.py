@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 
 from polku import clock
+from polku.data import events as event_table
+from polku.data import identities
 from polku.tracking import event_schema as schema
 from polku.tracking import consent_confirmation, event_store, identity
 from polku.tracking.normalise import subject_of
@@ -152,7 +154,7 @@ def customer_exists(customer_id: str) -> bool:
 
     if profile_store.load(customer_id) is not None:
         return True
-    return bool(identity.anonymous_ids_of(customer_id)) or event_store.has_subject(subject_of(customer_id, None))
+    return bool(identities.anonymous_ids_of(customer_id)) or event_table.has_subject(subject_of(customer_id, None))
 
 
 def identify(body, site_key: str | None = None, *, trust: str = SERVER, verify=None,
@@ -196,7 +198,7 @@ def identify(body, site_key: str | None = None, *, trust: str = SERVER, verify=N
         if pending:
             item["properties"]["evidence"]["pending"] = pending
     server_time = body.get("ts") is None  # stamped with the receive time: a retry has another
-    previous = event_store.get(item["event_id"])
+    previous = event_table.get(item["event_id"])
     if previous is not None and not event_store.same_event(previous, item, server_time=server_time):
         raise EventIdConflict(item["event_id"])  # checked before the link is written
     if trust == UNVERIFIED and previous is None and customer_exists(item["customer_id"]):

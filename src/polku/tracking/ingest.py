@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from polku import clock
-from polku.tracking import event_store, identity
+from polku.data import identities
+from polku.tracking import event_store
 from polku.tracking.event_schema import POLKU_ONLY_TYPES, SERVER_ONLY_TYPES
 from polku.tracking.normalise import normalise
 from polku.tracking.validation import Invalid, is_id, validate
@@ -92,7 +93,7 @@ def ingest(events: list, site_key: str | None = None, browser: bool = False) -> 
         for ev in events
         if isinstance(ev, dict) and not ev.get("customer_id") and is_id(ev.get("anonymous_id"))
     ]
-    links = identity.customers_of(anonymous) if anonymous else {}
+    links = identities.customers_of(anonymous) if anonymous else {}
     items, rejected = prepare(events, received_at, site_key, links, browser)
     refused = {r["index"] for r in rejected}
     # prepare keeps the batch order: the n-th item is the n-th event that passed validation

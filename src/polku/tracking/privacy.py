@@ -35,15 +35,16 @@ from typing import Any, Callable, Iterable
 from boto3.dynamodb.types import TypeDeserializer
 
 from polku import aws_clients, clock
-from polku.data.enrollments import EnrollmentModel
-from polku.data.events import EventModel
-from polku.data.journey_state import JourneyStateModel
-from polku.data.messages import MessageModel
-from polku.data.rate_limits import RateLimitModel
+from polku.data import enrollments
+from polku.data import events as event_table
+from polku.data import identities, profiles
+from polku.data import journey_state
+from polku.data import messages
+from polku.data import rate_limits
 from polku.messaging import suppression_list
 from polku.reporting import table_export
 from polku.settings import Settings, get_settings
-from polku.tracking import event_store, identity, profile_builder, profile_store
+from polku.tracking import event_store, profile_builder, profile_store
 
 ERASED = "[erased]"
 # enrolment items that record a request as a whole: the person's id and text about them are
@@ -87,10 +88,6 @@ def _profile_keys(customer_id: str, anonymous_ids: list[str]) -> list[str]:
 
 # ------------------------------------------------------------------ which kind of id is it?
 
-def _has_events(subject: str) -> bool:
-    return next(iter(EventModel.by_subject.query(subject, limit=1)), None) is not None
-
-
 def is_anonymous(some_id: str) -> bool:
     """True when ``some_id`` is known as an anonymous id and not as a customer id.
 
@@ -98,12 +95,12 @@ def is_anonymous(some_id: str) -> bool:
     events are stored under it. Known as a customer: a profile or events under the
     customer id. An id known as both is a customer (say ``--anonymous-id`` for the browser).
     """
-    anonymous = (identity.customer_of(some_id) is not None
+    anonymous = (identities.customer_of(some_id) is not None
                  or profile_store.load(profile_builder.anonymous_key(some_id)) is not None
-                 or _has_events(f"a#{some_id}"))
+                 or event_table.has_subject(f"a#{some_id}"))
     if not anonymous:
         return False
-    return profile_store.load(some_id) is None and not _has_events(f"c#{some_id}")
+    return profile_store.load(some_id) is None and not event_table.has_subject(f"c#{some_id}")
 
 
 # ------------------------------------------------------------------ the person: ids and contacts
@@ -199,30 +196,21 @@ class Person:
 
 # ------------------------------------------------------------------ the per-key tables
 
-def _messages(keys: list[str]) -> list[MessageModel]:
-    return [m for k in keys for m in MessageModel.by_customer.query(k)]
+def _messages(keys: list[str]) -> list:
+    return [m for k in keys for m in messages.of_customer(k, limit=None, newest_first=False)]
 
 
-def _journey_state(keys: list[str]) -> list[JourneyStateModel]:
-    return [m for k in keys for m in JourneyStateModel.query(k, consistent_read=True)]
-
-
-def _delete_all(models: list) -> int:
-    if not models:
-        return 0
-    with type(models[0]).batch_write() as batch:
-        for m in models:
-            batch.delete(m)
-    return len(models)
+def _journey_state(keys: list[str]) -> list:
+    return [m for k in keys for m in journey_state.items(k)]
 
 
 # ------------------------------------------------------------------ executions
 
-def _execution_arns(state: list[JourneyStateModel]) -> list[str]:
+def _execution_arns(state: list) -> list[str]:
     return sorted({s.execution_arn for s in state if s.execution_arn})
 
 
-def _executions(state: list[JourneyStateModel], sfn) -> list[dict]:
+def _executions(state: list, sfn) -> list[dict]:
     out = []
     for arn in _execution_arns(state):
         try:
@@ -233,7 +221,7 @@ def _executions(state: list[JourneyStateModel], sfn) -> list[dict]:
     return out
 
 
-def _stop_executions(state: list[JourneyStateModel], sfn) -> int:
+def _stop_executions(state: list, sfn) -> int:
     """Stop every execution the journey state names that is still running; how many were."""
     n = 0
     for run in _executions(state, sfn):
@@ -250,10 +238,10 @@ def _stop_executions(state: list[JourneyStateModel], sfn) -> int:
 
 # ------------------------------------------------------------------ enrolments, rate limits, exports
 
-def _enrollment_items(person: Person) -> tuple[list[EnrollmentModel], list[EnrollmentModel]]:
+def _enrollment_items(person: Person) -> tuple[list, list]:
     """(items about the person, records that mention them) of the enrolments table (one scan)."""
     owned, mentioning = [], []
-    for item in EnrollmentModel.scan():
+    for item in enrollments.everything():
         d = _model_dict(item)
         if item.kind not in KEPT_KINDS and person.owns(d):
             owned.append(item)
@@ -270,7 +258,7 @@ def _scrub_model(item, person: Person) -> None:
         value = getattr(item, name)
         if isinstance(value, (str, list)) and not (attribute.is_hash_key or attribute.is_range_key):
             setattr(item, name, person.scrub(value))
-    item.save()
+    enrollments.replace(item)
 
 
 def _rate_limit_keys(person: Person) -> list[str]:
@@ -281,9 +269,8 @@ def _rate_limit_keys(person: Person) -> list[str]:
     return [f"confirm#{_channel_of(c)}#{c}#{day}" for c in sorted(contacts) for day in days]
 
 
-def _rate_limits(person: Person) -> list[RateLimitModel]:
-    keys = _rate_limit_keys(person)
-    return [m for i in range(0, len(keys), 100) for m in RateLimitModel.batch_get(keys[i:i + 100])]
+def _rate_limits(person: Person) -> list:
+    return rate_limits.of_keys(_rate_limit_keys(person))
 
 
 _plain = TypeDeserializer()
@@ -332,12 +319,12 @@ def _gather(ids: set[str], profile_keys: list[str], subjects: list[str]) -> dict
         if p is not None:
             profiles[key] = p
     events = event_store.of_subjects(subjects)
-    messages = _messages(profile_keys)
+    logged = _messages(profile_keys)
     state = _journey_state(profile_keys)
     contacts: set[str] = set()
-    _contacts([profiles, events, [_model_dict(m) for m in messages]], contacts)
+    _contacts([profiles, events, [_model_dict(m) for m in logged]], contacts)
     person = Person(frozenset(ids), frozenset(contacts))
-    return {"person": person, "profiles": profiles, "events": events, "messages": messages, "journey_state": state}
+    return {"person": person, "profiles": profiles, "events": events, "messages": logged, "journey_state": state}
 
 
 def _export_places(found: dict, places: _Places) -> dict:
@@ -366,17 +353,17 @@ def _erase_places(found: dict, places: _Places) -> tuple[dict, int]:
     """Stop executions, then delete or anonymise the person in every place; (removed, stopped)."""
     person: Person = found["person"]
     stopped = _stop_executions(found["journey_state"], places.aws("stepfunctions"))
-    removed = {"events": event_store.delete(e["event_id"] for e in found["events"])}
-    removed["profiles"] = sum(1 for k in found["profiles"] if profile_store.delete(k))
-    removed["messages"] = _delete_all(found["messages"])
-    removed["journey_state"] = _delete_all(found["journey_state"])
+    removed = {"events": event_table.delete(e["event_id"] for e in found["events"])}
+    removed["profiles"] = sum(1 for k in found["profiles"] if profiles.delete(k))
+    removed["messages"] = messages.delete_all(found["messages"])
+    removed["journey_state"] = journey_state.delete_all(found["journey_state"])
     removed["suppressions_anonymised"] = suppression_list.anonymise(person.address_keys, salt=places.salt)
     owned, mentioning = _enrollment_items(person)
-    removed["enrollments"] = _delete_all(owned)
+    removed["enrollments"] = enrollments.delete_all(owned)
     for item in mentioning:
         _scrub_model(item, person)
     removed["enrollments_anonymised"] = len(mentioning)
-    removed["rate_limits"] = _delete_all(_rate_limits(person))
+    removed["rate_limits"] = rate_limits.delete_all(_rate_limits(person))
     if places.settings.analytics_bucket:
         counts = table_export.rewrite_exports(places.aws("s3"), places.settings.analytics_bucket,
                                               _export_decision(person))
@@ -388,7 +375,7 @@ def _erase_places(found: dict, places: _Places) -> tuple[dict, int]:
 # ------------------------------------------------------------------ customers
 
 def _customer(customer_id: str) -> tuple[list[str], dict]:
-    anonymous_ids = identity.anonymous_ids_of(customer_id)
+    anonymous_ids = identities.anonymous_ids_of(customer_id)
     keys = _profile_keys(customer_id, anonymous_ids)
     return anonymous_ids, _gather({customer_id, *anonymous_ids, *keys}, keys, _subjects(customer_id, anonymous_ids))
 
@@ -405,7 +392,7 @@ def erase(customer_id: str, *, aws=None, settings: Settings | None = None) -> di
     """Erase a customer and every browser linked to them (``aws``, ``settings``: as :func:`export`)."""
     _, found = _customer(customer_id)
     removed, stopped = _erase_places(found, _Places.of(aws, settings))
-    removed["identity_links"] = len(identity.unlink_all(customer_id))
+    removed["identity_links"] = len(identities.unlink_all(customer_id))
     return {"customer_id": customer_id, "erased_at": clock.now_iso(), "removed": removed,
             "stopped_executions": stopped}
 
@@ -419,13 +406,13 @@ def _visitor(anonymous_id: str) -> dict:
 
 def export_anonymous(anonymous_id: str, *, aws=None, settings: Settings | None = None) -> dict:
     """One browser's own data; ``customer_id`` names the customer it is linked to, if any."""
-    return {"anonymous_id": anonymous_id, "customer_id": identity.customer_of(anonymous_id),
+    return {"anonymous_id": anonymous_id, "customer_id": identities.customer_of(anonymous_id),
             "exported_at": clock.now_iso(), **_export_places(_visitor(anonymous_id), _Places.of(aws, settings))}
 
 
 def erase_anonymous(anonymous_id: str, *, aws=None, settings: Settings | None = None) -> dict:
     """Erase a browser that never identified. Raises :class:`LinkedBrowser` if it is linked."""
-    owner = identity.customer_of(anonymous_id)
+    owner = identities.customer_of(anonymous_id)
     if owner is not None:
         raise LinkedBrowser(anonymous_id, owner)
     removed, stopped = _erase_places(_visitor(anonymous_id), _Places.of(aws, settings))

@@ -1,10 +1,11 @@
-"""Adapter: keep profiles in the profiles table up to date (PynamoDB).
+"""Keep profiles in the profiles table up to date.
 
 Read, fold (:mod:`profile_builder`), write back on the condition that nobody wrote
 in between (optimistic ``version``); on a conflict, read again and retry. An
 ``identify`` event rebuilds the customer's profile from their whole history
 (every linked anonymous id included) and marks the anonymous profiles merged,
-so a customer seen on two devices ends with one profile.
+so a customer seen on two devices ends with one profile. The profiles table's reads and
+writes are in :mod:`polku.data.profiles`.
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ import random
 import time
 from functools import lru_cache
 
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
-
-from polku.data.catalog import ProductModel
-from polku.data.profiles import ProfileModel
+from polku.data import catalog, identities, profiles
 from polku.settings import get_settings
-from polku.tracking import event_store, identity, profile_builder
+from polku.tracking import event_store, profile_builder
 from polku.tracking.event_schema import IDENTIFY
 from polku.tracking.lead_score import LeadScoreRules
 
@@ -36,10 +34,7 @@ def rules() -> LeadScoreRules:
 
 @lru_cache(maxsize=4096)
 def catalog_category(product_id: str) -> str | None:
-    try:
-        return ProductModel.get(product_id).category
-    except ProductModel.DoesNotExist:
-        return None
+    return catalog.category_of(product_id)
 
 
 def _plain(value):
@@ -51,14 +46,13 @@ def _plain(value):
 
 
 def load(key: str) -> dict | None:
-    try:
-        model = ProfileModel.get(key, consistent_read=True)
-    except ProfileModel.DoesNotExist:
-        return None
-    return from_model(model)
+    """The one profile reader: the stored profile (read consistently) as the profile builder's
+    dict, or None."""
+    model = profiles.find(key)
+    return None if model is None else from_model(model)
 
 
-def from_model(model: ProfileModel) -> dict:
+def from_model(model) -> dict:
     """A stored profile item as the plain dict the profile builder writes (every field)."""
     profile = profile_builder.new_profile(model.customer_id)
     for name in FIELDS:
@@ -71,25 +65,13 @@ def from_model(model: ProfileModel) -> dict:
 def save(profile: dict, previous_version: int) -> bool:
     """Write if the stored version is still ``previous_version``. False on a conflict."""
     profile["version"] = previous_version + 1
-    model = ProfileModel(profile["customer_id"], **{k: v for k, v in profile.items() if k != "customer_id"})
-    condition = (
-        ProfileModel.customer_id.does_not_exist()
-        if previous_version == 0
-        else ProfileModel.version == previous_version
-    )
-    try:
-        model.save(condition=condition)
-        return True
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
+    return profiles.save_version(profile, previous_version)
 
 
 def profile_key(event: dict) -> str:
     if event.get("customer_id"):
         return event["customer_id"]
-    owner = identity.customer_of(event["anonymous_id"])
+    owner = identities.customer_of(event["anonymous_id"])
     return owner or profile_builder.anonymous_key(event["anonymous_id"])
 
 
@@ -124,7 +106,7 @@ def rebuild(customer_id: str, trigger: dict | None = None, attempts: int = 20) -
         current = load(customer_id)
         if current and trigger and trigger["event_id"] in current["applied"]:
             return False
-        anonymous_ids = identity.anonymous_ids_of(customer_id)
+        anonymous_ids = identities.anonymous_ids_of(customer_id)
         subjects = [f"c#{customer_id}"] + [f"a#{a}" for a in anonymous_ids]
         events = event_store.of_subjects(subjects)
         if trigger and all(e["event_id"] != trigger["event_id"] for e in events):
@@ -133,29 +115,9 @@ def rebuild(customer_id: str, trigger: dict | None = None, attempts: int = 20) -
         previous = int(current["version"]) if current else 0
         if save(profile, previous):
             for anon in anonymous_ids:
-                _mark_merged(anon, customer_id)
+                # an anonymous visitor with no profile yet: nothing to mark
+                profiles.mark_merged(profile_builder.anonymous_key(anon), customer_id)
             return True
         _backoff(attempt)
     raise ProfileContention(f"profile {customer_id}: still contended after {attempts} attempts")
 
-
-def _mark_merged(anonymous_id: str, customer_id: str) -> None:
-    key = profile_builder.anonymous_key(anonymous_id)
-    try:
-        ProfileModel(key).update(
-            actions=[ProfileModel.merged_into.set(customer_id)],
-            condition=ProfileModel.customer_id.exists(),
-        )
-    except UpdateError as exc:  # an anonymous visitor with no profile yet: nothing to mark
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-
-
-def delete(key: str) -> bool:
-    try:
-        ProfileModel(key).delete(condition=ProfileModel.customer_id.exists())
-        return True
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise

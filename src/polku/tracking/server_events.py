@@ -13,7 +13,8 @@ for a bad event.
 from __future__ import annotations
 
 from polku import clock
-from polku.tracking import event_store, identity
+from polku.data import identities
+from polku.tracking import event_store
 from polku.tracking.normalise import normalise
 from polku.tracking.validation import Invalid, validate
 
@@ -27,7 +28,7 @@ def record(event: dict, source: str = SERVER_SOURCE) -> bool:
     ts = validate(event, received)
     linked = None
     if not event.get("customer_id") and event.get("anonymous_id"):
-        linked = identity.customer_of(event["anonymous_id"])
+        linked = identities.customer_of(event["anonymous_id"])
     item = normalise(event, ts, clock.to_iso(received), site_key=source, linked_customer_id=linked)
     outcome = event_store.put_once(item)
     if outcome == event_store.CONFLICT:

@@ -26,9 +26,9 @@ def page(api_url: str, query: str) -> bytes:
     customer = q.get("customer") if is_id(q.get("customer")) else None
     name, price = product, 1.0
     try:
-        from polku.recommend.catalog_store import content_for
+        from polku.data import catalog
 
-        found = content_for([product]).get(product) or {}
+        found = catalog.content_for([product]).get(product) or {}
         name, price = str(found.get("name") or product), float(found.get("price") or 1.0)
     except Exception:  # noqa: BLE001 - no catalogue yet: the product id stands in
         pass
