@@ -82,3 +82,28 @@ def test_a_finnish_or_czech_customer_gets_the_birthday_mail_in_their_language(ca
     for part in (m.subject, m.text, m.html):
         assert english_in(part, english_words("birthday")) == [], part
     assert f'<html lang="{lang}">' in m.html
+
+
+# ---------------------------------------------------------------- A/B subjects in the customer's language
+@pytest.fixture(scope="module")
+def welcome_cast(journey):
+    j = journey("welcome")
+    people = {
+        "fi_b": j.person("liisa", first_name="Liisa", locale="fi", variant="B"),
+        "cs_b": j.person("jana", first_name="Jana", locale="cs", variant="B"),
+        "fi_a": j.person("eero", first_name="Eero", locale="fi", variant="A"),
+    }
+    lines = []
+    for p in people.values():
+        lines += [p.identify("2026-01-05T07:30:00Z"), p.event("form_submit", "2026-01-05T08:00:00Z", form_id="signup")]
+    return j.cast(people, lines, until="2026-01-06T00:00:00Z")
+
+
+def test_variant_b_of_the_welcome_reaches_finnish_and_czech_customers_with_its_subject_in_their_language(welcome_cast):
+    """The registry's B subject replaces the template's, in the customer's language: a Finnish B
+    customer neither gets the English B line nor the Finnish A subject (which would spoil the test)."""
+    fi_b, cs_b, fi_a = (welcome_cast[k].messages[0] for k in ("fi_b", "cs_b", "fi_a"))
+    assert fi_b.subject == "Mukava, että olet mukana - muutama poiminta alkuun", welcome_cast["fi_b"]
+    assert cs_b.subject == "Jsme rádi, že jste s námi - pár tipů na začátek", welcome_cast["cs_b"]
+    assert fi_a.subject != fi_b.subject and "Eero" in fi_a.subject + fi_a.text, welcome_cast["fi_a"]
+    assert english_in(fi_b.subject, {"good", "with", "picks", "start"}) == []

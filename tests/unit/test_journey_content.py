@@ -138,6 +138,9 @@ SPLIT = {"description": "d", "trigger": {"event": "x"}, "split": {"A": 0.5, "B":
     ({"B": {"colour": "red"}}, "field variants.B.colour: unknown field"),
     ({"B": {"subject": {"main": "Hi {first_name}"}}}, "field variants.B.subject.main: plain text"),
     ({"B": {"subject": "Hi"}}, "field variants.B.subject: a mapping of stage"),
+    ({"B": {"subject": {"main": {"Finnish": "Hei"}}}}, "field variants.B.subject.main.Finnish: a locale"),
+    ({"B": {"subject": {"main": {"fi": ""}}}}, "field variants.B.subject.main.fi: a non-empty subject line"),
+    ({"B": {"subject": {"main": {}}}}, "field variants.B.subject.main: a subject line, or a mapping of locale"),
     ({"B": {"template": "Not A Name"}}, "field variants.B.template"),
 ])
 def test_registry_variants_are_validated_naming_the_field(variants, field):
@@ -154,6 +157,44 @@ def test_lint_refuses_a_split_whose_variants_send_the_same_messages():
     findings = content_findings(render_all(STORE, same, REPO / "statemachines", ["welcome"]), same)
     assert any("welcome: the split A, B sends the same messages in every step" in f for f in findings), findings
     assert content_findings(render_all(STORE, reg, REPO / "statemachines", ["welcome", "cross_sell"]), reg) == []
+
+
+def test_a_variant_subject_is_one_line_per_locale_and_plain_text_is_english():
+    j = registry.parse_journey("jj", {**SPLIT, "variants": {"B": {"subject": {
+        "main": {"en": "Hello", "fi": "Hei"}, "*": "Hi again"}}}})
+    b = j.variant("B")
+    assert (b.subject_for("main", "fi"), b.subject_for("main", "en"), b.subject_for("main", "cs")) == ("Hei", "Hello", None)
+    assert (b.subject_for("resend", "en"), b.subject_for("resend", "fi")) == ("Hi again", None)
+    assert j.variant("A").subject_for("main", "en") is None
+
+
+def test_finnish_and_czech_customers_of_variant_b_get_its_subject_in_their_language():
+    reg = registry.load()
+    m = render_all(STORE, reg, REPO / "statemachines", ["welcome", "cross_sell"])
+    declared = {"welcome": reg.get("welcome").variant("B"), "cross_sell": reg.get("cross_sell").variant("B")}
+    checked = set()
+    for r in m.renderings:
+        texts = declared[r.step.journey].subjects(r.step.stage)
+        if r.variant != "B" or r.channel != "email" or not texts:
+            continue
+        assert r.subject == texts[r.locale], (r.step.journey, r.step.stage, r.locale, r.subject)
+        checked.add((r.step.journey, r.step.stage, r.locale))
+    assert {("welcome", "main", "fi"), ("welcome", "resend", "cs"), ("cross_sell", "main", "fi")} <= checked, checked
+    fi_b = next(r.subject for r in m.renderings if (r.step.journey, r.step.stage, r.variant, r.locale, r.channel)
+                == ("welcome", "main", "B", "fi", "email"))
+    fi_a = next(r.subject for r in m.renderings if (r.step.journey, r.step.stage, r.variant, r.locale, r.channel)
+                == ("welcome", "main", "A", "fi", "email"))
+    assert fi_b == "Mukava, että olet mukana - muutama poiminta alkuun" and fi_a != fi_b
+
+
+def test_lint_refuses_a_variant_subject_missing_a_locale_its_template_has():
+    reg = registry.load()
+    english_only = registry.Registry({**reg.journeys, "welcome": registry.parse_journey(
+        "welcome", {"description": "w", "trigger": {"event": "form_submit"}, "split": {"A": 0.5, "B": 0.5},
+                    "variants": {"A": {}, "B": {"subject": {"main": "Good to have you with us"}}}})}, reg.path)
+    findings = content_findings(render_all(STORE, english_only, REPO / "statemachines", ["welcome"]), english_only)
+    missing = sorted(f.split(" but none in ")[1][:2] for f in findings if "variant B declares a subject for stage main" in f)
+    assert missing == ["cs", "fi"], findings
 
 
 def test_lint_names_two_stages_that_share_a_subject(tmp_path):

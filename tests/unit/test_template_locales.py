@@ -65,8 +65,7 @@ def locale_gaps(store: TemplateStore, locales: list[str]) -> list[str]:
                         if isinstance(en, str) or isinstance(loc, str):
                             gaps.append(f"{where} {channel}/{locale}: {loc if isinstance(loc, str) else en}")
                             continue
-                        overridden = ("subject", "push_title") if declared.subject_for(step.stage) else ()
-                        same = [k for k in WORDED_PARTS if en.get(k) and loc.get(k) == en.get(k) and k not in overridden]
+                        same = [k for k in WORDED_PARTS if en.get(k) and loc.get(k) == en.get(k)]
                         if same:
                             gaps.append(f"{where} {channel}/{locale}: {', '.join(same)} the same as {DEFAULT_LOCALE} "
                                         f"({en[same[0]]!r})")

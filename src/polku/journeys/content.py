@@ -170,6 +170,14 @@ def content_findings(matrix: Matrix, registry: Registry) -> list[str]:
             by_journey.setdefault(r.step.journey, []).append(r)
     for name, rows in by_journey.items():
         journey = registry.get(name)
+        untranslated = sorted({(r.variant, r.step.stage, r.locale) for r in rows
+                               if journey.variant(r.variant).subjects(r.step.stage)
+                               and r.locale not in journey.variant(r.variant).subjects(r.step.stage)})
+        for variant, stage, locale in untranslated:
+            out.append(f"{name}: variant {variant} declares a subject for stage {stage} but none in {locale}: its "
+                       f"{locale} customers would get the template's own subject, as in the other variants -- fix: "
+                       f"variants: {{{variant}: {{subject: {{{stage}: {{{locale}: TEXT, ...}}}}}}}} in "
+                       "statemachines/registry.yaml")
         if len(journey.split) > 1:
             seen: dict[tuple, set] = {}
             for r in rows:

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from polku.journeys.conditions import ConditionError, check_matcher
+from polku.locales import DEFAULT_LOCALE
 
 REENTRY_POLICIES = ("once", "cooldown")
 SCHEDULES = ("hourly", "daily")
@@ -61,14 +62,20 @@ class Variant:
     """How one A/B variant's messages differ (``variants:`` in the registry).
 
     ``template``: this variant's Send steps render another message template;
-    ``subject``: stage -> subject line (e-mail subject and push title) for the Send steps of
-    that stage (``"*"``: every stage without its own)."""
+    ``subject``: stage -> {locale: subject line} (e-mail subject and push title) for the Send
+    steps of that stage (``"*"``: every stage without its own). A line given as plain text in the
+    registry is the default locale's (en)."""
 
     template: str | None = None
     subject: dict = field(default_factory=dict)
 
-    def subject_for(self, stage: str | None) -> str | None:
-        return self.subject.get(stage or "main") or self.subject.get("*")
+    def subjects(self, stage: str | None) -> dict[str, str]:
+        """locale -> the subject line this variant declares for ``stage`` (empty: none)."""
+        return self.subject.get(stage or "main") or self.subject.get("*") or {}
+
+    def subject_for(self, stage: str | None, locale: str) -> str | None:
+        """The declared subject line in ``locale``, or None (the template's own subject stays)."""
+        return self.subjects(stage).get(locale)
 
 
 @dataclass(frozen=True)
@@ -196,6 +203,7 @@ _KNOWN_KEYS = {
 _VARIANT_KEYS = ("template", "subject")
 _TEMPLATE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_SUBJECT = 200
+_LOCALE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")  # as a template file name: en, fi, pt-br
 PROPERTY = re.compile(r"[a-z][a-z0-9_]{0,39}")  # a property name an enrolment passes to the journey
 
 
@@ -226,15 +234,28 @@ def _variants(name: str, raw: Any, split: dict) -> dict:
         subject = spec.get("subject", {})
         if not isinstance(subject, dict):
             raise _fail(name, f"{fld}.subject", "a mapping of stage: subject line (\"*\" for every stage)")
-        for stage, text in subject.items():
-            where = f"{fld}.subject.{stage}"
-            if not isinstance(text, str) or not text.strip():
-                raise _fail(name, where, "a non-empty subject line")
-            if len(text) > MAX_SUBJECT or "\n" in text or "\r" in text:
-                raise _fail(name, where, f"one line of at most {MAX_SUBJECT} characters")
-            if "{" in text:
-                raise _fail(name, where, "plain text: no { } placeholders (personalise in the template)")
-        out[v] = Variant(template=template, subject={str(k): v_.strip() for k, v_ in subject.items()})
+        out[v] = Variant(template=template, subject={str(stage): _subject_lines(name, f"{fld}.subject.{stage}", text)
+                                                     for stage, text in subject.items()})
+    return out
+
+
+def _subject_lines(name: str, where: str, value: Any) -> dict[str, str]:
+    """A stage's subject: one line (the default locale's, en) or {locale: line} -> {locale: line}."""
+    lines = value if isinstance(value, dict) else {DEFAULT_LOCALE: value}
+    if not lines:
+        raise _fail(name, where, "a subject line, or a mapping of locale: subject line")
+    out = {}
+    for locale, text in lines.items():
+        at = f"{where}.{locale}" if isinstance(value, dict) else where
+        if not isinstance(locale, str) or not _LOCALE.match(locale):
+            raise _fail(name, at, "a locale such as en, fi or cs (the template's file name)")
+        if not isinstance(text, str) or not text.strip():
+            raise _fail(name, at, "a non-empty subject line")
+        if len(text) > MAX_SUBJECT or "\n" in text or "\r" in text:
+            raise _fail(name, at, f"one line of at most {MAX_SUBJECT} characters")
+        if "{" in text:
+            raise _fail(name, at, "plain text: no { } placeholders (personalise in the template)")
+        out[locale] = text.strip()
     return out
 
 

@@ -397,9 +397,10 @@ def _send_claimed(inp: SendInput, deps: SendDeps, item) -> dict:
 
 
 def apply_variant_subject(rendered, declared, stage) -> None:
-    """A subject line the registry declares for this variant and stage replaces the template's
-    (the e-mail subject and its HTML title, or the push title)."""
-    subject = declared.subject_for(stage if isinstance(stage, str) else None)
+    """A subject line the registry declares for this variant, stage and the message's locale
+    replaces the template's (the e-mail subject and its HTML title, or the push title). Without a
+    line in that locale the template's own subject stays (lint refuses such a registry)."""
+    subject = declared.subject_for(stage if isinstance(stage, str) else None, rendered.locale)
     if not subject:
         return
     if "subject" in rendered.parts:

@@ -9,10 +9,10 @@ from typing import Any
 from jinja2 import Undefined, pass_context
 from markupsafe import Markup, escape
 
+from polku.locales import DEFAULT_LOCALE
 from polku.messaging.message_context import ReadOnlyDict, flat_key
 from polku.messaging.template_limits import take_iterations
 
-DEFAULT_LOCALE = "en"
 CARD_TEMPLATE = "_blocks/product_card.j2"
 _CURRENCY_SYMBOLS = {"EUR": "€", "CZK": "Kč", "USD": "$", "GBP": "£"}
 
