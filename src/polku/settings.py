@@ -51,6 +51,7 @@ class Settings:
     templates_dir: str = ""
     api_base_url: str = ""
     analytics_bucket: str = ""
+    campaign_bucket: str = ""  # campaign audiences and results (privacy rewrites them)
     messages_bus_name: str = ""
     lead_score_rules: str = ""
     # Send: quiet hours (local hours; equal start and end = none) and frequency caps across journeys.

@@ -162,6 +162,20 @@ def _seed(twin, api) -> dict:
     SuppressionModel(f"sms:{phone}", reason="unsubscribe", created_at="2025-06-01T00:00:00Z", customer_id=cust,
                      message_id=f"m-old-{cust}").save()
 
+    # a campaign run's audience (a part and a wave, as the fan-out writes them) and its Distributed
+    # Map's results (a batch's input and output), beside another customer who stays
+    s3, bucket = twin.client("s3"), twin.outputs["CampaignBucketName"]
+    run = f"campaigns/spring_newsletter/erase-{uuid.uuid4().hex[:6]}/"
+    neighbour = f"other-{uuid.uuid4().hex[:8]}"
+    members = [{"customer_id": cust, "variant": "A", "send_at": "2026-01-06T08:00:00.000Z"},
+               {"customer_id": neighbour, "variant": "B", "send_at": "2026-01-06T08:00:00.000Z"}]
+    for key in ("parts/000.json", "waves/000.json"):
+        s3.put_object(Bucket=bucket, Key=run + key, Body=json.dumps(members).encode())
+    batch = {"Items": members, "BatchInput": {"campaign": "spring_newsletter"}}
+    s3.put_object(Bucket=bucket, Key=run + "results/map-run-1/SUCCEEDED_0.json", Body=json.dumps([
+        {"Name": "w0-b0", "Status": "SUCCEEDED", "Input": json.dumps(batch),
+         "Output": json.dumps([{"customer_id": cust, "status": "sent"}])}]).encode())
+
     # the daily analytics export (DynamoDB export to the AnalyticsBucket)
     ddb = twin.client("dynamodb")
     for name in EXPORTED:
@@ -173,7 +187,8 @@ def _seed(twin, api) -> dict:
         _wait(lambda: ddb.describe_export(ExportArn=export["export_arn"])["ExportDescription"]["ExportStatus"]
               != "IN_PROGRESS", "the export")
     return {"customer_id": cust, "anonymous_id": anon, "email": email, "phone": phone,
-            "execution_arn": entry.execution_arn}
+            "execution_arn": entry.execution_arn, "campaign_run": run,
+            "neighbour": neighbour}
 
 
 def _privacy(twin, payload: dict) -> dict:
@@ -197,12 +212,12 @@ def test_erase_leaves_nothing_about_the_customer_anywhere(twin, api, grants):
     for table in ("EventsTable", "ProfilesTable", "IdentitiesTable", "MessagesTable", "JourneyStateTable",
                   "EnrollmentsTable", "SuppressionsTable", "RateLimitsTable"):
         assert twin.names[table] in tables, f"{table} does not hold the customer before the erase"
-    assert twin.outputs["AnalyticsBucketName"] in _objects(twin, needles)
+    assert {twin.outputs["AnalyticsBucketName"], twin.outputs["CampaignBucketName"]} <= set(_objects(twin, needles))
     running = {arn for arn, status in _executions(twin, needles).items() if status == "RUNNING"}
     assert who["execution_arn"] in running and len(running) >= 2, running  # browse_abandonment and nurture
     exported = _privacy(twin, {"action": "export", "customer_id": who["customer_id"]})
     for place in ("events", "profiles", "messages", "journey_state", "executions", "suppressions", "enrollments",
-                  "enrollment_mentions", "rate_limits", "analytics_exports"):
+                  "enrollment_mentions", "rate_limits", "analytics_exports", "campaign_files"):
         assert exported[place], f"export lists nothing in {place}"
     assert {s["address"] for s in exported["suppressions"]} == {f"email:{who['email']}", f"sms:{who['phone']}"}
     assert running <= {e["execution_arn"] for e in exported["executions"]}
@@ -217,6 +232,11 @@ def test_erase_leaves_nothing_about_the_customer_anywhere(twin, api, grants):
     # after: no table and no object holds any of them
     assert _tables(twin, needles) == {}
     assert _objects(twin, needles) == {}
+    # the campaign's other recipient is still in its audience (a redrive still reaches them, not the erased one)
+    s3, bucket = twin.client("s3"), twin.outputs["CampaignBucketName"]
+    wave = json.loads(s3.get_object(Bucket=bucket, Key=who["campaign_run"] + "waves/000.json")["Body"].read())
+    assert [m["customer_id"] for m in wave] == [who["neighbour"]]
+    assert result["removed"]["campaign_audience_members"] == 2 and result["removed"]["campaign_files_rewritten"] == 3
     # executions: none running; the closed ones keep their input and history in Step Functions (90 days)
     left = _executions(twin, needles)
     assert "RUNNING" not in left.values(), left

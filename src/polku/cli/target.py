@@ -29,6 +29,7 @@ _OUTPUT_TO_SETTING = {
     "OffersBusName": "offers_bus_name",
     "StateMachinePrefix": "state_machine_prefix",
     "AnalyticsBucketName": "analytics_bucket",
+    "CampaignBucketName": "campaign_bucket",
     "SuppressionSaltSecretArn": "suppression_salt_secret_arn",
 }
 

@@ -40,6 +40,7 @@ from polku.data import events as event_table
 from polku.data import identities, profiles
 from polku.data import journey_state
 from polku.data import messages
+from polku.campaigns import stored as stored_campaigns
 from polku.data import rate_limits
 from polku.messaging import suppression_list
 from polku.reporting import table_export
@@ -342,6 +343,9 @@ def _export_places(found: dict, places: _Places) -> dict:
         "enrollment_mentions": [_model_dict(m) for m in mentioning],
         "rate_limits": [_model_dict(m) for m in _rate_limits(person)],
     }
+    if places.settings.campaign_bucket:
+        out["campaign_files"] = stored_campaigns.find(places.aws("s3"), places.settings.campaign_bucket,
+                                                      lambda i: person.mentions(i))
     if places.settings.analytics_bucket:
         out["analytics_exports"] = table_export.find_in_exports(
             places.aws("s3"), places.settings.analytics_bucket, lambda i: person.owns(_exported_item(i))
@@ -364,6 +368,10 @@ def _erase_places(found: dict, places: _Places) -> tuple[dict, int]:
         _scrub_model(item, person)
     removed["enrollments_anonymised"] = len(mentioning)
     removed["rate_limits"] = rate_limits.delete_all(_rate_limits(person))
+    if places.settings.campaign_bucket:
+        counts = stored_campaigns.rewrite(places.aws("s3"), places.settings.campaign_bucket, person.owns, person.scrub)
+        removed["campaign_audience_members"] = counts["members_removed"]
+        removed["campaign_files_rewritten"] = counts["files"]
     if places.settings.analytics_bucket:
         counts = table_export.rewrite_exports(places.aws("s3"), places.settings.analytics_bucket,
                                               _export_decision(person))
