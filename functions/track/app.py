@@ -100,10 +100,6 @@ def get_content_script():
     return _respond(http_api.get_tracker(app.current_request.headers, http_api.CONTENT_SCRIPT))
 
 
-def _not_built(issue: int):
-    return Response({"error": f"not built yet (issue #{issue})"}, status_code=501)
-
-
 @app.route("/v1/o/{token}", methods=["GET"])
 def open_pixel(token):
     from polku.messaging import link_actions

@@ -70,7 +70,3 @@ def journey_for(url_name: str) -> EnrollableJourney:
     policy = JourneyPolicy(journey.name, frozenset(roles), frozenset(editable_blocks(journey.name)))
     return EnrollableJourney(policy, journey.name, journey.state_machine, dict(journey.split), journey.enroll_requires,
                              journey.starts_only_reachable)
-
-
-def policy_for(url_name: str) -> JourneyPolicy:
-    return journey_for(url_name).policy
