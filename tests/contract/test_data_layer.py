@@ -16,40 +16,8 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.connection import Connection
 from pynamodb.transactions import TransactWrite
 
-from polku.data.base import bind_models
 from polku.data.events import EventModel
 from polku.data.identities import IdentityModel
-from polku.settings import Settings, get_settings
-
-
-@pytest.fixture(scope="module")
-def contract_tables(dynamodb_local, template):
-    from polku.testing.dynamodb_local import create_tables_from_template
-
-    client = boto3.client(
-        "dynamodb", endpoint_url=dynamodb_local.endpoint_url, region_name="eu-west-1",
-        aws_access_key_id="contract", aws_secret_access_key="contract",
-    )
-    names = create_tables_from_template(client, template, stage="contract")
-    return names
-
-
-@pytest.fixture(params=["dynamodb_local", "twin"])
-def backend(request, contract_tables, dynamodb_local, twin):
-    if request.param == "dynamodb_local":
-        settings = Settings(
-            events_table=contract_tables["EventsTable"],
-            identities_table=contract_tables["IdentitiesTable"],
-            profiles_table=contract_tables["ProfilesTable"],
-        )
-        bind_models(settings, host=dynamodb_local.endpoint_url)
-        endpoint = dynamodb_local.endpoint_url
-    else:
-        settings = get_settings()
-        bind_models(settings, host=twin.endpoint_url)
-        endpoint = twin.endpoint_url
-    yield request.param, endpoint, settings
-    bind_models(get_settings(), host=None)
 
 
 def _event(eid: str, **kw) -> EventModel:

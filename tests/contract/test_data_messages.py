@@ -5,33 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-import boto3
-import pytest
-
 from polku.data import messages
-from polku.data.base import bind_models
-from polku.settings import Settings, get_settings
-
-
-@pytest.fixture(scope="module")
-def contract_tables(dynamodb_local, template):
-    from polku.testing.dynamodb_local import create_tables_from_template
-
-    client = boto3.client(
-        "dynamodb", endpoint_url=dynamodb_local.endpoint_url, region_name="eu-west-1",
-        aws_access_key_id="contract", aws_secret_access_key="contract",
-    )
-    return create_tables_from_template(client, template, stage="contract-msg")
-
-
-@pytest.fixture(params=["dynamodb_local", "twin"])
-def backend(request, contract_tables, dynamodb_local, twin):
-    if request.param == "dynamodb_local":
-        bind_models(Settings(messages_table=contract_tables["MessagesTable"]), host=dynamodb_local.endpoint_url)
-    else:
-        bind_models(get_settings(), host=twin.endpoint_url)
-    yield request.param
-    bind_models(get_settings(), host=None)
 
 
 NOW = "2026-01-05T08:00:00.000Z"
