@@ -115,10 +115,10 @@ def test_welcome_variants_differ_as_the_registry_declares(run_journey):
     first_a, first_b = sent(out, a)[0], sent(out, b)[0]
     assert first_a["state"] == first_b["state"] == "SendWelcome"
     assert first_a["subject"] == "Welcome to Polku Shop, Aino!"
-    assert first_b["subject"] == journey.variant("B").subject["main"]
+    assert first_b["subject"] == journey.variant("B").subject_for("main", "en")  # an en customer
     resend_a, resend_b = sent(out, a)[-1], sent(out, b)[-1]
     assert resend_a["state"] == "SendResend" and resend_a["subject"] == "In case you missed it: welcome to Polku Shop"
-    assert resend_b["subject"] == journey.variant("B").subject["resend"]
+    assert resend_b["subject"] == journey.variant("B").subject_for("resend", "en")
 
 
 def test_simulating_a_journey_without_its_definition_is_a_clear_error(journey_twin):
