@@ -23,7 +23,8 @@ def train_on_two_groups(twin, products: list[str], prefix: str, start: dt.dateti
             eid, cust = f"{prefix}-c{c}-o{o}", f"{prefix}-c{c}"
             purchases.append(dict(event_id=eid, subject=f"c#{cust}", ts=f"{ts}#{eid}", type="purchase", customer_id=cust,
                                   client_ts=ts, received_at=ts, properties={
-                                      "order_id": eid, "items": [{"product_id": p} for p in group]}))
+                                      "order_id": eid, "revenue": 3.0 * len(group), "currency": "EUR",
+                                      "items": [{"product_id": p, "quantity": 1, "price": 3.0} for p in group]}))
     event_table.store_all(purchases)
     out = twin.client("lambda").invoke(FunctionName=twin.names["TrainFunction"], Payload=json.dumps({"force": True}).encode())
     body = json.loads(out["Payload"].read())
