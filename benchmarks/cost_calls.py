@@ -176,17 +176,19 @@ def measure(twin=None) -> dict:
 
                 traits = {"email": f"{cid}@example.com", "first_name": "Aino", "time_zone": "Europe/Helsinki",
                           "locale": "en", "consents": {"email": True}}
-                _phase(twin, [{"type": "identify", "customer_id": cid, "ts": at(0), "properties": traits}])
-                event = _phase(twin, [{"type": "page_view", "customer_id": cid, "ts": at(1),
+                # a signed-in browser: identify links it, then its events name the customer
+                who = {"customer_id": cid, "anonymous_id": f"a-{cid}"}
+                _phase(twin, [{"type": "identify", **who, "ts": at(0), "properties": traits}])
+                event = _phase(twin, [{"type": "page_view", **who, "ts": at(1),
                                        "event_id": f"cost-{uuid.uuid4().hex}", "properties": {"url": "https://shop.example.com/"}}])
-                entry = _phase(twin, [{"type": etype, "customer_id": cid, "ts": at(2), "event_id": f"cost-{uuid.uuid4().hex}",
+                entry = _phase(twin, [{"type": etype, **who, "ts": at(2), "event_id": f"cost-{uuid.uuid4().hex}",
                                        "properties": props}], expect_exit="completed")
                 kept[journey] = (event, entry)
         (event_calls, event_inv), _ = kept["welcome"]
         return {
             "about": "AWS calls and Lambda invocations counted on the local twin by benchmarks/cost_calls.py "
                      "(python benchmarks/cost_model.py --measure); do not edit by hand",
-            "tracked_event": {"what": "one page_view of a known customer: HTTP API and the events stream",
+            "tracked_event": {"what": "one page_view of a signed-in customer's browser: HTTP API and the events stream",
                               "invocations": dict(sorted(event_inv.items())),
                               "calls": _as_rows(twin, event_calls)},
             "journey_entries": {

@@ -2,7 +2,8 @@
 
 The Chalice app runs in-process (chalice.test.Client) over the real DynamoDB
 Local. For every batch: never a 5xx; every rejection names a field and a reason;
-every accepted event is stored (nothing lost); no rejected event is stored.
+every accepted event is stored (nothing lost); no rejected event is stored; an accepted
+event names a customer only when its browser (anonymous_id) is linked to that customer.
 """
 
 from __future__ import annotations
@@ -146,6 +147,9 @@ def test_fuzzed_batches(client, case):
     for ev in accepted:
         item = found.get(ev["event_id"])
         assert item is not None, f"accepted event lost: {ev['event_id']}"
+        if ev.get("customer_id"):  # the public route: only the customer its browser is linked to
+            anon = ev.get("anonymous_id")
+            assert isinstance(anon, str) and identities.customer_of(anon) == ev["customer_id"], ev
         if _ours(ev):
             assert item["type"] == ev["type"]
             assert set(item["properties"]) == {k for k, v in (ev.get("properties") or {}).items() if v is not None}

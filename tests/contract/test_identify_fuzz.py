@@ -79,7 +79,10 @@ def client(dynamodb_local, template):
         trust_secrets.forget()
         RING["keys"] = trust_secrets.ring(sm.arns["IdentitySecret"])
         RING["server"] = trust_secrets.ring(sm.arns["ServerApiKeySecret"])
-        r = c.http.post("/v1/events", headers={"Content-Type": "application/json"}, body=json.dumps(
+        # a purchase the shop's backend reported takes the event id TAKEN
+        server_key = trust_secrets.server_key_for(SITE_KEY, secret_arn=sm.arns["ServerApiKeySecret"])
+        r = c.http.post("/v1/server/events", headers={"Content-Type": "application/json",
+                                                      "X-Polku-Server-Key": server_key}, body=json.dumps(
             {"site_key": SITE_KEY, "events": [{"event_id": TAKEN, "type": "purchase", "customer_id": "fz-owner",
                                                "ts": "2026-01-05T07:00:00Z",
                                                "properties": {"order_id": "o1", "revenue": 5,

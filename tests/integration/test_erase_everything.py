@@ -118,7 +118,8 @@ def _seed(twin, api) -> dict:
         "traits": {"email": email, "phone": phone, "first_name": "Erin", "consents": {"email": True, "sms": True}},
         "identity_token": mint_for(SITE_KEY, cust)}, timeout=30)
     assert r.status_code in (200, 202), r.text
-    r = requests.post(f"{api}/v1/events", json={"site_key": SITE_KEY, "events": [event("page_view", customer_id=cust)]},
+    r = requests.post(f"{api}/v1/events", json={"site_key": SITE_KEY, "events": [  # the signed-in browser's
+                      event("page_view", anonymous_id=anon, customer_id=cust)]},
                       timeout=30)
     assert r.status_code in (200, 202), r.text
     # the shop's backend vouches for the e-mail consent (journeys start only for reachable customers)

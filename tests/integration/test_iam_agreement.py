@@ -49,8 +49,10 @@ def _post_events(api, events):
     return r.json()
 
 
-def _event(etype, cid, ts, **props):
-    return {"event_id": f"e-{uuid.uuid4().hex[:12]}", "type": etype, "customer_id": cid, "ts": ts, "properties": props}
+def _event(etype, cid, anon, ts, **props):
+    """An event of the customer's signed-in browser (``anon``, linked to them by identify)."""
+    return {"event_id": f"e-{uuid.uuid4().hex[:12]}", "type": etype, "customer_id": cid, "anonymous_id": anon, "ts": ts,
+            "properties": props}
 
 
 def _mail_to(addr, timeout=20.0, confirmations=False):
@@ -107,8 +109,8 @@ def _drive_main_flows(twin, vc):
     [confirmation] = _mail_to(addr, confirmations=True)
     link = re.search(r"https?://\S+/v1/consent/confirm/[A-Za-z0-9_.%-]+", confirmation.get_body(("plain",)).get_content())
     assert requests.post(_local(twin, link.group(0)), timeout=30).status_code == 200
-    _post_events(api, [_event("product_view", cid, ts(2), product_id="p-1", category="bakery", price=3.5),
-                       _event("form_submit", cid, ts(3), form_id="signup")])
+    _post_events(api, [_event("product_view", cid, anon, ts(2), product_id="p-1", category="bakery", price=3.5),
+                       _event("form_submit", cid, anon, ts(3), form_id="signup")])
     [welcome] = _mail_to(addr)
     links = _links(welcome)
     # the pixel and a click (feedback on the message log; the click resumes the journey's wait)

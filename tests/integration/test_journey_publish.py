@@ -107,9 +107,13 @@ def test_a_copied_asl_and_its_registry_entry_is_a_journey(twin, tmp_path, capsys
 
     ProfileModel(cid, traits={"email": f"{cid}@example.com", "first_name": "Pub"},  # a customer e-mail reaches
                  consents={"email": {"granted": True}}, time_zone="UTC").save()
-    r = requests.post(f"{twin.api_url}/v1/events", data=json.dumps({"site_key": SITE_KEY, "events": [
+    from polku.tracking.trust_secrets import server_key_for
+
+    # the shop's backend reports the customer's event (the server API names customers)
+    r = requests.post(f"{twin.api_url}/v1/server/events", data=json.dumps({"site_key": SITE_KEY, "events": [
         {"event_id": f"e-{_uid()}", "type": "custom", "customer_id": cid, "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-         "properties": {"name": marker}}]}), headers={"Content-Type": "text/plain"}, timeout=30)
+         "properties": {"name": marker}}]}), headers={"Content-Type": "application/json",
+                                                      "X-Polku-Server-Key": server_key_for(SITE_KEY)}, timeout=30)
     assert r.status_code in (200, 202), r.text
     base = journey.state_machine_arn(_stack(twin).prefix)
     [run] = _wait("the new journey's run", lambda: sfn.list_executions(stateMachineArn=base)["executions"])

@@ -2,7 +2,8 @@
 
 The reproduction: one unauthenticated ``POST /v1/events`` naming 100 made-up customers with
 ``product_view`` events used to start about half as many browse_abandonment executions (cost
-amplification: every run pays its state transitions). Through the twin's API, the real ingest,
+amplification: every run pays its state transitions). The public route now refuses events naming
+customers a browser is not linked to; the same batch through the server API is the case here. Through the twin's API, the real ingest,
 profile updater and journey trigger: none starts, the trigger's metric JourneyStartsRefused
 counts 100 for the journey, and a reachable customer still starts.
 """
@@ -72,11 +73,22 @@ def test_a_batch_of_made_up_customers_starts_nothing_and_is_counted(twin, virtua
     views = lambda ids: [{"event_id": f"e-{uuid.uuid4().hex}", "type": "product_view",  # noqa: E731
                           "customer_id": cid, "ts": "2026-01-05T08:00:00Z", "properties": {"product_id": f"p-{i % 7}"}}
                          for i, cid in enumerate(ids)]
+    # The public route (no credentials: a browser's call) no longer takes events naming customers its
+    # browser is not linked to: the whole batch is refused, nothing stored.
+    r = requests.post(f"{twin.api_url}/v1/events", data=json.dumps({"site_key": SITE_KEY, "events": views(made_up)}),
+                      headers={"Content-Type": "text/plain"}, timeout=120)
+    assert r.status_code == 400 and {x["field"] for x in r.json()["rejected"]} == {"customer_id"}, r.text[:500]
+    assert len(r.json()["rejected"]) == 100 and r.json()["accepted"] == []
+    # Behind it, the trigger's own check: the same batch from a shop's backend (its server key,
+    # e.g. a leaked one) starts nothing either.
+    from polku.tracking.trust_secrets import server_key_for
+
     capsys.readouterr()
     with virtual_clock.actor():  # time stands still: a started run waits in its first Wait state
         for batch in (views(made_up), views([real])):  # the first: the most one request may carry
-            r = requests.post(f"{twin.api_url}/v1/events", data=json.dumps({"site_key": SITE_KEY, "events": batch}),
-                              headers={"Content-Type": "text/plain"}, timeout=120)  # no credentials: a browser's call
+            r = requests.post(f"{twin.api_url}/v1/server/events",
+                              data=json.dumps({"site_key": SITE_KEY, "events": batch}), timeout=120,
+                              headers={"Content-Type": "application/json", "X-Polku-Server-Key": server_key_for(SITE_KEY)})
             assert r.status_code in (200, 202), r.text[:500]
             assert len(r.json()["accepted"]) == len(batch)
     out = capsys.readouterr().out

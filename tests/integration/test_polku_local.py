@@ -97,12 +97,18 @@ def test_a_journey_starts_from_an_event_posted_to_the_api(local_twin):
     api, aws, _ = local_twin
     cid = f"cust-{uuid.uuid4().hex[:8]}"
     # a customer a consented channel reaches (journeys start for no one else)
-    boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{aws}", region_name="eu-west-1", aws_access_key_id="x",
-                 aws_secret_access_key="x").put_item(TableName="polku-local-profiles", Item={
+    ddb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{aws}", region_name="eu-west-1",
+                       aws_access_key_id="x", aws_secret_access_key="x")
+    ddb.put_item(TableName="polku-local-profiles", Item={
         "customer_id": {"S": cid}, "version": {"N": "1"}, "traits": {"M": {"email": {"S": f"{cid}@example.com"}}},
         "consents": {"M": {"email": {"M": {"granted": {"BOOL": True}}}}}})
+    # ... signed in on this browser earlier (the identity link a verified identify writes): the public
+    # route takes events naming a customer only from a browser linked to them
+    anon = f"anon-{cid}"
+    ddb.put_item(TableName="polku-local-identities", Item={
+        "anonymous_id": {"S": anon}, "customer_id": {"S": cid}, "linked_at": {"S": "2026-01-05T07:00:00.000Z"}})
     body = {"site_key": "demo-shop", "events": [{"event_id": f"e-{uuid.uuid4()}", "type": "add_to_cart",
-            "ts": "2026-01-05T08:00:00Z", "customer_id": cid,
+            "ts": "2026-01-05T08:00:00Z", "customer_id": cid, "anonymous_id": anon,
             "properties": {"product_id": "p1", "quantity": 1, "price": 2.5}}]}
     req = urllib.request.Request(f"http://127.0.0.1:{api}/v1/events", data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"}, method="POST")

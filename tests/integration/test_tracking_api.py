@@ -59,6 +59,28 @@ def test_all_rejected_is_400(api):
     assert r.status_code == 400 and r.json()["rejected"][0]["field"] == "anonymous_id"
 
 
+def test_a_browser_names_only_the_customer_it_is_linked_to(api):
+    """The site key is public: an add-to-cart naming someone else's customer id would start their
+    abandoned-cart journey and mail them. Refused, nothing stored, until identify links the browser."""
+    anon, victim = uid("a"), uid("c")
+    cart = ev("add_to_cart", {"anonymous_id": anon, "customer_id": victim}, product_id="p1", quantity=1, price=2.5)
+    r = post(api, [cart])
+    assert r.status_code == 400, r.text
+    [rej] = r.json()["rejected"]
+    assert rej["field"] == "customer_id" and rej["event_id"] == cart["event_id"] and "identity token" in rej["reason"]
+    assert event_table.get(cart["event_id"]) is None and list(event_table.of_subject(f"c#{victim}")) == []
+    # a browser linked to another customer may not name this one either
+    other = uid("c")
+    assert identify(api, anon, other).status_code == 200
+    assert post(api, [dict(cart, event_id=uid("e"))]).json()["rejected"][0]["field"] == "customer_id"
+    # signed in on a browser of their own (identify with the shop's token), their events are theirs
+    mine = uid("a")
+    assert identify(api, mine, victim).status_code == 200
+    own = ev("add_to_cart", {"anonymous_id": mine, "customer_id": victim}, product_id="p1", quantity=1, price=2.5)
+    assert post(api, [own]).json()["accepted"] == [own["event_id"]]
+    assert [e["event_id"] for e in event_table.of_subject(f"c#{victim}") if e["type"] == "add_to_cart"] == [own["event_id"]]
+
+
 def test_posting_the_same_batch_twice_stores_each_event_once(api):
     anon = uid("a")
     batch = [ev("page_view", {"anonymous_id": anon}, url="/"), ev("search", {"anonymous_id": anon}, query="tea")]

@@ -116,6 +116,21 @@ def test_linked_anonymous_events_belong_to_the_customer():
     assert item["subject"] == "c#c-9" and item["customer_id"] == "c-9" and item["anonymous_id"] == "a-1"
 
 
+def test_the_public_route_takes_a_customer_only_from_a_browser_linked_to_them():
+    """Anyone with the site key may post to /v1/events: naming a customer there (and so starting
+    their journeys, mailing them) needs the identity link a verified identify made."""
+    batch = [event(event_id="mine", customer_id="c-9"), event(event_id="theirs", customer_id="c-10"),
+             event(event_id="no-browser", customer_id="c-9", anonymous_id=None), event(event_id="anon")]
+    batch[2].pop("anonymous_id")
+    items, rejected = prepare(batch, NOW, links={"a-1": "c-9"}, browser=True)
+    assert [(i["event_id"], i["subject"]) for i in items] == [("mine", "c#c-9"), ("anon", "c#c-9")]
+    assert [(r["event_id"], r["field"]) for r in rejected] == [("theirs", "customer_id"), ("no-browser", "customer_id")]
+    assert "identity token" in rejected[0]["reason"] and "/v1/server/events" in rejected[0]["reason"]
+    # the shop's backend (the server route) names its customers itself
+    items, rejected = prepare(batch, NOW, links={}, browser=False)
+    assert rejected == [] and [i["subject"] for i in items] == ["c#c-9", "c#c-10", "c#c-9", "a#a-1"]
+
+
 def test_prepare_validates_each_event_on_its_own():
     batch = [event(event_id="ok-1"), "nonsense", event(event_id="bad", type="nope"), event(event_id="ok-2")]
     items, rejected = prepare(batch, NOW)

@@ -146,7 +146,8 @@ def engage(emails, api_url: str, share_open: int = 45, share_click: int = 15) ->
 
 def buy_after_click(clicked: list[tuple[str, str]], post, at: dt.datetime, share: int = 50) -> int:
     """A stable share of the customers who clicked a product buy it within the hour (a purchase
-    event through the tracking API, ``post`` being the simulation's; priced from the catalogue):
+    event the shop's backend reports through the server API, ``post`` being the simulation's; priced
+    from the catalogue):
     what the report's revenue after a click counts. Returns the orders placed."""
     from polku import clock
     from polku.recommend.catalog import demo_product
@@ -161,8 +162,11 @@ def buy_after_click(clicked: list[tuple[str, str]], post, at: dt.datetime, share
                        "event_id": f"demo-after-click-{customer_id}",
                        "properties": {"order_id": f"after-click-{customer_id}", "revenue": price, "currency": "EUR",
                                       "items": [{"product_id": product["product_id"], "quantity": 1, "price": price}]}})
-    for i in range(0, len(events), 10):
-        answer = post("/v1/events", {"site_key": "demo-shop", "events": events[i:i + 10]})
+    from polku.tracking.trust_secrets import server_key_for
+
+    for i in range(0, len(events), 10):  # the shop's backend reports its orders (the server API)
+        answer = post("/v1/server/events", {"site_key": "demo-shop", "events": events[i:i + 10]},
+                      {"X-Polku-Server-Key": server_key_for("demo-shop")})
         if answer.get("rejected") or answer.get("status", 200) >= 400:
             raise RuntimeError(f"purchase after click refused: {answer}")
     return len(events)
@@ -186,19 +190,24 @@ def http_simulation(journeys: list[str], twin):
                 return json.loads(exc.read() or b"{}") | {"status": exc.code}
 
         def _feed(self, ev):
+            from polku.tracking.trust_secrets import server_key_for
+
             body = dict(ev.body)
+            server = {"X-Polku-Server-Key": server_key_for(self.site_key)}
             if body["type"] == "identify":
                 request = {k: body[k] for k in ("event_id", "anonymous_id", "customer_id", "ts") if body.get(k)}
-                from polku.tracking.trust_secrets import server_key_for
-
                 # the timeline's traits and consents are the shop's own data: its backend sends them (#16)
                 answer = self._post("/v1/server/identify", {**request, "traits": body.get("properties") or {},
-                                                            "site_key": self.site_key},
-                                    {"X-Polku-Server-Key": server_key_for(self.site_key)})
+                                                            "site_key": self.site_key}, server)
                 if answer.get("status", 200) >= 400:
                     self.rejected.append({"line": ev.line, "answer": answer})
                 return {body["customer_id"]}
-            answer = self._post("/v1/events", {"site_key": self.site_key, "events": [body]})
+            # A browser's events go to the public route; a line naming the customer is the shop's own
+            # record of them (the public route takes a customer only from a browser linked to them).
+            if body.get("customer_id"):
+                answer = self._post("/v1/server/events", {"site_key": self.site_key, "events": [body]}, server)
+            else:
+                answer = self._post("/v1/events", {"site_key": self.site_key, "events": [body]})
             for r in answer.get("rejected", []):
                 self.rejected.append({"line": ev.line, **r})
             return {body["customer_id"]} if body.get("customer_id") else set()

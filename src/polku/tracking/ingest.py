@@ -48,6 +48,13 @@ class IngestResult:
         }
 
 
+# Anyone with a site key can call the public route: naming a customer there is a claim only an
+# identity link backs (made by identify with the shop's identity token, docs/privacy.md).
+UNLINKED_CUSTOMER = ("names a customer this browser (anonymous_id) is not linked to: identify it with an identity "
+                     "token first (the tracker then adds the customer itself); a shop's backend names customers "
+                     "through POST /v1/server/events")
+
+
 def rejection(index: int, event, error: Invalid) -> dict:
     out = {"index": index, "field": error.field, "reason": error.reason}
     if isinstance(event, dict) and isinstance(event.get("event_id"), str) and len(event["event_id"]) <= 128:
@@ -72,6 +79,8 @@ def prepare(events: list, received_at: dt.datetime, site_key: str | None = None,
             if browser and ev["type"] in POLKU_ONLY_TYPES:
                 raise Invalid("type", f"{ev['type']} is recorded by Polku (the content route and its signed "
                                       "links), not by the public API")
+            if browser and ev.get("customer_id") and links.get(ev.get("anonymous_id")) != ev["customer_id"]:
+                raise Invalid("customer_id", UNLINKED_CUSTOMER)
         except Invalid as err:
             rejected.append(rejection(i, ev, err))
             continue
@@ -88,10 +97,12 @@ def conflict_rejection(index: int, event_id: str) -> dict:
 
 def ingest(events: list, site_key: str | None = None, browser: bool = False) -> IngestResult:
     received_at = clock.now()
+    # Whom each browser is linked to: an anonymous event belongs to its customer, and on the public
+    # route an event may name only the customer its browser is linked to.
     anonymous = [
         ev["anonymous_id"]
         for ev in events
-        if isinstance(ev, dict) and not ev.get("customer_id") and is_id(ev.get("anonymous_id"))
+        if isinstance(ev, dict) and (browser or not ev.get("customer_id")) and is_id(ev.get("anonymous_id"))
     ]
     links = identities.customers_of(anonymous) if anonymous else {}
     items, rejected = prepare(events, received_at, site_key, links, browser)
