@@ -41,41 +41,35 @@ def bind_models(settings: Settings | None = None, host: str | None = None) -> No
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
+def _unless_condition_failed(write, error: type[Exception]) -> bool:
+    """Run one conditional ``write``: True when done, False when its condition failed (``error``
+    with ConditionalCheckFailedException); any other error is raised."""
+    try:
+        write()
+        return True
+    except error as exc:
+        if exc.cause_response_code == CONDITION_FAILED:
+            return False
+        raise
+
+
 def put_once(item: Model, condition) -> bool:
     """Write ``item`` only if ``condition`` holds, e.g. ``Model.key.does_not_exist()``: the condition is
     part of the write, so of two concurrent writers one wins. True when written, False when the
     condition failed; any other error is raised."""
-    try:
-        item.save(condition=condition)
-        return True
-    except PutError as exc:
-        if exc.cause_response_code == CONDITION_FAILED:
-            return False
-        raise
+    return _unless_condition_failed(lambda: item.save(condition=condition), PutError)
 
 
 def update_if(item: Model, actions: list, condition) -> bool:
     """Apply ``actions`` to ``item`` only if ``condition`` holds. True when applied, False when the
     condition failed; any other error is raised."""
-    try:
-        item.update(actions=actions, condition=condition)
-        return True
-    except UpdateError as exc:
-        if exc.cause_response_code == CONDITION_FAILED:
-            return False
-        raise
+    return _unless_condition_failed(lambda: item.update(actions=actions, condition=condition), UpdateError)
 
 
 def delete_if(item: Model, condition) -> bool:
     """Delete ``item`` only if ``condition`` holds. True when deleted, False when the condition
     failed; any other error is raised."""
-    try:
-        item.delete(condition=condition)
-        return True
-    except DeleteError as exc:
-        if exc.cause_response_code == CONDITION_FAILED:
-            return False
-        raise
+    return _unless_condition_failed(lambda: item.delete(condition=condition), DeleteError)
 
 
 def get_or_none(model: type[Model], hash_key, range_key=None, *, consistent_read: bool = True, **options):
