@@ -109,6 +109,17 @@ def test_products_carry_signed_web_click_links_and_no_unsafe_url():
     assert "url" not in second  # javascript: is never a link
 
 
+def test_a_product_the_catalogue_cannot_show_is_left_out_of_the_slot():
+    """A recommended product with no catalogue entry (no name or page) would be a blank, dead tile."""
+    fake = Fake()
+    deps = fake.deps()
+    deps.recommend = lambda r: [PRODUCTS[0], {"product_id": "p7"}, {"product_id": "p8", "name": "Tea"},
+                                {"product_id": "p9", "url": "https://shop.example.com/p/p9"}]
+    out = content.answer(content.parse({"anonymous_id": "a1", "slots": [
+        {"name": "product-page-also-bought", "product_id": "p0"}]}), deps)
+    assert [p["product_id"] for p in out["slots"]["product-page-also-bought"]["products"]] == ["p1"]
+
+
 def test_recommendations_are_cached_per_strategy_product_and_visitor():
     fake = Fake()
     also = {"name": "product-page-also-bought", "product_id": "p0"}

@@ -191,7 +191,10 @@ def answer(req: ContentRequest, deps: ContentDeps) -> dict:
         products = RECOMMENDATIONS.get(key, lambda r=request: deps.recommend(r))
         if signer is None and products:
             signer = deps.signer()
-        out[slot.name] = {"products": [_product(p, signer, slot.name, visitor) for p in products]}
+        # a product the catalogue cannot show (no name or page: e.g. one bought before it was loaded)
+        # would be a blank tile: only what a visitor can see and follow goes into the slot
+        showable = [p for p in products if p.get("name") and p.get("url")]
+        out[slot.name] = {"products": [_product(p, signer, slot.name, visitor) for p in showable]}
     return {"slots": out, "personal": bool(req.customer_id)}
 
 
