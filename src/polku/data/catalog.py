@@ -66,14 +66,18 @@ def content_for(product_ids) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for start in range(0, len(ids), 100):
         for item in ProductModel.batch_get(ids[start:start + 100]):
-            out[item.product_id] = {k: _plain(getattr(item, k)) for k in CONTENT if getattr(item, k, None) is not None}
+            out[item.product_id] = _content(item)
     return out
 
 
 def all_content() -> dict[str, dict]:
     """The whole catalogue (training snapshots it into the model)."""
-    return {item.product_id: {k: _plain(getattr(item, k)) for k in CONTENT if getattr(item, k, None) is not None}
-            for item in ProductModel.scan()}
+    return {item.product_id: _content(item) for item in ProductModel.scan()}
+
+
+def _content(item: ProductModel) -> dict:
+    """A stored product's content fields that are set, as plain values."""
+    return {k: _plain(getattr(item, k)) for k in CONTENT if getattr(item, k, None) is not None}
 
 
 def category_of(product_id: str) -> str | None:

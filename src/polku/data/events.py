@@ -9,7 +9,7 @@ from typing import Iterable, Iterator
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from polku.data.base import PolkuModel, put_once
+from polku.data.base import PolkuModel, get_or_none, put_once
 
 
 class BySubject(GlobalSecondaryIndex):
@@ -61,10 +61,8 @@ def store_all(items: list[dict]) -> int:
 
 def get(event_id: str) -> dict | None:
     """One stored event (every attribute), read consistently, or None."""
-    try:
-        return as_dict(EventModel.get(event_id, consistent_read=True))
-    except EventModel.DoesNotExist:
-        return None
+    item = get_or_none(EventModel, event_id, consistent_read=True)
+    return as_dict(item) if item is not None else None
 
 
 def as_dict(model: EventModel) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from polku.data import base
-from polku.data.base import PolkuModel, get_or_none, put_once, update_if
+from polku.data.base import PolkuModel, delete_if, get_or_none, put_once, update_if
 
 
 class RateLimitModel(PolkuModel):
@@ -62,8 +62,4 @@ def sending_pause() -> RateLimitModel | None:
 
 def lift_sending_pause() -> bool:
     """Delete the sending pause; True if there was one."""
-    try:
-        RateLimitModel.get(PAUSE_KEY, consistent_read=True).delete()
-        return True
-    except RateLimitModel.DoesNotExist:
-        return False
+    return delete_if(RateLimitModel(PAUSE_KEY), RateLimitModel.key.exists())

@@ -171,8 +171,7 @@ def content_findings(matrix: Matrix, registry: Registry) -> list[str]:
     for name, rows in by_journey.items():
         journey = registry.get(name)
         untranslated = sorted({(r.variant, r.step.stage, r.locale) for r in rows
-                               if journey.variant(r.variant).subjects(r.step.stage)
-                               and r.locale not in journey.variant(r.variant).subjects(r.step.stage)})
+                               if (texts := journey.variant(r.variant).subjects(r.step.stage)) and r.locale not in texts})
         for variant, stage, locale in untranslated:
             out.append(f"{name}: variant {variant} declares a subject for stage {stage} but none in {locale}: its "
                        f"{locale} customers would get the template's own subject, as in the other variants -- fix: "

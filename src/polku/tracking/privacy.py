@@ -345,7 +345,7 @@ def _export_places(found: dict, places: _Places) -> dict:
     }
     if places.settings.campaign_bucket:
         out["campaign_files"] = stored_campaigns.find(places.aws("s3"), places.settings.campaign_bucket,
-                                                      lambda i: person.mentions(i))
+                                                      person.mentions)
     if places.settings.analytics_bucket:
         out["analytics_exports"] = table_export.find_in_exports(
             places.aws("s3"), places.settings.analytics_bucket, lambda i: person.owns(_exported_item(i))
