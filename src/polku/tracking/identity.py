@@ -32,6 +32,7 @@ def link(anonymous_id: str, customer_id: str, site_key: str | None = None) -> bo
     return False
 
 
-def subjects_of(customer_id: str) -> list[str]:
-    """Every subject whose events are this customer's."""
-    return [subject_of(customer_id, None)] + [subject_of(None, a) for a in identities.anonymous_ids_of(customer_id)]
+def subjects_of(customer_id: str, anonymous_ids: list[str]) -> list[str]:
+    """Every subject whose events are this customer's: their own and those of each browser linked
+    to them (``anonymous_ids``, :func:`polku.data.identities.anonymous_ids_of`)."""
+    return [subject_of(customer_id, None)] + [subject_of(None, a) for a in anonymous_ids]

@@ -45,7 +45,7 @@ from polku.data import rate_limits
 from polku.messaging import suppression_list
 from polku.reporting import table_export
 from polku.settings import Settings, get_settings
-from polku.tracking import event_store, profile_builder, profile_store
+from polku.tracking import event_store, identity, profile_builder, profile_store
 
 ERASED = "[erased]"
 # enrolment items that record a request as a whole: the person's id and text about them are
@@ -77,10 +77,6 @@ def _model_dict(model) -> dict:
             continue
         out[name] = value.as_dict() if hasattr(value, "as_dict") else value
     return out
-
-
-def _subjects(customer_id: str, anonymous_ids: list[str]) -> list[str]:
-    return [f"c#{customer_id}"] + [f"a#{a}" for a in anonymous_ids]
 
 
 def _profile_keys(customer_id: str, anonymous_ids: list[str]) -> list[str]:
@@ -385,7 +381,8 @@ def _erase_places(found: dict, places: _Places) -> tuple[dict, int]:
 def _customer(customer_id: str) -> tuple[list[str], dict]:
     anonymous_ids = identities.anonymous_ids_of(customer_id)
     keys = _profile_keys(customer_id, anonymous_ids)
-    return anonymous_ids, _gather({customer_id, *anonymous_ids, *keys}, keys, _subjects(customer_id, anonymous_ids))
+    subjects = identity.subjects_of(customer_id, anonymous_ids)
+    return anonymous_ids, _gather({customer_id, *anonymous_ids, *keys}, keys, subjects)
 
 
 def export(customer_id: str, *, aws=None, settings: Settings | None = None) -> dict:

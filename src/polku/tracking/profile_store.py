@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from polku.data import catalog, identities, profiles
 from polku.settings import get_settings
-from polku.tracking import event_store, profile_builder
+from polku.tracking import event_store, identity, profile_builder
 from polku.tracking.event_schema import IDENTIFY
 from polku.tracking.lead_score import LeadScoreRules
 
@@ -107,8 +107,7 @@ def rebuild(customer_id: str, trigger: dict | None = None, attempts: int = 20) -
         if current and trigger and trigger["event_id"] in current["applied"]:
             return False
         anonymous_ids = identities.anonymous_ids_of(customer_id)
-        subjects = [f"c#{customer_id}"] + [f"a#{a}" for a in anonymous_ids]
-        events = event_store.of_subjects(subjects)
+        events = event_store.of_subjects(identity.subjects_of(customer_id, anonymous_ids))
         if trigger and all(e["event_id"] != trigger["event_id"] for e in events):
             events.append(trigger)
         profile = profile_builder.build(customer_id, events, rules=rules(), category_of=catalog_category)
